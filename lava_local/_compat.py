@@ -1,0 +1,71 @@
+"""Make lava-nc 0.10.0 importable on Python 3.11 without touching site-packages.
+
+lava-nc 0.10.0 declares Python 3.10. On 3.11, ``dataclasses`` rejects any default whose
+class is unhashable, and ``lava/magma/compiler/var_model.py`` declares three dataclasses
+(``CoreEncoder``, ``ChipEncoder``, ``AxonEncoder``) whose fields default to a shared
+``ByteEncoder()`` instance. Importing anything from ``lava.magma`` then fails with
+``ValueError: mutable default <class '...ByteEncoder'> for field x is not allowed``.
+
+The fix rewrites those defaults to ``field(default_factory=ByteEncoder)`` while the module
+is being loaded, through an import hook scoped to that one module. The installed file is
+left untouched, so uninstalling lava_local (or moving to Python 3.10) restores Lava as
+shipped. On Python 3.10 the hook is not installed at all.
+"""
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import re
+import sys
+from types import ModuleType
+from typing import Optional, Sequence
+
+_TARGET = "lava.magma.compiler.var_model"
+# ``x: ByteEncoder = ByteEncoder()``  ->  ``x: ByteEncoder = field(default_factory=ByteEncoder)``
+_MUTABLE_DEFAULT = re.compile(r"(:\s*ByteEncoder\s*=\s*)ByteEncoder\(\)")
+
+
+class _PatchedVarModelLoader(importlib.machinery.SourceFileLoader):
+    """Loads ``var_model.py`` with its shared ``ByteEncoder()`` defaults turned into factories."""
+
+    def source_to_code(self, data, path, *, _optimize=-1):  # type: ignore[override]
+        source = importlib.util.decode_source(data)
+        patched, count = _MUTABLE_DEFAULT.subn(r"\1field(default_factory=ByteEncoder)", source)
+        if count:
+            # Extend the existing import in place so line numbers in tracebacks stay true.
+            patched = patched.replace(
+                "from dataclasses import dataclass", "from dataclasses import field, dataclass", 1
+            )
+        return super().source_to_code(patched, path)
+
+    def get_code(self, fullname):  # bypass the bytecode cache, which holds the unpatched code
+        source_path = self.get_filename(fullname)
+        with open(source_path, "rb") as handle:
+            return self.source_to_code(handle.read(), source_path)
+
+
+class _VarModelFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self, fullname: str, path: Optional[Sequence[str]], target: Optional[ModuleType] = None
+    ):
+        if fullname != _TARGET:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return spec
+        spec.loader = _PatchedVarModelLoader(fullname, spec.origin)
+        return spec
+
+
+def needs_patch() -> bool:
+    """True where Lava 0.10's dataclass defaults are rejected (Python 3.11 and newer)."""
+    return sys.version_info >= (3, 11)
+
+
+def install() -> None:
+    """Install the import hook once. Raises if Lava was already imported unpatched."""
+    if not needs_patch():
+        return
+    if any(isinstance(finder, _VarModelFinder) for finder in sys.meta_path):
+        return
+    sys.meta_path.insert(0, _VarModelFinder())

@@ -1,0 +1,196 @@
+"""Float <-> fixed-point conversion: the one documented mapping between the two models.
+
+A float LIF population (:class:`LIFConfig`) becomes a fixed-point one
+(:class:`LIFFixedConfig`) through :func:`quantize_lif`, given a hardware profile and a
+``scale``: the number of integer input units that stand for ``1.0`` of float input. The
+rules, each checked against the profile's widths (a value that does not fit raises
+``ValueError`` naming it):
+
+* input:      ``a_in = round(x * scale)``, signed ``input_bits``
+* membrane:   ``1.0`` is ``scale << input_shift`` units (the neuron shifts inputs left)
+* threshold:  ``vth = round(v_th * scale)``, compared as ``vth << threshold_shift``; since
+  ``threshold_shift == input_shift`` on Loihi, threshold and membrane share one unit
+* decays:     ``dv = round(2**decay_bits * (1 - gamma))``; the trace decrement likewise
+  from ``lambda_post`` with the trace's ``decay_bits``
+* Psi:        a look-up table in ``psi_frac_bits`` fractional bits; ``psi_frac_bits`` is
+  the largest width (at most the profile's ``factor_bits``) for which the post trace's
+  bound ``Psi_peak / (1 - lambda_post)`` fits the unsigned trace width, so h never
+  saturates
+* post trace: same fractional bits as Psi
+
+:func:`dequantize_membrane` and friends map integer states back to float units.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _validate
+from .hw_profile import HardwareProfile, TraceFormat, load_profile
+from .kernels.neuron import LIFFixedParams, LIFParams
+from .kernels.surrogate import PsiTable, Surrogate, psi_table
+from .kernels.traces import TraceParams
+
+__all__ = [
+    "LIFConfig",
+    "LIFFixedConfig",
+    "quantize_lif",
+    "quantize_decay",
+    "quantize_input",
+    "dequantize_membrane",
+    "dequantize_factor",
+    "DEFAULT_SCALE",
+    "QuantizedWeights",
+    "quantize_dense_weights",
+]
+
+DEFAULT_SCALE = 1024
+"""Integer input units per 1.0 of float input: v_th = 0.6 becomes vth = 614 (0.5996)."""
+
+
+@dataclass(frozen=True)
+class LIFConfig:
+    """Everything a float LIF population needs: neuron, Psi and post-trace decay."""
+
+    neuron: LIFParams = field(default_factory=LIFParams)
+    surrogate: Surrogate = field(default_factory=Surrogate)
+    traces: TraceParams = field(default_factory=TraceParams)
+
+    def __post_init__(self) -> None:
+        for name, cls in (("neuron", LIFParams), ("surrogate", Surrogate), ("traces", TraceParams)):
+            if not isinstance(getattr(self, name), cls):
+                raise TypeError(f"LIFConfig.{name} must be a {cls.__name__}")
+
+
+@dataclass(frozen=True)
+class LIFFixedConfig:
+    """The integer counterpart of :class:`LIFConfig` in one profile's format."""
+
+    neuron: LIFFixedParams
+    psi: PsiTable
+    post_decay: int
+    trace: TraceFormat
+    scale: int
+
+    @property
+    def membrane_unit(self) -> int:
+        """Integer membrane value that stands for 1.0."""
+        return self.scale << self.neuron.fmt.input_shift
+
+
+def quantize_decay(name: str, decay: float, decay_bits: int) -> int:
+    """``round(2**decay_bits * (1 - decay))``, which must fit ``decay_bits`` bits."""
+    decay = _validate.in_unit_interval(name, decay)
+    step = int(round((1 << decay_bits) * (1.0 - decay)))
+    if step > (1 << decay_bits) - 1:
+        raise ValueError(
+            f"{name}={decay} is too small for a {decay_bits}-bit decay "
+            f"(smallest non-zero decay factor is 2**-{decay_bits})"
+        )
+    return step
+
+
+def quantize_lif(
+    config: LIFConfig = LIFConfig(),
+    scale: int = DEFAULT_SCALE,
+    profile: Any = "loihi2",
+) -> LIFFixedConfig:
+    """Convert float LIF parameters to a profile's fixed-point format (rules above)."""
+    if not isinstance(config, LIFConfig):
+        raise TypeError(f"config must be a LIFConfig, got {type(config).__name__}")
+    hw: HardwareProfile = load_profile(profile)
+    fmt = hw.neuron
+    scale = _validate.integer("scale", scale, 1, fmt.input_max)
+    if fmt.threshold_shift != fmt.input_shift:
+        raise ValueError(
+            f"profile {hw.name}: threshold_shift != input_shift is not supported "
+            "(threshold and membrane must share a unit)"
+        )
+    vth = int(round(config.neuron.v_th * scale))
+    if not 1 <= vth <= fmt.threshold_max:
+        raise ValueError(
+            f"v_th={config.neuron.v_th} at scale {scale} gives vth={vth}, which does not fit "
+            f"the profile's {fmt.threshold_bits}-bit threshold [1, {fmt.threshold_max}]"
+        )
+    neuron = LIFFixedParams(
+        dv=quantize_decay("gamma", config.neuron.gamma, fmt.decay_bits),
+        vth=vth,
+        fmt=fmt,
+        reset=config.neuron.reset,
+    )
+    post_decay = quantize_decay("lambda_post", config.traces.lambda_post, hw.trace.decay_bits)
+    lam = config.traces.lambda_post
+    bound = config.surrogate.peak / (1.0 - lam) if lam < 1.0 else math.inf
+    frac_bits = hw.learning.factor_bits
+    while frac_bits > 0 and (
+        round(config.surrogate.peak * 2**frac_bits) > hw.learning.factor_max
+        or bound * 2**frac_bits > hw.trace.max
+    ):
+        frac_bits -= 1
+    table = psi_table(
+        config.surrogate, scale << fmt.input_shift, frac_bits, hw.learning.psi_lut_bits
+    )
+    return LIFFixedConfig(neuron=neuron, psi=table, post_decay=post_decay, trace=hw.trace, scale=scale)
+
+
+def quantize_input(x: Any, fixed: LIFFixedConfig, name: str = "input") -> np.ndarray:
+    """``round(x * scale)`` as integers, checked against the profile's input width."""
+    array = _validate.finite_array(name, x)
+    ints = np.round(array * fixed.scale).astype(np.int64)
+    limit = fixed.neuron.fmt.input_max
+    if ints.size and (ints.min() < -limit - 1 or ints.max() > limit):
+        raise ValueError(
+            f"{name} at scale {fixed.scale} spans [{ints.min()}, {ints.max()}], outside the "
+            f"{fixed.neuron.fmt.input_bits}-bit input range"
+        )
+    return ints
+
+
+def dequantize_membrane(u: Any, fixed: LIFFixedConfig) -> np.ndarray:
+    return np.asarray(u, dtype=float) / fixed.membrane_unit
+
+
+def dequantize_factor(x: Any, fixed: LIFFixedConfig) -> np.ndarray:
+    """Psi or post-trace integers back to float."""
+    return np.asarray(x, dtype=float) / 2**fixed.psi.frac_bits
+
+
+@dataclass(frozen=True)
+class QuantizedWeights:
+    """Integer weights for Lava's bit-accurate ``Dense``: ``a = (W_int @ s) << weight_exp``.
+
+    Lava's Dense (mixed sign) keeps ``weight_bits`` bits of magnitude with the least
+    significant one dropped, i.e. even integers in ``[-2**weight_bits, 2**weight_bits - 2]``.
+    """
+
+    weights: np.ndarray
+    weight_exp: int
+
+    def dequantize(self, scale: int) -> np.ndarray:
+        return self.weights.astype(float) * 2.0**self.weight_exp / scale
+
+
+def quantize_dense_weights(weights: Any, scale: int = DEFAULT_SCALE, profile: Any = "loihi2") -> QuantizedWeights:
+    """``W_int * 2**weight_exp ~= W * scale`` with the smallest shared exponent that fits.
+
+    The synaptic input then arrives in the neuron's input unit (``round(x * scale)``), up
+    to the weight rounding (half a mantissa step times ``2**weight_exp``).
+    """
+    hw = load_profile(profile)
+    w = _validate.finite_array("weights", weights)
+    bits = hw.synapse.weight_bits
+    limit = 2**bits - 2  # largest even magnitude Lava's mixed-sign truncation keeps
+    peak = float(np.max(np.abs(w))) * scale if w.size else 0.0
+    exp = hw.synapse.weight_exp_min
+    while exp < hw.synapse.weight_exp_max and peak / 2.0**exp > limit:
+        exp += 1
+    if peak / 2.0**exp > limit:
+        raise ValueError(
+            f"weights up to {peak / scale:.3g} do not fit {bits}-bit weights with exponents "
+            f"up to {hw.synapse.weight_exp_max} at scale {scale}"
+        )
+    mantissa = 2 * np.round(w * scale / 2.0 ** (exp + 1)).astype(np.int64)
+    return QuantizedWeights(np.clip(mantissa, -limit, limit), exp)

@@ -1,0 +1,219 @@
+"""Hardware profiles: the bit widths and shifts that the fixed-point models obey.
+
+A profile is a TOML file (the shipped ones live in the top-level ``hw_profiles/`` folder,
+installed as ``lava_local.hw_profiles``). Every fixed-point model reads its widths from a
+:class:`HardwareProfile` instead of from constants of its own, so a chip with other widths
+is a new file, not a code change. ``load_profile("loihi2")`` loads a shipped profile by
+name; ``load_profile("path/to/chip.toml")`` loads a user's file. Missing, unknown or
+mistyped keys are reported with the file and key that is wrong.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict, Mapping, Type, TypeVar, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "HardwareProfile",
+    "NeuronFormat",
+    "SynapseFormat",
+    "TraceFormat",
+    "LearningFormat",
+    "ChipResources",
+    "load_profile",
+    "available_profiles",
+]
+
+
+@dataclass(frozen=True)
+class NeuronFormat:
+    state_bits: int
+    decay_bits: int
+    threshold_bits: int
+    threshold_shift: int
+    input_bits: int
+    input_shift: int
+
+    @property
+    def state_max(self) -> int:
+        """Largest membrane value; the state saturates at +-state_max."""
+        return 2 ** (self.state_bits - 1) - 1
+
+    @property
+    def decay_unity(self) -> int:
+        return 2**self.decay_bits
+
+    @property
+    def threshold_max(self) -> int:
+        return 2**self.threshold_bits - 1
+
+    @property
+    def input_max(self) -> int:
+        return 2 ** (self.input_bits - 1) - 1
+
+
+@dataclass(frozen=True)
+class SynapseFormat:
+    weight_bits: int
+    weight_exp_min: int
+    weight_exp_max: int
+
+    @property
+    def weight_max(self) -> int:
+        return 2 ** (self.weight_bits - 1) - 1
+
+
+@dataclass(frozen=True)
+class TraceFormat:
+    bits: int
+    decay_bits: int
+
+    @property
+    def max(self) -> int:
+        return 2**self.bits - 1
+
+
+@dataclass(frozen=True)
+class LearningFormat:
+    factor_bits: int
+    psi_lut_bits: int
+
+    @property
+    def factor_max(self) -> int:
+        return 2**self.factor_bits - 1
+
+
+@dataclass(frozen=True)
+class ChipResources:
+    neuro_cores: int
+    max_neurons: int
+    max_synapses: int
+    memory_per_core_kib: int
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    name: str
+    description: str
+    neuron: NeuronFormat
+    synapse: SynapseFormat
+    trace: TraceFormat
+    learning: LearningFormat
+    chip: ChipResources
+    source: str = ""
+
+
+_SECTIONS: Dict[str, Type[Any]] = {
+    "neuron": NeuronFormat,
+    "synapse": SynapseFormat,
+    "trace": TraceFormat,
+    "learning": LearningFormat,
+    "chip": ChipResources,
+}
+# Bit widths and shifts must be small positive integers; exponents may be negative.
+_RANGES: Dict[str, tuple] = {
+    "weight_exp_min": (-32, 32),
+    "weight_exp_max": (-32, 32),
+    "neuro_cores": (1, 2**31),
+    "max_neurons": (1, 2**40),
+    "max_synapses": (1, 2**48),
+    "memory_per_core_kib": (1, 2**31),
+    "threshold_shift": (0, 31),
+    "input_shift": (0, 31),
+}
+_DEFAULT_RANGE = (1, 32)
+
+T = TypeVar("T")
+
+
+def _section(path: str, table: Mapping[str, Any], name: str, cls: Type[T]) -> T:
+    if name not in table:
+        raise ValueError(f"hardware profile {path}: missing section [{name}]")
+    values = table[name]
+    if not isinstance(values, dict):
+        raise ValueError(f"hardware profile {path}: [{name}] must be a table")
+    fields = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ValueError(f"hardware profile {path}: unknown key(s) in [{name}]: {', '.join(unknown)}")
+    missing = [f for f in fields if f not in values]
+    if missing:
+        raise ValueError(f"hardware profile {path}: missing key(s) in [{name}]: {', '.join(missing)}")
+    for key in fields:
+        value = values[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(
+                f"hardware profile {path}: [{name}] {key} must be an integer, got {value!r}"
+            )
+        low, high = _RANGES.get(key, _DEFAULT_RANGE)
+        if not low <= value <= high:
+            raise ValueError(
+                f"hardware profile {path}: [{name}] {key} = {value} is outside [{low}, {high}]"
+            )
+    return cls(**{k: values[k] for k in fields})  # type: ignore[call-arg]
+
+
+def _parse(path: str, text: str) -> HardwareProfile:
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"hardware profile {path} is not valid TOML: {exc}") from None
+    meta = table.get("profile")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        raise ValueError(f"hardware profile {path}: [profile] needs a string 'name'")
+    unknown = sorted(set(table) - set(_SECTIONS) - {"profile"})
+    if unknown:
+        raise ValueError(f"hardware profile {path}: unknown section(s): {', '.join(unknown)}")
+    parts = {name: _section(path, table, name, cls) for name, cls in _SECTIONS.items()}
+    synapse: SynapseFormat = parts["synapse"]
+    if synapse.weight_exp_min > synapse.weight_exp_max:
+        raise ValueError(f"hardware profile {path}: weight_exp_min > weight_exp_max")
+    neuron: NeuronFormat = parts["neuron"]
+    if neuron.input_bits + neuron.input_shift > neuron.state_bits:
+        raise ValueError(
+            f"hardware profile {path}: input_bits + input_shift exceeds state_bits"
+        )
+    return HardwareProfile(
+        name=meta["name"], description=str(meta.get("description", "")), source=path, **parts
+    )
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped in ``hw_profiles/``."""
+    folder = resources.files("lava_local.hw_profiles")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(key: str) -> HardwareProfile:
+    if key.endswith(".toml") or os.sep in key:
+        path = Path(key)
+        if not path.is_file():
+            raise ValueError(f"hardware profile file not found: {path}")
+        return _parse(str(path), path.read_text())
+    if key not in available_profiles():
+        raise ValueError(
+            f"unknown hardware profile {key!r}; shipped profiles: {', '.join(available_profiles())}"
+            " (or pass the path of a .toml file)"
+        )
+    resource = resources.files("lava_local.hw_profiles").joinpath(f"{key}.toml")
+    return _parse(f"hw_profiles/{key}.toml", resource.read_text())
+
+
+def load_profile(profile: Union[str, os.PathLike, HardwareProfile] = "loihi2") -> HardwareProfile:
+    """Load a hardware profile by shipped name, by file path, or pass one through."""
+    if isinstance(profile, HardwareProfile):
+        return profile
+    if not isinstance(profile, (str, os.PathLike)):
+        raise TypeError(f"profile must be a name, a path or a HardwareProfile, got {type(profile).__name__}")
+    return _load_cached(os.fspath(profile))

@@ -1,0 +1,3 @@
+from .process import LIF
+
+__all__ = ["LIF"]

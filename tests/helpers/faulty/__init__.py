@@ -1,0 +1,3 @@
+from .process import Faulty
+
+__all__ = ["Faulty"]

@@ -1,0 +1,60 @@
+"""Hardware profiles: the shipped Loihi 2 file loads; broken files are named and explained."""
+import re
+from pathlib import Path
+
+import pytest
+
+from lava_local.hw_profile import available_profiles, load_profile
+
+SHIPPED = Path(__file__).resolve().parents[1] / "hw_profiles" / "loihi2.toml"
+
+
+def test_loihi2_profile_holds_lava_bit_accurate_widths():
+    hw = load_profile("loihi2")
+    assert hw.name == "loihi2"
+    assert (hw.neuron.state_bits, hw.neuron.decay_bits, hw.neuron.threshold_bits) == (24, 12, 17)
+    assert (hw.neuron.threshold_shift, hw.neuron.input_shift) == (6, 6)
+    assert hw.neuron.state_max == 2**23 - 1
+    assert hw.trace.max == 127
+    assert "loihi2" in available_profiles()
+
+
+def test_profile_loads_from_a_path(tmp_path):
+    path = tmp_path / "chip.toml"
+    path.write_text(SHIPPED.read_text().replace('name = "loihi2"', 'name = "mychip"'))
+    assert load_profile(path).name == "mychip"
+    assert load_profile(str(path)).neuron.state_bits == 24
+
+
+def test_unknown_profile_name_lists_the_shipped_ones():
+    with pytest.raises(ValueError, match=r"unknown hardware profile 'loihi9'.*loihi2"):
+        load_profile("loihi9")
+
+
+def test_missing_profile_file():
+    with pytest.raises(ValueError, match="not found"):
+        load_profile("/nonexistent/chip.toml")
+
+
+def test_profile_type_error():
+    with pytest.raises(TypeError, match="profile"):
+        load_profile(42)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.replace("state_bits = 24", "state_bits = 24.5"), r"\[neuron\] state_bits must be an integer"),
+    (lambda s: s.replace("state_bits = 24 ", "# removed "), r"missing key\(s\) in \[neuron\]: state_bits"),
+    (lambda s: s.replace("\n[chip]\n", "\n[chip]\nflux_capacitors = 3\n"), r"unknown key\(s\) in \[chip\]: flux_capacitors"),
+    (lambda s: s.replace("decay_bits = 12 ", "decay_bits = 0 ", 1), r"\[neuron\] decay_bits = 0 is outside"),
+    (lambda s: s + "\n[extras]\na = 1\n", r"unknown section\(s\): extras"),
+    (lambda s: s.replace("[trace]", "[trace"), "not valid TOML"),
+    (lambda s: re.sub(r"\[learning\][^\[]*", "", s), r"missing section \[learning\]"),
+    (lambda s: s.replace("weight_exp_min = -8", "weight_exp_min = 9"), "weight_exp_min > weight_exp_max"),
+    (lambda s: s.replace('name = "loihi2"', "name = 3"), "needs a string 'name'"),
+])
+def test_malformed_profiles_are_rejected_with_the_key_named(tmp_path, edit, message):
+    text = edit(SHIPPED.read_text())
+    path = tmp_path / "broken.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_profile(path)

@@ -1,0 +1,54 @@
+"""Failures inside models surface as exceptions; hardware runs explain what is missing."""
+import time
+
+import numpy as np
+import pytest
+from helpers.faulty import Faulty
+from lava.proc.dense.process import Dense
+
+import lava_local
+from lava_local.proc.lif import LIF
+
+
+@pytest.mark.timeout(60)
+def test_failure_inside_a_wired_model_raises_naming_the_process_instead_of_hanging():
+    # A loop Faulty -> Dense -> LIF -> Faulty: in plain Lava 0.10 an exception in Faulty's
+    # model leaves Dense and LIF waiting for its messages, and run() never returns.
+    faulty = Faulty(shape=(3,), fail_at=7, name="faulty-one")
+    dense = Dense(weights=np.eye(3))
+    lif = LIF(shape=(3,))
+    faulty.s_out.connect(dense.s_in)
+    dense.a_out.connect(lif.a_in)
+    lif.s_out.connect(faulty.a_in)
+    start = time.monotonic()
+    with pytest.raises(lava_local.ProcessModelError) as info:
+        lava_local.run(lif, 100_000, check_every=50)
+    assert time.monotonic() - start < 20
+    message = str(info.value)
+    assert "'faulty-one'" in message and "time step 7" in message
+    assert "ZeroDivisionError: deliberate failure" in message
+
+
+@pytest.mark.timeout(60)
+def test_run_without_failure_reports_nothing_and_stops():
+    faulty = Faulty(shape=(2,), fail_at=10**9)
+    lava_local.run(faulty, 120, check_every=50)
+    assert lava_local.runtime.failures() == []
+    assert faulty.runtime is None or not faulty.runtime._is_running
+
+
+@pytest.mark.timeout(60)
+def test_hardware_run_without_lava_loihi_explains_how_to_deploy():
+    lif = LIF(shape=(2,))
+    with pytest.raises(lava_local.HardwareUnavailableError, match="lava-loihi.*INRC"):
+        lava_local.run(lif, 5, run_cfg=lava_local.run_config(hardware=True))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_steps=0), "num_steps"),
+    (dict(num_steps=5, check_every=0), "check_every"),
+    (dict(num_steps=5, numeric="double"), "numeric"),
+])
+def test_run_rejects_bad_arguments_before_starting(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        lava_local.run(LIF(shape=(2,)), **kwargs)
