@@ -45,6 +45,9 @@ __all__ = [
     "DEFAULT_SCALE",
     "QuantizedWeights",
     "quantize_dense_weights",
+    "quantize_layer_weights",
+    "quantize_dense_layer",
+    "quantize_readout",
 ]
 
 DEFAULT_SCALE = 1024
@@ -81,10 +84,16 @@ class LIFFixedConfig:
         return self.scale << self.neuron.fmt.input_shift
 
 
-def quantize_decay(name: str, decay: float, decay_bits: int) -> int:
-    """``round(2**decay_bits * (1 - decay))``, which must fit ``decay_bits`` bits."""
+def quantize_decay(name: str, decay: float, decay_bits: int, allow_zero: bool = False) -> int:
+    """``round(2**decay_bits * (1 - decay))``, which must fit ``decay_bits`` bits.
+
+    ``allow_zero`` admits ``decay = 0`` (a trace that holds only the current impulse),
+    which traces support and the neuron's 12-bit ``dv`` does not.
+    """
     decay = _validate.in_unit_interval(name, decay)
     step = int(round((1 << decay_bits) * (1.0 - decay)))
+    if allow_zero and step == 1 << decay_bits:
+        return step
     if step > (1 << decay_bits) - 1:
         raise ValueError(
             f"{name}={decay} is too small for a {decay_bits}-bit decay "
@@ -121,7 +130,7 @@ def quantize_lif(
         fmt=fmt,
         reset=config.neuron.reset,
     )
-    post_decay = quantize_decay("lambda_post", config.traces.lambda_post, hw.trace.decay_bits)
+    post_decay = quantize_decay("lambda_post", config.traces.lambda_post, hw.trace.decay_bits, allow_zero=True)
     lam = config.traces.lambda_post
     bound = config.surrogate.peak / (1.0 - lam) if lam < 1.0 else math.inf
     frac_bits = hw.learning.factor_bits
@@ -194,3 +203,133 @@ def quantize_dense_weights(weights: Any, scale: int = DEFAULT_SCALE, profile: An
         )
     mantissa = 2 * np.round(w * scale / 2.0 ** (exp + 1)).astype(np.int64)
     return QuantizedWeights(np.clip(mantissa, -limit, limit), exp)
+
+
+# --- plastic layers ----------------------------------------------------------------------
+
+
+def _weight_exponent(weights: np.ndarray, scale: int, hw: HardwareProfile) -> int:
+    """Smallest shared exponent with ``|W| * scale / 2**exp <= weight_max``."""
+    peak = float(np.max(np.abs(weights))) * scale if weights.size else 0.0
+    exp = hw.synapse.weight_exp_min
+    while exp < hw.synapse.weight_exp_max and peak / 2.0**exp > hw.synapse.weight_max:
+        exp += 1
+    if peak / 2.0**exp > hw.synapse.weight_max:
+        raise ValueError(
+            f"weights up to {peak / scale:.3g} do not fit {hw.synapse.weight_bits}-bit weights "
+            f"with exponents up to {hw.synapse.weight_exp_max} at scale {scale}"
+        )
+    return exp
+
+
+def quantize_layer_weights(weights: Any, scale: int, profile: Any = "loihi2", headroom: float = 2.0) -> QuantizedWeights:
+    """Weight mantissas (``|W_int| <= weight_max``) and exponent for a plastic layer.
+
+    ``headroom`` reserves range for weights that grow while learning (the exponent is
+    chosen for ``headroom * max|W|``); mantissas saturate beyond it.
+    """
+    hw = load_profile(profile)
+    w = _validate.finite_array("weights", weights)
+    exp = _weight_exponent(w * headroom, scale, hw)
+    mantissa = np.clip(np.round(w * scale / 2.0**exp), -hw.synapse.weight_max, hw.synapse.weight_max)
+    return QuantizedWeights(mantissa.astype(np.int64), exp)
+
+
+def _pre_impulse(lambda_pre: float, trace_max: int) -> int:
+    """Largest per-spike increment whose worst case (a spike every step) never saturates."""
+    if lambda_pre >= 1.0:
+        return max(1, trace_max // 16)  # no decay: saturation is unavoidable; documented
+    return max(1, int(np.floor(trace_max * (1.0 - lambda_pre))))
+
+
+def _learning_rate(lr: float, denominator: float) -> tuple:
+    """``lr / denominator`` as an 8-bit mantissa over a power of two: ``(mant, shift)``."""
+    value = lr / denominator
+    shift = 0
+    while value * 2**shift < 128 and shift < 62:
+        shift += 1
+    return int(round(value * 2**shift)), shift
+
+
+def _integer_alpha(name: str, value: float) -> int:
+    if value != round(value):
+        raise ValueError(f"{name}={value}: the fixed-point models take integer alphas (-1, 0, +1 in the papers)")
+    return int(round(value))
+
+
+def quantize_dense_layer(
+    weights: Any,
+    neuron: LIFParams,
+    surrogate: Surrogate,
+    rule: Any,
+    n_out: int,
+    scale: int = DEFAULT_SCALE,
+    profile: Any = "loihi2",
+):
+    """Fixed-point parameters of a plastic dense layer and its integer initial weights.
+
+    Returns ``(DenseLayerFixedParams, QuantizedWeights)``. The learning rate maps as
+    ``dW_int = lr * s * scale / (2**(F_m + F_psi + exp) * impulse) * acc`` (see
+    :class:`~lava_local.kernels.layer.DenseLayerFixedParams`).
+    """
+    from .kernels.learning_signal import softmax_table
+    from .kernels.layer import DenseLayerFixedParams
+
+    hw = load_profile(profile)
+    elig = rule.eligibility
+    lif = quantize_lif(
+        LIFConfig(neuron, surrogate, TraceParams(elig.lambda_pre, elig.lambda_post)), scale, hw
+    )
+    q = quantize_layer_weights(weights, scale, hw)
+    impulse = _pre_impulse(elig.lambda_pre, hw.trace.max)
+    s = rule.signal.basis_scale(n_out)
+    frac_m = hw.learning.factor_bits
+    table = softmax_table(s / rule.signal.temperature, 2 * n_out, frac_m)
+    lr_mant, lr_shift = _learning_rate(
+        rule.lr * s * scale, 2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
+    )
+    params = DenseLayerFixedParams(
+        neuron=lif.neuron,
+        psi=lif.psi,
+        pre_decay=quantize_decay("lambda_pre", elig.lambda_pre, hw.trace.decay_bits, allow_zero=True),
+        post_decay=lif.post_decay,
+        pre_impulse=impulse,
+        trace=hw.trace,
+        synapse=hw.synapse,
+        weight_exp=q.weight_exp,
+        alpha_pre=_integer_alpha("alpha_pre", elig.alpha_pre),
+        alpha_post=_integer_alpha("alpha_post", elig.alpha_post),
+        softmax=table,
+        lr_mant=lr_mant,
+        lr_shift=lr_shift,
+    )
+    return params, q
+
+
+def quantize_readout(weights: Any, gamma: float, lr: float, scale: int = DEFAULT_SCALE, profile: Any = "loihi2"):
+    """Fixed-point parameters of the leaky read-out and its integer initial weights."""
+    from .kernels.learning_signal import softmax_table
+    from .kernels.layer import ReadoutFixedParams
+
+    hw = load_profile(profile)
+    q = quantize_layer_weights(weights, scale, hw)
+    unit = scale << hw.neuron.input_shift  # membrane integer per 1.0
+    gap_shift = max(0, int(np.floor(np.log2(unit / 64))))  # 64 table steps per logit unit
+    table = softmax_table(2.0**gap_shift / unit, 64 * 16, hw.learning.factor_bits)
+    impulse = _pre_impulse(gamma, hw.trace.max)
+    lr_mant, lr_shift = _learning_rate(lr * scale, 2.0 ** (hw.learning.factor_bits + q.weight_exp) * impulse)
+    params = ReadoutFixedParams(
+        decay=quantize_decay("gamma", gamma, hw.neuron.decay_bits),
+        decay_bits=hw.neuron.decay_bits,
+        state_max=hw.neuron.state_max,
+        input_shift=hw.neuron.input_shift,
+        pre_impulse=impulse,
+        trace=hw.trace,
+        synapse=hw.synapse,
+        weight_exp=q.weight_exp,
+        softmax=table,
+        gap_shift=gap_shift,
+        lr_mant=lr_mant,
+        lr_shift=lr_shift,
+    )
+    return params, q

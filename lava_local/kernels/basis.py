@@ -1,0 +1,56 @@
+"""Fixed periodic bases B (C x d) for the LLS / TESS local learning signal.
+
+One frequency per class; rows are nearly orthogonal, so projecting a layer's activity on
+B gives C "logits" without any trainable feedback (LLS, arXiv 2405.15868, sec. 3; TESS,
+arXiv 2502.01837, sec. III-B). The kinds follow the authors' code:
+
+* ``cosine``: ``B[k, j] = cos(pi f_k (j + 0.5) / d)``, ``f_k = linspace(100, 512, C)`` (DCT-like)
+* ``sine``:   ``B[k, j] = sin(f_k j)``, ``f_k = linspace(50, 512, C)``
+* ``square``: ``sign`` of the sine basis, entries +-1 (TESS's binary square waves; on
+  Loihi the projection is then a +-1 dense connection). The sine's pseudo-random phases
+  keep the rows nearly orthogonal (max |cos| 0.04 at d = 512, 0.2 at d = 128), which the
+  sign of the cosine basis does not (0.34 at d = 512: its harmonics alias).
+
+Each basis is a deterministic function of ``(C, d, kind)``: no random state.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import numpy as np
+
+from .. import _validate
+
+__all__ = ["BASIS_KINDS", "make_basis", "cosine_basis", "sine_basis", "square_wave_basis"]
+
+
+def cosine_basis(n_classes: int, size: int) -> np.ndarray:
+    f = np.linspace(100.0, 512.0, n_classes)[:, None]
+    j = np.arange(size)[None, :]
+    return np.cos(np.pi * f * (j + 0.5) / size)
+
+
+def sine_basis(n_classes: int, size: int) -> np.ndarray:
+    f = np.linspace(50.0, 512.0, n_classes)[:, None]
+    return np.sin(f * np.arange(size)[None, :])
+
+
+def square_wave_basis(n_classes: int, size: int) -> np.ndarray:
+    """``sign(sine_basis)`` with ``sign(0) = +1``: entries exactly +-1."""
+    return np.where(sine_basis(n_classes, size) >= 0.0, 1.0, -1.0)
+
+
+BASIS_KINDS: Dict[str, Callable[[int, int], np.ndarray]] = {
+    "square": square_wave_basis,
+    "cosine": cosine_basis,
+    "sine": sine_basis,
+}
+
+
+def make_basis(kind: str, n_classes: int, size: int) -> np.ndarray:
+    """The ``(n_classes, size)`` basis of ``kind`` (``square``, ``cosine`` or ``sine``)."""
+    if kind not in BASIS_KINDS:
+        raise ValueError(f"unknown basis kind {kind!r}; choose one of {', '.join(BASIS_KINDS)}")
+    _validate.integer("n_classes", n_classes, 2)
+    _validate.integer("basis size", size, 1)
+    return BASIS_KINDS[kind](int(n_classes), int(size))

@@ -1,0 +1,76 @@
+"""2-D convolution, its weight gradient and average pooling, for NumPy and torch.
+
+Used by the conv form of the plasticity kernel and by conv layers' forward pass.
+NumPy goes through an explicit im2col (exact, float64); torch uses its own kernels.
+Shapes: input ``(B, C_in, H, W)``, weight ``(C_out, C_in, k, k)``.
+"""
+from __future__ import annotations
+
+from typing import Any, Tuple
+
+import numpy as np
+
+from ._array import namespace
+
+__all__ = ["conv2d", "conv2d_weight_grad", "conv_output_size", "avg_pool", "avg_pool_adjoint"]
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _im2col(x: np.ndarray, k: int, stride: int, padding: int) -> np.ndarray:
+    """``(B, C, H, W)`` -> ``(B, H_out, W_out, C * k * k)`` patches."""
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    b, c, h, w = x.shape
+    ho, wo = (h - k) // stride + 1, (w - k) // stride + 1
+    s = x.strides
+    patches = np.lib.stride_tricks.as_strided(
+        x, shape=(b, ho, wo, c, k, k), strides=(s[0], s[2] * stride, s[3] * stride, s[1], s[2], s[3])
+    )
+    return patches.reshape(b, ho, wo, c * k * k)
+
+
+def conv2d(x: Any, weight: Any, stride: int = 1, padding: int = 0) -> Any:
+    xp = namespace(x, weight)
+    if xp is not np:
+        return xp.nn.functional.conv2d(x, weight, stride=stride, padding=padding)
+    c_out, _, k, _ = weight.shape
+    cols = _im2col(np.asarray(x, dtype=float), k, stride, padding)
+    out = cols @ weight.reshape(c_out, -1).T  # (B, H_out, W_out, C_out)
+    return out.transpose(0, 3, 1, 2)
+
+
+def conv2d_weight_grad(x: Any, grad_out: Any, weight_shape: Tuple[int, ...], stride: int = 1,
+                       padding: int = 0) -> Any:
+    """``dL/dW`` of :func:`conv2d` given ``dL/d(out)``, summed over the batch."""
+    xp = namespace(x, grad_out)
+    if xp is not np:
+        return xp.nn.grad.conv2d_weight(x, weight_shape, grad_out, stride=stride, padding=padding)
+    c_out, _, k, _ = weight_shape
+    cols = _im2col(np.asarray(x, dtype=float), k, stride, padding)  # (B, Ho, Wo, C k k)
+    g = np.asarray(grad_out, dtype=float).transpose(0, 2, 3, 1).reshape(-1, c_out)
+    return (g.T @ cols.reshape(-1, cols.shape[-1])).reshape(weight_shape)
+
+
+def avg_pool(x: Any, out_size: int) -> Any:
+    """Average-pool ``(..., C, H, W)`` to ``(..., C, out_size, out_size)`` (H, W divisible)."""
+    h, w = x.shape[-2], x.shape[-1]
+    if h % out_size or w % out_size:
+        raise ValueError(f"pooling {h}x{w} to {out_size}x{out_size} needs divisible sizes")
+    fh, fw = h // out_size, w // out_size
+    shaped = x.reshape(*x.shape[:-2], out_size, fh, out_size, fw)
+    return shaped.mean(-1).mean(-2) if namespace(x) is np else shaped.mean(dim=(-1, -3))
+
+
+def avg_pool_adjoint(g: Any, in_size: Tuple[int, int]) -> Any:
+    """Back-projection through :func:`avg_pool`: spread each value over its window / area."""
+    out = g.shape[-1]
+    fh, fw = in_size[0] // out, in_size[1] // out
+    xp = namespace(g)
+    if xp is np:
+        up = np.repeat(np.repeat(g, fh, axis=-2), fw, axis=-1)
+    else:
+        up = g.repeat_interleave(fh, dim=-2).repeat_interleave(fw, dim=-1)
+    return up / (fh * fw)

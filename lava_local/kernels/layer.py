@@ -1,0 +1,222 @@
+"""One step of a plastic LIF layer: the kernels composed in the papers' order.
+
+This is the *only* place where the order of operations of a learning layer is written
+down; the Lava float and fixed-point layer models and the NumPy reference network call
+it. For a dense layer at step t (TESS Algorithm 1, t_l = 0 unless the rule sets it)::
+
+    q[t]      = lambda_pre q[t-1] + o_pre[t]                 pre trace
+    h[t]      = lambda_post h[t-1] + Psi(u[t-1])             post trace
+    u[t],o[t] = LIF(u[t-1], o[t-1], W o_pre[t])
+    m[t]      = s B^T (softmax(s B o[t]) - y*)               local signal (if labelled)
+    dW       += (m alpha_pre Psi(u[t])) (x) q[t] + (m alpha_post h[t]) (x) o_pre[t]
+
+and at the end of the sample ``W -= lr dW`` (or every step with ``apply="step"``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Optional, Tuple
+
+import numpy as np
+
+from ..hw_profile import SynapseFormat, TraceFormat
+from .learning_signal import SignalParams, SoftmaxTable, learning_signal, learning_signal_fixed
+from .neuron import LIFFixedParams, LIFParams, LIFState, lif_step, lif_step_fixed
+from .plasticity import EligibilityParams, apply_update_fixed, dense_update, dense_update_fixed
+from .surrogate import PsiTable, Surrogate, psi, psi_fixed
+from .traces import trace_step, trace_step_fixed
+
+__all__ = [
+    "DenseLayerState",
+    "dense_layer_init",
+    "dense_layer_step",
+    "DenseLayerFixedParams",
+    "dense_layer_step_fixed",
+    "dense_layer_apply_fixed",
+    "ReadoutState",
+    "readout_init",
+    "readout_step",
+    "ReadoutFixedParams",
+    "readout_step_fixed",
+    "readout_apply_fixed",
+]
+
+
+class DenseLayerState(NamedTuple):
+    u: np.ndarray
+    o: np.ndarray
+    q: np.ndarray
+    h: np.ndarray
+    psi: np.ndarray
+    dw: np.ndarray
+
+
+def dense_layer_init(n_in: int, n_out: int, dtype=float) -> DenseLayerState:
+    z_out = np.zeros(n_out, dtype)
+    return DenseLayerState(z_out, z_out.copy(), np.zeros(n_in, dtype), z_out.copy(), z_out.copy(),
+                           np.zeros((n_out, n_in), dtype))
+
+
+def dense_layer_step(
+    state: DenseLayerState,
+    pre: np.ndarray,
+    weights: np.ndarray,
+    neuron: LIFParams,
+    surrogate: Surrogate,
+    eligibility: EligibilityParams,
+    basis: np.ndarray,
+    signal: SignalParams,
+    target: Optional[np.ndarray],
+) -> DenseLayerState:
+    """One float step; ``target`` is the one-hot label, or ``None`` for no learning."""
+    q = trace_step(state.q, pre, eligibility.lambda_pre)
+    h = trace_step(state.h, state.psi, eligibility.lambda_post)
+    lif = lif_step(LIFState(state.u, state.o), weights @ pre, neuron)
+    psi_u = psi(lif.u, neuron.v_th, surrogate)
+    dw = state.dw
+    if target is not None:
+        m = learning_signal(lif.o, target, basis, signal)
+        dw = dw + dense_update(m, psi_u, h, q, pre, eligibility)
+    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
+
+
+@dataclass(frozen=True)
+class DenseLayerFixedParams:
+    """Integer parameters of a plastic dense layer in one hardware profile's format.
+
+    Weights are ``weight_bits``-bit mantissas with a shared exponent: the synaptic input is
+    ``(W @ o_pre) << weight_exp`` (``>>`` for negative exponents), in neuron input units.
+    ``pre_impulse`` is the pre-trace increment per spike; ``lr_mant``/``lr_shift`` turn
+    the integer accumulator into weight steps: ``dW_int = acc * lr_mant / 2**lr_shift``
+    (stochastically rounded).
+    """
+
+    neuron: LIFFixedParams
+    psi: PsiTable
+    pre_decay: int
+    post_decay: int
+    pre_impulse: int
+    trace: TraceFormat
+    synapse: SynapseFormat
+    weight_exp: int
+    alpha_pre: int
+    alpha_post: int
+    softmax: SoftmaxTable
+    lr_mant: int
+    lr_shift: int
+
+
+def dense_layer_step_fixed(
+    state: DenseLayerState,
+    pre: np.ndarray,
+    weights: np.ndarray,
+    params: DenseLayerFixedParams,
+    basis_sign: np.ndarray,
+    label: int,
+) -> DenseLayerState:
+    """One integer step (same order as :func:`dense_layer_step`); ``label < 0``: no learning."""
+    tr = params.trace
+    pre = np.asarray(pre, np.int64)
+    q = trace_step_fixed(state.q, pre * params.pre_impulse, params.pre_decay, tr.decay_bits, tr.max)
+    h = trace_step_fixed(state.h, state.psi, params.post_decay, tr.decay_bits, tr.max)
+    acc = weights @ pre
+    current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
+    lif = lif_step_fixed(LIFState(state.u, state.o), current, params.neuron)
+    psi_u = psi_fixed(lif.u, params.neuron.threshold, params.psi)
+    dw = state.dw
+    if label >= 0:
+        m = learning_signal_fixed(lif.o, label, basis_sign, params.softmax)
+        dw = dw + dense_update_fixed(m, psi_u, h, q, pre, params.alpha_pre, params.alpha_post, params.pre_impulse)
+    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
+
+
+def dense_layer_apply_fixed(
+    weights: np.ndarray, dw: np.ndarray, params: DenseLayerFixedParams, rng: np.random.Generator
+) -> np.ndarray:
+    """``W <- W - stochastic_round(dW * lr_mant / 2**lr_shift)``, saturated to the mantissa width."""
+    return apply_update_fixed(weights, dw * params.lr_mant, params.lr_shift, params.synapse.weight_max, rng)
+
+
+# --- the classifier read-out -------------------------------------------------------------
+#
+# A non-spiking leaky integrator ``u[t] = gamma u[t-1] + W o_pre[t]`` whose membrane gives
+# the class scores. Its own local loss is CE(softmax(u[t]), y*) at every step; because the
+# read-out is linear, du[t]/dW = q[t] with the pre trace decaying at gamma, so the update
+# (p - y*) (x) q is the exact local gradient: the plasticity kernel with Psi = 1 and
+# alpha_post = 0.
+
+_SOFTMAX = SignalParams(error="softmax")
+
+
+class ReadoutState(NamedTuple):
+    u: np.ndarray
+    q: np.ndarray
+    score: np.ndarray
+    dw: np.ndarray
+
+
+def readout_init(n_in: int, n_classes: int, dtype=float) -> ReadoutState:
+    return ReadoutState(np.zeros(n_classes, dtype), np.zeros(n_in, dtype), np.zeros(n_classes, dtype),
+                        np.zeros((n_classes, n_in), dtype))
+
+
+def readout_eligibility(gamma: float) -> EligibilityParams:
+    return EligibilityParams(lambda_pre=gamma, lambda_post=0.0, alpha_pre=1.0, alpha_post=0.0)
+
+
+def readout_step(
+    state: ReadoutState, pre: np.ndarray, weights: np.ndarray, gamma: float, target: Optional[np.ndarray]
+) -> ReadoutState:
+    """One float read-out step; scores accumulate ``u`` over the sample."""
+    q = trace_step(state.q, pre, gamma)
+    u = trace_step(state.u, weights @ pre, gamma)
+    dw = state.dw
+    if target is not None:
+        from .learning_signal import local_error
+
+        m = local_error(u, target, _SOFTMAX)
+        dw = dw + dense_update(m, np.ones_like(u), np.zeros_like(u), q, pre, readout_eligibility(gamma))
+    return ReadoutState(u, q, state.score + u, dw)
+
+
+@dataclass(frozen=True)
+class ReadoutFixedParams:
+    """Integer read-out: membrane in neuron input units << input_shift, as the LIF's."""
+
+    decay: int            # 12-bit membrane/trace decrement (gamma = 1 - decay / 4096)
+    decay_bits: int
+    state_max: int
+    input_shift: int
+    pre_impulse: int
+    trace: TraceFormat
+    synapse: SynapseFormat
+    weight_exp: int
+    softmax: SoftmaxTable
+    gap_shift: int
+    lr_mant: int
+    lr_shift: int
+
+
+def readout_step_fixed(
+    state: ReadoutState, pre: np.ndarray, weights: np.ndarray, params: ReadoutFixedParams, label: int
+) -> ReadoutState:
+    from .learning_signal import softmax_error_fixed
+    from .neuron import _trunc_shift
+
+    tr = params.trace
+    pre = np.asarray(pre, np.int64)
+    q = trace_step_fixed(state.q, pre * params.pre_impulse, params.decay, tr.decay_bits, tr.max)
+    acc = weights @ pre
+    current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
+    decayed = _trunc_shift(np.asarray(state.u, np.int64) * ((1 << params.decay_bits) - params.decay), params.decay_bits)
+    u = np.clip(decayed + (current << params.input_shift), -params.state_max, params.state_max)
+    dw = state.dw
+    if label >= 0:
+        m = softmax_error_fixed(u, label, params.softmax, params.gap_shift)
+        dw = dw + np.outer(m, q)
+    return ReadoutState(u, q, state.score + u, dw)
+
+
+def readout_apply_fixed(weights: np.ndarray, dw: np.ndarray, params: ReadoutFixedParams,
+                        rng: np.random.Generator) -> np.ndarray:
+    return apply_update_fixed(weights, dw * params.lr_mant, params.lr_shift, params.synapse.weight_max, rng)

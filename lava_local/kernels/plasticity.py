@@ -1,0 +1,120 @@
+"""S-TLLR / TESS / LLS synapse updates: eligibility times learning signal.
+
+S-TLLR (arXiv 2306.15220, eq. 11-13) with instantaneous eligibility and the traces of
+:mod:`.traces`; TESS (arXiv 2502.01837, eq. 9) with its local signal m::
+
+    dW[t] = (m[t] * alpha_pre * Psi(u[t])) (x) q[t]  +  (m[t] * alpha_post * h[t]) (x) o_pre[t]
+            \\___________ causal term ___________/       \\________ non-causal term ________/
+
+    W <- W - lr * sum_{t >= t_l} dW[t]          (accumulated over a sample, applied once)
+
+LLS in spiking form is the same update with ``lambda_pre = 0`` (q = o_pre) and
+``alpha_post = 0``: the trace-free eligibility ``Psi(u[t]) o_pre[t]``.
+
+The two outer products are computed as *one* matrix product by stacking the terms along
+the batch axis: ``[a; b]^T [q; o_pre]``. Dense layers use :func:`dense_update`, conv
+layers :func:`conv_update` (the same stacking through one weight-gradient convolution).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+import numpy as np
+
+from .. import _validate
+from ._array import namespace
+from .conv import conv2d_weight_grad
+
+__all__ = [
+    "EligibilityParams",
+    "eligibility_factors",
+    "dense_update",
+    "conv_update",
+    "dense_update_fixed",
+    "apply_update_fixed",
+]
+
+
+@dataclass(frozen=True)
+class EligibilityParams:
+    """Trace decays and term weights (TESS defaults; S-TLLR presets in :mod:`lava_local.rules`)."""
+
+    lambda_pre: float = 0.5
+    lambda_post: float = 0.2
+    alpha_pre: float = 1.0
+    alpha_post: float = -1.0
+
+    def __post_init__(self) -> None:
+        _validate.in_unit_interval("lambda_pre", self.lambda_pre)
+        _validate.in_unit_interval("lambda_post", self.lambda_post)
+        _validate.real("alpha_pre", self.alpha_pre)
+        _validate.real("alpha_post", self.alpha_post)
+
+
+def eligibility_factors(m: Any, psi_u: Any, h: Any, params: EligibilityParams) -> Tuple[Any, Any]:
+    """Post-synaptic factors ``a = m alpha_pre Psi(u)`` and ``b = m alpha_post h``."""
+    return m * (params.alpha_pre * psi_u), m * (params.alpha_post * h)
+
+
+def _stack(x: Any, y: Any) -> Any:
+    xp = namespace(x, y)
+    return xp.concatenate([x, y], 0) if xp is np else xp.cat([x, y], 0)
+
+
+def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: EligibilityParams) -> Any:
+    """``dW = a (x) q + b (x) o_pre`` summed over leading batch axes; shape ``(n_out, n_in)``.
+
+    ``m, psi_u, h`` have shape ``(..., n_out)``; ``q, pre`` shape ``(..., n_in)``.
+    """
+    a, b = eligibility_factors(m, psi_u, h, params)
+    n_out, n_in = a.shape[-1], q.shape[-1]
+    a, b = a.reshape(-1, n_out), b.reshape(-1, n_out)
+    return _stack(a, b).T @ _stack(q.reshape(-1, n_in), pre.reshape(-1, n_in))
+
+
+def conv_update(
+    m: Any, psi_u: Any, h: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...],
+    params: EligibilityParams, stride: int = 1, padding: int = 0,
+) -> Any:
+    """Conv form with shared weights: the weight gradient of a conv whose output gradient
+    is ``a`` (for input q) plus ``b`` (for input o_pre), as one stacked call.
+
+    ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``.
+    """
+    a, b = eligibility_factors(m, psi_u, h, params)
+    return conv2d_weight_grad(_stack(q, pre), _stack(a, b), weight_shape, stride, padding)
+
+
+def dense_update_fixed(
+    m: np.ndarray, psi_u: np.ndarray, h: np.ndarray, q: np.ndarray, pre: np.ndarray,
+    alpha_pre: int, alpha_post: int, pre_impulse: int,
+) -> np.ndarray:
+    """Integer form of :func:`dense_update` (int64 accumulator).
+
+    ``psi_u`` and ``h`` share their fractional bits, ``q`` counts in units of
+    ``pre_impulse`` per spike, so the non-causal term uses ``pre * pre_impulse``; alphas
+    are small integers (the papers use -1, 0, +1).
+    """
+    m = np.asarray(m, np.int64)
+    a = m * (alpha_pre * np.asarray(psi_u, np.int64))
+    b = m * (alpha_post * np.asarray(h, np.int64))
+    return np.outer(a, np.asarray(q, np.int64)) + np.outer(b, np.asarray(pre, np.int64) * pre_impulse)
+
+
+def apply_update_fixed(
+    weights: np.ndarray, accumulated: np.ndarray, shift: int, limit: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``W - stochastic_round(acc / 2**shift)``, saturated to ``[-limit, limit]``.
+
+    Stochastic rounding (as Loihi's learning engine does) keeps updates smaller than one
+    weight step alive on average instead of truncating them to zero.
+    """
+    scaled = np.asarray(accumulated, np.int64)
+    if shift > 0:
+        floor = scaled >> shift
+        remainder = scaled - (floor << shift)
+        step = floor + (rng.integers(0, 1 << shift, size=scaled.shape) < remainder)
+    else:
+        step = scaled << (-shift)
+    return np.clip(np.asarray(weights, np.int64) - step, -limit, limit)

@@ -1,0 +1,230 @@
+"""Networks in a few lines: a builder that wires learning layers into Lava and trains them.
+
+    net = Network(n_in=2312, hidden=(128,), n_classes=10, rule=TESS())
+    history = net.fit(train=(x_train, y_train), test=(x_test, y_test), epochs=3, numeric="float")
+
+The builder wires ``SpikeDataSource -> DenseLayer -> ... -> Readout`` (one OS process per
+layer: fewer, fatter processes are faster in Lava) and runs it with
+:func:`lava_local.run` on ``Loihi2SimCfg`` in float or fixed-point. All epochs run as one
+Lava schedule: each epoch plays the shuffled training set with labels (layers learn) and
+then the test set without labels (no learning), and the read-out records its prediction
+for every sample. Weights stay in this object between calls; the layers hand them back
+through ``.npy`` snapshots (the fast path; ``Var.get`` of a large matrix takes seconds).
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import _validate
+from .fixed_point import DEFAULT_SCALE
+from .kernels.neuron import LIFParams
+from .kernels.surrogate import Surrogate
+from .rules import TESS, LearningRule
+from .runtime import run
+
+__all__ = ["Network", "History"]
+
+
+@dataclass
+class History:
+    """What :meth:`Network.fit` measured, one entry per epoch."""
+
+    train_accuracy: List[float] = field(default_factory=list)
+    test_accuracy: List[float] = field(default_factory=list)
+    epoch_seconds: List[float] = field(default_factory=list)
+    numeric: str = "float"
+
+    def as_dict(self) -> dict:
+        return {"train_accuracy": self.train_accuracy, "test_accuracy": self.test_accuracy,
+                "epoch_seconds": self.epoch_seconds, "numeric": self.numeric}
+
+
+def _check_data(name: str, data: Any, n_in: int, n_classes: int) -> Tuple[np.ndarray, np.ndarray]:
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"{name} must be a (frames, labels) pair")
+    frames, labels = np.asarray(data[0]), np.asarray(data[1])
+    if frames.ndim != 3 or frames.shape[2] != n_in:
+        raise ValueError(f"{name} frames must have shape (samples, steps, {n_in}), got {frames.shape}")
+    if labels.shape != (frames.shape[0],):
+        raise ValueError(f"{name} labels must have shape ({frames.shape[0]},), got {labels.shape}")
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"{name} labels must be integers in [0, {n_classes})")
+    return frames, labels
+
+
+class Network:
+    """A feed-forward spiking network of plastic dense layers and a learning read-out.
+
+    Parameters
+    ----------
+    n_in, hidden, n_classes : sizes (``hidden`` may be empty: read-out only)
+    rule : the hidden layers' learning rule (TESS, STLLR or LLS)
+    frozen : hidden layers keep their random weights (the read-out-only control)
+    init_scale : hidden weights ~ N(0, init_scale / sqrt(fan_in))
+    readout_lr, readout_gamma : the read-out's SGD step and leak
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        hidden: Sequence[int] = (128,),
+        n_classes: int = 10,
+        rule: LearningRule = TESS(),
+        neuron: LIFParams = LIFParams(),
+        surrogate: Surrogate = Surrogate(),
+        frozen: bool = False,
+        init_scale: float = 2.0,
+        readout_lr: float = 1e-2,
+        readout_gamma: float = 0.5,
+        scale: int = DEFAULT_SCALE,
+        profile: Any = "loihi2",
+        seed: int = 0,
+    ) -> None:
+        self.n_in = _validate.integer("n_in", n_in, 1)
+        self.hidden = [_validate.integer("hidden size", h, 1) for h in hidden]
+        self.n_classes = _validate.integer("n_classes", n_classes, 2)
+        if not isinstance(rule, LearningRule):
+            raise TypeError("rule must be a LearningRule (TESS, STLLR, LLS)")
+        if rule.signal.n_classes != self.n_classes:
+            raise ValueError(f"rule.signal.n_classes={rule.signal.n_classes} != n_classes={self.n_classes}")
+        self.rule, self.neuron, self.surrogate = rule, neuron, surrogate
+        self.frozen = bool(frozen)
+        self.readout_lr = _validate.positive("readout_lr", readout_lr)
+        self.readout_gamma = _validate.in_unit_interval("readout_gamma", readout_gamma)
+        self.scale, self.profile, self.seed = scale, profile, int(seed)
+        rng = np.random.default_rng(seed)
+        sizes = [self.n_in] + self.hidden
+        self.weights: List[np.ndarray] = [
+            rng.normal(0.0, init_scale / np.sqrt(fan_in), size=(fan_out, fan_in))
+            for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
+        ]
+        self.weights.append(rng.normal(0.0, 1.0 / np.sqrt(sizes[-1]), size=(self.n_classes, sizes[-1])))
+
+    # -- building -----------------------------------------------------------------------
+    def build(self, frames: np.ndarray, labels: np.ndarray, schedule: np.ndarray, learn: np.ndarray,
+              snapshot_dir: Optional[Path] = None, snapshot_every: int = 0):
+        """Wire the Lava processes; returns ``(source, layers, readout)``."""
+        from .proc.dense_layer import DenseLayer
+        from .proc.readout import Readout
+        from .proc.source import SpikeDataSource
+
+        steps = frames.shape[1]
+        source = SpikeDataSource(frames=frames, labels=labels, n_classes=self.n_classes,
+                                 schedule=schedule, learn=learn, name="source")
+        layers, previous = [], source.s_out
+        for i, w in enumerate(self.weights[:-1]):
+            layer = DenseLayer(
+                weights=w, steps_per_sample=steps, rule=self.rule, neuron=self.neuron,
+                surrogate=self.surrogate, learn=not self.frozen, scale=self.scale, profile=self.profile,
+                seed=self.seed + i, name=f"hidden{i}",
+                snapshot=str(snapshot_dir / f"hidden{i}.npy") if snapshot_dir else None,
+                snapshot_every=snapshot_every,
+            )
+            previous.connect(layer.s_in)
+            source.label_out.connect(layer.label_in)
+            layers.append(layer)
+            previous = layer.s_out
+        readout = Readout(
+            weights=self.weights[-1], steps_per_sample=steps, n_samples=len(schedule),
+            gamma=self.readout_gamma, lr=self.readout_lr, scale=self.scale, profile=self.profile,
+            seed=self.seed + 100, name="readout",
+            snapshot=str(snapshot_dir / "readout.npy") if snapshot_dir else None,
+            snapshot_every=snapshot_every,
+        )
+        previous.connect(readout.s_in)
+        source.label_out.connect(readout.label_in)
+        return source, layers, readout
+
+    # -- training -----------------------------------------------------------------------
+    def schedule(self, n_train: int, n_test: int, epochs: int) -> Tuple[np.ndarray, np.ndarray]:
+        """The sample order :meth:`fit` plays (indices into train + test) and its learn flags."""
+        rng = np.random.default_rng(self.seed)
+        order: List[int] = []
+        learn: List[bool] = []
+        for _ in range(epochs):
+            order += list(rng.permutation(n_train)) + list(range(n_train, n_train + n_test))
+            learn += [True] * n_train + [False] * n_test
+        return np.array(order, dtype=np.int64), np.array(learn, dtype=bool)
+
+    def fit(
+        self,
+        train: Tuple[np.ndarray, np.ndarray],
+        test: Tuple[np.ndarray, np.ndarray],
+        epochs: int = 1,
+        numeric: str = "float",
+        progress: bool = True,
+        on_epoch: Optional[Callable[[int, "History"], None]] = None,
+    ) -> History:
+        """Train online for ``epochs`` (each: shuffled train set, then the test set unlabelled)."""
+        x_tr, y_tr = _check_data("train", train, self.n_in, self.n_classes)
+        x_te, y_te = _check_data("test", test, self.n_in, self.n_classes)
+        if x_tr.shape[1] != x_te.shape[1]:
+            raise ValueError("train and test frames must have the same number of steps")
+        epochs = _validate.integer("epochs", epochs, 1)
+        if numeric not in ("float", "fixed"):
+            raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
+        frames = np.concatenate([x_tr, x_te]).astype(np.uint8)
+        labels = np.concatenate([y_tr, y_te]).astype(np.int64)
+        n_tr, n_te, steps = len(y_tr), len(y_te), frames.shape[1]
+        schedule, learn = self.schedule(n_tr, n_te, epochs)
+        per_epoch = (n_tr + n_te) * steps
+        total = per_epoch * epochs
+        history = History(numeric=numeric)
+        with tempfile.TemporaryDirectory(prefix="lava_local_net_") as tmp:
+            snap = Path(tmp)
+            source, layers, readout = self.build(frames, labels, schedule, learn, snap, per_epoch)
+            bar = _progress(total, f"{numeric} {self.rule.name if not self.frozen else 'frozen'}", progress)
+            clock = {"done": 0, "start": time.perf_counter()}
+
+            def on_chunk(steps_run: int) -> None:
+                clock["done"] += steps_run
+                if bar is not None:
+                    bar.update(steps_run)
+                if clock["done"] % per_epoch == 0:
+                    now = time.perf_counter()
+                    history.epoch_seconds.append(now - clock["start"])
+                    clock["start"] = now
+
+            try:
+                run(readout, total, numeric=numeric, check_every=min(per_epoch, 50 * steps),
+                    stop=False, on_chunk=on_chunk)
+                predictions = np.asarray(readout.predictions.get(), dtype=np.int64)
+            finally:
+                readout.stop()
+                if bar is not None:
+                    bar.close()
+            self._load_snapshots(snap, layers, readout, numeric)
+        for e in range(epochs):
+            block = slice(e * (n_tr + n_te), (e + 1) * (n_tr + n_te))
+            pred, sched = predictions[block], schedule[block]
+            history.train_accuracy.append(float(np.mean(pred[:n_tr] == labels[sched[:n_tr]])))
+            history.test_accuracy.append(float(np.mean(pred[n_tr:] == labels[sched[n_tr:]])))
+            if on_epoch is not None:
+                on_epoch(e, history)
+        return history
+
+    def _load_snapshots(self, folder: Path, layers, readout, numeric: str) -> None:
+        for i, layer in enumerate(layers):
+            values = np.load(folder / f"hidden{i}.npy")
+            self.weights[i] = layer.weights_float(values) if numeric == "fixed" else values
+        values = np.load(folder / "readout.npy")
+        if numeric == "fixed":
+            fixed = readout.proc_params["fixed"]
+            values = values * 2.0**fixed.weight_exp / readout.proc_params["scale"]
+        self.weights[-1] = values
+
+
+def _progress(total: int, label: str, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=label, unit="step", unit_scale=True, leave=False)

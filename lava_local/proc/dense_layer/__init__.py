@@ -1,0 +1,3 @@
+from .process import DenseLayer
+
+__all__ = ["DenseLayer"]

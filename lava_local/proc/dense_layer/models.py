@@ -1,0 +1,117 @@
+"""Float and Loihi fixed-point models of :class:`DenseLayer`; the maths is in the kernels."""
+from typing import Dict
+
+import numpy as np
+from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.resources import CPU
+from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
+
+from lava_local.kernels.layer import (
+    DenseLayerState,
+    dense_layer_apply_fixed,
+    dense_layer_step,
+    dense_layer_step_fixed,
+)
+from lava_local.kernels.learning_signal import one_hot
+from lava_local.proc.dense_layer.process import DenseLayer
+from lava_local.proc.guarded import GuardedModel
+from lava_local.proc.sample import phase, write_snapshot
+
+
+class _DenseLayerModel(GuardedModel):
+    in_ports = ("s_in", "label_in")
+    out_ports = ("s_out",)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        p = proc_params
+        self.rule = p["rule"]
+        self.steps = p["steps"]
+        self.learn = p["learn"]
+        self.dw = None
+
+    def _state(self) -> DenseLayerState:
+        return DenseLayerState(self.u, self.o, self.q, self.h, self.psi, self.dw)
+
+    def _store(self, state: DenseLayerState) -> None:
+        self.u[:], self.o[:], self.q[:], self.h[:], self.psi[:] = state[:5]
+        self.dw = state.dw
+
+    def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
+        _, t = phase(self.time_step, self.steps)
+        if t == 0:
+            for var in (self.u, self.o, self.q, self.h, self.psi):
+                var[:] = 0
+            self.dw = np.zeros(self.weights.shape, dtype=self.weights.dtype)
+        label = int(label_in[0])
+        learning = self.learn and label >= 0 and t >= self.rule.t_l
+        self._store(self._advance(s_in, label if learning else -1))
+        if learning and (self.rule.apply == "step" or t == self.steps - 1):
+            self._apply()
+            self.dw = np.zeros_like(self.dw)
+        every = self.proc_params["snapshot_every"]
+        if every and self.time_step % every == 0:
+            write_snapshot(self.proc_params["snapshot"], self.weights)
+        return {"s_out": self.o}
+
+
+@implements(proc=DenseLayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyDenseLayerModelFloat(_DenseLayerModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    weights: np.ndarray = LavaPyType(np.ndarray, float)
+    u: np.ndarray = LavaPyType(np.ndarray, float)
+    o: np.ndarray = LavaPyType(np.ndarray, float)
+    q: np.ndarray = LavaPyType(np.ndarray, float)
+    h: np.ndarray = LavaPyType(np.ndarray, float)
+    psi: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
+        p = self.proc_params
+        target = one_hot(label, self.rule.signal.n_classes) if label >= 0 else None
+        return dense_layer_step(self._state(), s_in, self.weights, p["neuron"], p["surrogate"],
+                                self.rule.eligibility, p["basis"], self.rule.signal, target)
+
+    def _apply(self) -> None:
+        self.weights -= self.rule.lr * self.dw
+
+
+@implements(proc=DenseLayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+class PyDenseLayerModelFixed(_DenseLayerModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
+    label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    weights: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
+    u: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    o: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=1)
+    q: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=7)
+    h: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=7)
+    psi: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        self.fixed = proc_params["fixed"]
+        self.rng = np.random.default_rng(proc_params["seed"])
+        basis = np.asarray(proc_params["basis"])
+        self.basis_sign = basis.astype(np.int64) if np.all(basis == np.round(basis)) else None
+        self.loaded = False
+
+    def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
+        if not self.loaded:
+            self.weights[:] = self.proc_params["weights_fixed"]
+            self.loaded = True
+        if self.basis_sign is None:
+            raise ValueError("the fixed-point learning signal needs an integer basis: use basis='square'")
+        state = self._state()._replace(dw=self.dw.astype(np.int64))
+        return dense_layer_step_fixed(state, np.asarray(s_in, np.int64), self.weights, self.fixed,
+                                      self.basis_sign, label)
+
+    def _apply(self) -> None:
+        self.weights[:] = dense_layer_apply_fixed(self.weights, self.dw, self.fixed, self.rng)

@@ -1,0 +1,3 @@
+from .process import Readout
+
+__all__ = ["Readout"]

@@ -1,0 +1,48 @@
+"""The classifier read-out: a leaky integrator that learns from its own local loss."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort
+from lava.magma.core.process.variable import Var
+
+from lava_local import _validate
+from lava_local.fixed_point import DEFAULT_SCALE, quantize_readout
+from lava_local.proc.base import LocalProcess
+
+
+class Readout(LocalProcess):
+    """Non-spiking read-out ``u[t] = gamma u[t-1] + W o_pre[t]`` with class scores sum_t u[t].
+
+    Learns with the exact local gradient of CE(softmax(u[t]), y*) (see
+    :mod:`lava_local.kernels.layer`). At the end of every sample it writes its prediction
+    (the arg-max score) into ``predictions[k]``; ``n_samples`` bounds k.
+
+    Ports: ``s_in``, ``label_in`` (shape (1,), -1 = do not learn).
+    """
+
+    def __init__(self, *, weights: Any, steps_per_sample: int, n_samples: int, gamma: float = 0.5,
+                 lr: float = 1e-3, learn: bool = True, scale: int = DEFAULT_SCALE, profile: Any = "loihi2",
+                 seed: int = 0, snapshot: Optional[str] = None, snapshot_every: int = 0,
+                 name: Optional[str] = None) -> None:
+        w = _validate.finite_array("weights", weights)
+        if w.ndim != 2:
+            raise ValueError(f"weights must be a 2-D (n_classes, n_in) matrix, got shape {w.shape}")
+        steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
+        n_samples = _validate.integer("n_samples", n_samples, 1)
+        gamma = _validate.in_unit_interval("gamma", gamma)
+        lr = _validate.positive("lr", lr)
+        fixed, quantized = quantize_readout(w, gamma, lr, scale, profile)
+        super().__init__(weights=w, steps=steps, gamma=gamma, lr=lr, learn=bool(learn), fixed=fixed,
+                         weights_fixed=quantized.weights, scale=scale, seed=int(seed), snapshot=snapshot,
+                         snapshot_every=int(snapshot_every), name=name)
+        self.proc_params["process_name"] = self.name
+        n_classes, n_in = w.shape
+        self.s_in = InPort(shape=(n_in,))
+        self.label_in = InPort(shape=(1,))
+        self.weights = Var(shape=w.shape, init=w)
+        self.u = Var(shape=(n_classes,), init=0)
+        self.q = Var(shape=(n_in,), init=0)
+        self.score = Var(shape=(n_classes,), init=0)
+        self.predictions = Var(shape=(n_samples,), init=-1)

@@ -1,0 +1,3 @@
+from .process import SpikeDataSource
+
+__all__ = ["SpikeDataSource"]

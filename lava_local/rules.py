@@ -1,0 +1,120 @@
+"""The learning rules as users see them: S-TLLR, LLS and TESS configurations.
+
+A rule is a frozen dataclass handed to a layer or network. All three share one synapse
+update (:mod:`lava_local.kernels.plasticity`) and differ in its parameters and in where
+the learning signal comes from:
+
+======  =========================================  ==========================================
+rule    eligibility                                learning signal
+======  =========================================  ==========================================
+TESS    traces q, h (lambda_pre 0.5, lambda_post   local: fixed square-wave basis per layer
+        0.2), alpha_pre 1, alpha_post -1           (temporal *and* spatial locality)
+S-TLLR  traces q, h, presets per dataset           local basis (as TESS) or DFA: a fixed
+                                                   random projection of the output error
+LLS     instantaneous Psi(u[t]) o_pre[t]           local: fixed periodic basis (cosine)
+        (lambda_pre 0, alpha_post 0)
+======  =========================================  ==========================================
+
+TESS is fully local: no error or gradient crosses a layer. (The public TESS code
+back-propagates the output loss through all layers in most steps; this library implements
+the paper's rule.)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from . import _validate
+from .kernels.learning_signal import SignalParams
+from .kernels.plasticity import EligibilityParams
+
+__all__ = ["LearningRule", "TESS", "STLLR", "LLS"]
+
+
+@dataclass(frozen=True)
+class LearningRule:
+    """Common fields. ``lr``: SGD step of the Lava models (the trainer uses torch optimizers).
+
+    ``t_l``: learn only from step ``t_l`` of each sample on (S-TLLR's T_l; 0 in TESS).
+    ``apply``: ``"sample"`` accumulates dW over a sample and applies it at its end (the
+    papers' Algorithm 1); ``"step"`` applies it every step (online variant).
+    ``feedback``: ``"local"`` (the basis signal) or ``"dfa"`` (S-TLLR only).
+    """
+
+    eligibility: EligibilityParams = field(default_factory=EligibilityParams)
+    signal: SignalParams = field(default_factory=SignalParams)
+    feedback: str = "local"
+    t_l: int = 0
+    apply: str = "sample"
+    lr: float = 1e-3
+    name: str = "rule"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.eligibility, EligibilityParams):
+            raise TypeError("eligibility must be an EligibilityParams")
+        if not isinstance(self.signal, SignalParams):
+            raise TypeError("signal must be a SignalParams")
+        if self.feedback not in ("local", "dfa"):
+            raise ValueError(f"feedback must be 'local' or 'dfa', got {self.feedback!r}")
+        if self.apply not in ("sample", "step"):
+            raise ValueError(f"apply must be 'sample' or 'step', got {self.apply!r}")
+        _validate.integer("t_l", self.t_l, 0)
+        _validate.positive("lr", self.lr)
+
+    def with_(self, **changes) -> "LearningRule":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TESS(LearningRule):
+    """TESS (IJCNN 2025): S-TLLR traces with a local square-wave signal, every step."""
+
+    eligibility: EligibilityParams = field(
+        default_factory=lambda: EligibilityParams(lambda_pre=0.5, lambda_post=0.2, alpha_pre=1.0, alpha_post=-1.0)
+    )
+    signal: SignalParams = field(default_factory=lambda: SignalParams(basis="square"))
+    name: str = "TESS"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.feedback != "local":
+            raise ValueError("TESS is fully local: feedback must be 'local'")
+
+
+@dataclass(frozen=True)
+class STLLR(LearningRule):
+    """S-TLLR (TMLR 2025). Defaults: the DVS Gesture preset with a local signal."""
+
+    eligibility: EligibilityParams = field(
+        default_factory=lambda: EligibilityParams(lambda_pre=0.75, lambda_post=0.2, alpha_pre=1.0, alpha_post=-1.0)
+    )
+    name: str = "S-TLLR"
+
+    @classmethod
+    def dvs_gesture(cls, **kw) -> "STLLR":
+        return cls(eligibility=EligibilityParams(0.75, 0.2, 1.0, -1.0), **kw)
+
+    @classmethod
+    def cifar10_dvs(cls, **kw) -> "STLLR":
+        """Also the N-Caltech101 preset."""
+        return cls(eligibility=EligibilityParams(0.5, 0.2, 1.0, -1.0), **kw)
+
+    @classmethod
+    def shd(cls, **kw) -> "STLLR":
+        kw.setdefault("lr", 2e-4)
+        return cls(eligibility=EligibilityParams(1.0, 0.5, 1.0, 1.0), **kw)
+
+
+@dataclass(frozen=True)
+class LLS(LearningRule):
+    """LLS (WACV 2025) in spiking form: trace-free eligibility, fixed periodic basis."""
+
+    eligibility: EligibilityParams = field(
+        default_factory=lambda: EligibilityParams(lambda_pre=0.0, lambda_post=0.0, alpha_pre=1.0, alpha_post=0.0)
+    )
+    signal: SignalParams = field(default_factory=lambda: SignalParams(basis="cosine"))
+    name: str = "LLS"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.feedback != "local":
+            raise ValueError("LLS is local: feedback must be 'local'")

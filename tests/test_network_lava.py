@@ -1,0 +1,104 @@
+"""The Lava network (float and fixed-point) computes exactly what the kernels compute,
+learns locally, and rejects bad input before Lava starts."""
+import numpy as np
+import pytest
+
+from lava_local.kernels import LIFParams
+from lava_local.network import Network
+from lava_local.reference import reference_run
+from lava_local.rules import LLS, STLLR, TESS
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _data(rng, n=14, steps=8, n_in=40, rate=0.25):
+    frames = (rng.random((n, steps, n_in)) < rate).astype(np.uint8)
+    labels = rng.integers(0, 10, size=n)
+    return frames, labels
+
+
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+@pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.cifar10_dvs(lr=0.05), LLS(signal=TESS().signal, lr=0.05),
+                                  TESS(lr=0.05, apply="step")], ids=["tess", "stllr", "lls", "tess-online"])
+def test_lava_network_equals_kernel_reference(rule, numeric, rng):
+    frames, labels = _data(rng)
+    train, test = (frames[:10], labels[:10]), (frames[10:], labels[10:])
+    net = Network(40, hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, seed=3)
+    start = [w.copy() for w in net.weights]
+    ref_net = Network(40, hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, seed=3)
+    history = net.fit(train, test, epochs=2, numeric=numeric, progress=False)
+    schedule, learn = ref_net.schedule(10, 4, 2)
+    preds, weights, _ = reference_run(ref_net, frames, labels, schedule, learn, numeric)
+    expected_test = [np.mean(preds[e * 14 + 10:(e + 1) * 14] == labels[schedule[e * 14 + 10:(e + 1) * 14]])
+                     for e in range(2)]
+    assert history.test_accuracy == pytest.approx(expected_test)
+    if numeric == "fixed":
+        # the network hands back float weights: mantissa * 2**exp / scale
+        from lava_local.fixed_point import quantize_dense_layer, quantize_readout
+
+        exps = [quantize_dense_layer(w, ref_net.neuron, ref_net.surrogate, rule, w.shape[0])[0].weight_exp
+                for w in start[:-1]]
+        exps.append(quantize_readout(start[-1], 0.5, 0.05)[0].weight_exp)
+        weights = [w * 2.0**e / 1024 for w, e in zip(weights, exps)]
+    for got, want, init in zip(net.weights, weights, start):
+        np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(got, init), "the test must train every layer"
+
+
+def test_tess_layer_update_is_local(rng):
+    """With its input spikes fixed, a TESS layer's update ignores everything downstream.
+
+    Two runs share the first hidden layer's weights and the data, and differ in the second
+    hidden layer's and the read-out's weights (so everything after layer 0 spikes and learns
+    differently). Layer 0 must end bit-for-bit identical; layer 1 must not.
+    """
+    frames, labels = _data(rng, n=10)
+    data = (frames[:8], labels[:8]), (frames[8:], labels[8:])
+    a = Network(40, hidden=(16, 12), rule=TESS(lr=0.05), init_scale=3.0, seed=5)
+    b = Network(40, hidden=(16, 12), rule=TESS(lr=0.05), init_scale=3.0, seed=5)
+    b.weights[1] = np.random.default_rng(99).normal(0, 1.5, size=b.weights[1].shape)
+    b.weights[2] = -3 * b.weights[2]
+    a.fit(*data, epochs=1, progress=False)
+    b.fit(*data, epochs=1, progress=False)
+    np.testing.assert_array_equal(a.weights[0], b.weights[0])
+    assert not np.array_equal(a.weights[1], b.weights[1])
+
+
+def test_frozen_control_keeps_hidden_weights(rng):
+    frames, labels = _data(rng, n=8)
+    net = Network(40, hidden=(16,), frozen=True, seed=1)
+    hidden = net.weights[0].copy()
+    readout = net.weights[1].copy()
+    net.fit((frames[:6], labels[:6]), (frames[6:], labels[6:]), epochs=1, progress=False)
+    np.testing.assert_array_equal(net.weights[0], hidden)
+    assert not np.array_equal(net.weights[1], readout)
+
+
+@pytest.mark.parametrize("change, error, message", [
+    (lambda f, l: (f, l + 10), ValueError, r"labels must be integers in \[0, 10\)"),
+    (lambda f, l: (f[:, :, :30], l), ValueError, "frames must have shape"),
+    (lambda f, l: (f, l[:-1]), ValueError, "labels must have shape"),
+])
+def test_bad_data_is_rejected_before_lava_starts(change, error, message, rng):
+    frames, labels = _data(rng, n=6)
+    net = Network(40, hidden=(8,))
+    with pytest.raises(error, match=message):
+        net.fit(change(frames, labels), (frames, labels), progress=False)
+
+
+def test_layer_rejects_basis_of_the_wrong_size():
+    from lava_local.proc.dense_layer import DenseLayer
+
+    with pytest.raises(ValueError, match=r"basis has shape \(10, 7\), expected"):
+        DenseLayer(weights=np.zeros((8, 4)), steps_per_sample=5, basis=np.ones((10, 7)))
+    with pytest.raises(ValueError, match="DFA"):
+        DenseLayer(weights=np.zeros((8, 4)), steps_per_sample=5, rule=STLLR(feedback="dfa"))
+
+
+def test_source_rejects_labels_outside_the_classes():
+    from lava_local.proc.source import SpikeDataSource
+
+    with pytest.raises(ValueError, match=r"labels must be integers in \[0, 10\)"):
+        SpikeDataSource(frames=np.zeros((2, 3, 4)), labels=np.array([0, 10]), n_classes=10)
+    with pytest.raises(ValueError, match="values 0 or 1"):
+        SpikeDataSource(frames=np.full((2, 3, 4), 2.0), labels=np.array([0, 1]), n_classes=10)
