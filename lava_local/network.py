@@ -28,7 +28,18 @@ from .kernels.surrogate import Surrogate
 from .rules import TESS, LearningRule
 from .runtime import run
 
-__all__ = ["Network", "History"]
+__all__ = ["Network", "History", "Conv"]
+
+
+@dataclass(frozen=True)
+class Conv:
+    """A conv layer in ``Network(hidden=[...])``: ``Conv(16, kernel=3, padding=1, pool=2)``."""
+
+    channels: int
+    kernel: int = 3
+    stride: int = 1
+    padding: int = 1
+    pool: int = 1
 
 
 @dataclass
@@ -72,8 +83,8 @@ class Network:
 
     def __init__(
         self,
-        n_in: int,
-        hidden: Sequence[int] = (128,),
+        n_in: Any,
+        hidden: Sequence[Any] = (128,),
         n_classes: int = 10,
         rule: LearningRule = TESS(),
         neuron: LIFParams = LIFParams(),
@@ -86,8 +97,26 @@ class Network:
         profile: Any = "loihi2",
         seed: int = 0,
     ) -> None:
-        self.n_in = _validate.integer("n_in", n_in, 1)
-        self.hidden = [_validate.integer("hidden size", h, 1) for h in hidden]
+        from .kernels.layer import ConvGeometry
+
+        self.in_shape = _validate.shape("n_in", n_in)
+        self.n_in = int(np.prod(self.in_shape))
+        self.geometries: List[Optional[ConvGeometry]] = []
+        shape = self.in_shape
+        sizes = [self.n_in]
+        for spec in hidden:
+            if isinstance(spec, Conv):
+                if len(shape) != 3:
+                    raise ValueError("a Conv layer needs a (C, H, W) input: give n_in as a shape "
+                                     "and put Conv layers before dense ones")
+                geometry = ConvGeometry(shape, spec.channels, spec.kernel, spec.stride, spec.padding, spec.pool)
+                shape = geometry.out_shape
+            else:
+                geometry = None
+                shape = (_validate.integer("hidden size", spec, 1),)
+            self.geometries.append(geometry)
+            sizes.append(int(np.prod(shape)))
+        self.hidden = sizes[1:]
         self.n_classes = _validate.integer("n_classes", n_classes, 2)
         if not isinstance(rule, LearningRule):
             raise TypeError("rule must be a LearningRule (TESS, STLLR, LLS)")
@@ -99,17 +128,20 @@ class Network:
         self.readout_gamma = _validate.in_unit_interval("readout_gamma", readout_gamma)
         self.scale, self.profile, self.seed = scale, profile, int(seed)
         rng = np.random.default_rng(seed)
-        sizes = [self.n_in] + self.hidden
-        self.weights: List[np.ndarray] = [
-            rng.normal(0.0, init_scale / np.sqrt(fan_in), size=(fan_out, fan_in))
-            for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
-        ]
+        self.weights: List[np.ndarray] = []
+        for geometry, fan_in, fan_out in zip(self.geometries, sizes[:-1], sizes[1:]):
+            if geometry is None:
+                self.weights.append(rng.normal(0.0, init_scale / np.sqrt(fan_in), size=(fan_out, fan_in)))
+            else:
+                w_shape = geometry.weight_shape
+                self.weights.append(rng.normal(0.0, init_scale / np.sqrt(np.prod(w_shape[1:])), size=w_shape))
         self.weights.append(rng.normal(0.0, 1.0 / np.sqrt(sizes[-1]), size=(self.n_classes, sizes[-1])))
 
     # -- building -----------------------------------------------------------------------
     def build(self, frames: np.ndarray, labels: np.ndarray, schedule: np.ndarray, learn: np.ndarray,
               snapshot_dir: Optional[Path] = None, snapshot_every: int = 0):
         """Wire the Lava processes; returns ``(source, layers, readout)``."""
+        from .proc.conv_layer import ConvLayer
         from .proc.dense_layer import DenseLayer
         from .proc.readout import Readout
         from .proc.source import SpikeDataSource
@@ -119,13 +151,17 @@ class Network:
                                  schedule=schedule, learn=learn, name="source")
         layers, previous = [], source.s_out
         for i, w in enumerate(self.weights[:-1]):
-            layer = DenseLayer(
+            common = dict(
                 weights=w, steps_per_sample=steps, rule=self.rule, neuron=self.neuron,
-                surrogate=self.surrogate, learn=not self.frozen, scale=self.scale, profile=self.profile,
-                seed=self.seed + i, name=f"hidden{i}",
+                surrogate=self.surrogate, learn=not self.frozen, name=f"hidden{i}",
                 snapshot=str(snapshot_dir / f"hidden{i}.npy") if snapshot_dir else None,
                 snapshot_every=snapshot_every,
             )
+            g = self.geometries[i]
+            if g is None:
+                layer = DenseLayer(scale=self.scale, profile=self.profile, seed=self.seed + i, **common)
+            else:
+                layer = ConvLayer(in_shape=g.in_shape, stride=g.stride, padding=g.padding, pool=g.pool, **common)
             previous.connect(layer.s_in)
             source.label_out.connect(layer.label_in)
             layers.append(layer)
@@ -169,6 +205,9 @@ class Network:
         epochs = _validate.integer("epochs", epochs, 1)
         if numeric not in ("float", "fixed"):
             raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
+        if numeric == "fixed" and any(g is not None for g in self.geometries):
+            raise ValueError("conv layers have a float model only so far; use numeric='float' "
+                             "(on Loihi, conv layers are deployed frozen)")
         frames = np.concatenate([x_tr, x_te]).astype(np.uint8)
         labels = np.concatenate([y_tr, y_te]).astype(np.int64)
         n_tr, n_te, steps = len(y_tr), len(y_te), frames.shape[1]

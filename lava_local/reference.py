@@ -14,6 +14,8 @@ import numpy as np
 from .fixed_point import quantize_dense_layer, quantize_readout
 from .kernels.basis import make_basis
 from .kernels.layer import (
+    conv_layer_init,
+    conv_layer_step,
     dense_layer_apply_fixed,
     dense_layer_init,
     dense_layer_step,
@@ -36,7 +38,7 @@ def reference_run(
     the last sample per layer). Weights are returned in the model's own units (float, or
     integer mantissas for ``numeric="fixed"``)."""
     rule, steps = net.rule, frames.shape[1]
-    sizes = [w.shape[0] for w in net.weights[:-1]]
+    sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
     bases = [make_basis(rule.signal.basis, rule.signal.n_classes, n) for n in sizes]
     if numeric == "fixed":
         hidden_fixed = [quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], net.scale, net.profile)
@@ -53,7 +55,8 @@ def reference_run(
     for k, index in enumerate(schedule):
         label = int(labels[index]) if learn[k] else -1
         hidden_learns = label >= 0 and not net.frozen
-        states = [dense_layer_init(w.shape[1], w.shape[0], dtype) for w in weights[:-1]]
+        states = [dense_layer_init(w.shape[1], w.shape[0], dtype) if g is None else conv_layer_init(g, dtype)
+                  for g, w in zip(net.geometries, weights[:-1])]
         ro = readout_init(weights[-1].shape[1], weights[-1].shape[0], dtype)
         spikes = [[] for _ in states]
         for t in range(steps):
@@ -65,15 +68,20 @@ def reference_run(
                                                    bases[i].astype(np.int64), layer_label)
                 else:
                     target = one_hot(layer_label, rule.signal.n_classes) if layer_label >= 0 else None
-                    state = dense_layer_step(state, pre, weights[i], net.neuron, net.surrogate,
-                                             rule.eligibility, bases[i], rule.signal, target)
+                    g = net.geometries[i]
+                    if g is None:
+                        state = dense_layer_step(state, pre, weights[i], net.neuron, net.surrogate,
+                                                 rule.eligibility, bases[i], rule.signal, target)
+                    else:
+                        state = conv_layer_step(state, pre.reshape(g.in_shape), weights[i], g, net.neuron,
+                                                net.surrogate, rule.eligibility, bases[i], rule.signal, target)
                 if layer_label >= 0 and rule.apply == "step":
                     weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,
                                         hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i])
                     state = state._replace(dw=np.zeros_like(state.dw))
                 states[i] = state
                 spikes[i].append(state.o.copy())
-                pre = state.o
+                pre = state.o.reshape(-1)
             if numeric == "fixed":
                 ro = readout_step_fixed(ro, pre, weights[-1], ro_fixed, label)
             else:

@@ -102,3 +102,23 @@ def test_source_rejects_labels_outside_the_classes():
         SpikeDataSource(frames=np.zeros((2, 3, 4)), labels=np.array([0, 10]), n_classes=10)
     with pytest.raises(ValueError, match="values 0 or 1"):
         SpikeDataSource(frames=np.full((2, 3, 4), 2.0), labels=np.array([0, 1]), n_classes=10)
+
+
+def test_lava_conv_network_equals_kernel_reference(rng):
+    from lava_local.network import Conv
+
+    frames = (rng.random((8, 6, 2 * 8 * 8)) < 0.2).astype(np.uint8)
+    labels = rng.integers(0, 10, size=8)
+    kwargs = dict(hidden=(Conv(4, kernel=3, stride=1, padding=1, pool=2), Conv(6, kernel=3, stride=2, padding=1, pool=2), 10),
+                  rule=TESS(lr=0.05), init_scale=3.0, readout_lr=0.05, seed=2)
+    net = Network((2, 8, 8), **kwargs)
+    ref = Network((2, 8, 8), **kwargs)
+    start = [w.copy() for w in net.weights]
+    net.fit((frames[:6], labels[:6]), (frames[6:], labels[6:]), epochs=1, progress=False)
+    schedule, learn = ref.schedule(6, 2, 1)
+    _, weights, _ = reference_run(ref, frames, labels, schedule, learn, "float")
+    for got, want, init in zip(net.weights, weights, start):
+        np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(got, init)
+    with pytest.raises(ValueError, match="float model only"):
+        net.fit((frames[:6], labels[:6]), (frames[6:], labels[6:]), numeric="fixed", progress=False)

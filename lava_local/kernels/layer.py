@@ -39,6 +39,9 @@ __all__ = [
     "ReadoutFixedParams",
     "readout_step_fixed",
     "readout_apply_fixed",
+    "ConvGeometry",
+    "conv_layer_init",
+    "conv_layer_step",
 ]
 
 
@@ -220,3 +223,77 @@ def readout_step_fixed(
 def readout_apply_fixed(weights: np.ndarray, dw: np.ndarray, params: ReadoutFixedParams,
                         rng: np.random.Generator) -> np.ndarray:
     return apply_update_fixed(weights, dw * params.lr_mant, params.lr_shift, params.synapse.weight_max, rng)
+
+
+# --- convolutional layers ----------------------------------------------------------------
+#
+# The same step with shared weights: the input current is a 2-D convolution, the local
+# signal reads the layer's spikes average-pooled to k x k (LLS/TESS for conv layers) and
+# back-projects through the pooling, and the update is the weight gradient of a conv whose
+# output gradient is the post-synaptic factor (one stacked call for both terms).
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Shapes of a conv layer: input (C_in, H, W), weights (C_out, C_in, k, k)."""
+
+    in_shape: Tuple[int, int, int]
+    out_channels: int
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    pool: int = 1  # the signal pools the output to pool x pool per channel
+
+    @property
+    def out_shape(self) -> Tuple[int, int, int]:
+        from .conv import conv_output_size
+
+        _, h, w = self.in_shape
+        return (self.out_channels, conv_output_size(h, self.kernel, self.stride, self.padding),
+                conv_output_size(w, self.kernel, self.stride, self.padding))
+
+    @property
+    def weight_shape(self) -> Tuple[int, int, int, int]:
+        return (self.out_channels, self.in_shape[0], self.kernel, self.kernel)
+
+    @property
+    def signal_size(self) -> int:
+        return self.out_channels * self.pool * self.pool
+
+
+def conv_layer_init(geometry: ConvGeometry, dtype=float) -> DenseLayerState:
+    out = np.zeros(geometry.out_shape, dtype)
+    return DenseLayerState(out, out.copy(), np.zeros(geometry.in_shape, dtype), out.copy(), out.copy(),
+                           np.zeros(geometry.weight_shape, dtype))
+
+
+def conv_layer_step(
+    state: DenseLayerState,
+    pre: np.ndarray,
+    weights: np.ndarray,
+    geometry: ConvGeometry,
+    neuron: LIFParams,
+    surrogate: Surrogate,
+    eligibility: EligibilityParams,
+    basis: np.ndarray,
+    signal: SignalParams,
+    target: Optional[np.ndarray],
+) -> DenseLayerState:
+    """One float step of a plastic conv layer (``pre``: (C_in, H, W); basis: (C, C_out k k))."""
+    from .conv import avg_pool, avg_pool_adjoint, conv2d
+    from .plasticity import conv_update
+
+    g = geometry
+    q = trace_step(state.q, pre, eligibility.lambda_pre)
+    h = trace_step(state.h, state.psi, eligibility.lambda_post)
+    current = conv2d(pre[None], weights, g.stride, g.padding)[0]
+    lif = lif_step(LIFState(state.u, state.o), current, neuron)
+    psi_u = psi(lif.u, neuron.v_th, surrogate)
+    dw = state.dw
+    if target is not None:
+        pooled = avg_pool(lif.o, g.pool).reshape(-1)
+        m_pooled = learning_signal(pooled, target, basis, signal).reshape(g.out_channels, g.pool, g.pool)
+        m = avg_pool_adjoint(m_pooled, g.out_shape[1:])
+        dw = dw + conv_update(m[None], psi_u[None], h[None], q[None], pre[None], g.weight_shape,
+                              eligibility, g.stride, g.padding)
+    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)

@@ -1,0 +1,3 @@
+from .process import ConvLayer
+
+__all__ = ["ConvLayer"]
