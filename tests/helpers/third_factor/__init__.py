@@ -1,0 +1,3 @@
+from .process import ThirdFactorPost
+
+__all__ = ["ThirdFactorPost"]
