@@ -248,6 +248,25 @@ class Network:
                 on_epoch(e, history)
         return history
 
+    def record(self, frames: np.ndarray, label: int = 0, numeric: str = "float") -> List[np.ndarray]:
+        """Run one sample ``(T, n_in)`` without learning; return each hidden layer's spikes (T, n)."""
+        from lava.proc.monitor.process import Monitor
+
+        x, y = _check_data("sample", (frames[None], np.array([label])), self.n_in, self.n_classes)
+        source, layers, readout = self.build(x.astype(np.uint8), y, np.array([0]), np.array([False]))
+        monitors = []
+        for layer in layers:
+            monitor = Monitor()
+            monitor.probe(layer.o, x.shape[1])
+            monitors.append(monitor)
+        try:
+            run(readout, x.shape[1], numeric=numeric, stop=False)
+            spikes = [np.asarray(m.get_data()[layer.name]["o"]).reshape(x.shape[1], -1)
+                      for m, layer in zip(monitors, layers)]
+        finally:
+            readout.stop()
+        return spikes
+
     def _load_snapshots(self, folder: Path, layers, readout, numeric: str) -> None:
         for i, layer in enumerate(layers):
             values = np.load(folder / f"hidden{i}.npy")
