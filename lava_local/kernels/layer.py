@@ -71,10 +71,14 @@ def dense_layer_step(
     signal: SignalParams,
     target: Optional[np.ndarray],
 ) -> DenseLayerState:
-    """One float step; ``target`` is the one-hot label, or ``None`` for no learning."""
+    """One float step; ``target`` is the one-hot label, or ``None`` for no learning.
+
+    Works on one sample (``pre`` of shape ``(n_in,)``, NumPy) and on batches (``(B, n_in)``,
+    NumPy or torch); ``dw`` sums over the batch.
+    """
     q = trace_step(state.q, pre, eligibility.lambda_pre)
     h = trace_step(state.h, state.psi, eligibility.lambda_post)
-    lif = lif_step(LIFState(state.u, state.o), weights @ pre, neuron)
+    lif = lif_step(LIFState(state.u, state.o), pre @ weights.T, neuron)
     psi_u = psi(lif.u, neuron.v_th, surrogate)
     dw = state.dw
     if target is not None:
@@ -172,13 +176,15 @@ def readout_step(
 ) -> ReadoutState:
     """One float read-out step; scores accumulate ``u`` over the sample."""
     q = trace_step(state.q, pre, gamma)
-    u = trace_step(state.u, weights @ pre, gamma)
+    u = trace_step(state.u, pre @ weights.T, gamma)
     dw = state.dw
     if target is not None:
+        from ._array import namespace
         from .learning_signal import local_error
 
+        xp = namespace(u)
         m = local_error(u, target, _SOFTMAX)
-        dw = dw + dense_update(m, np.ones_like(u), np.zeros_like(u), q, pre, readout_eligibility(gamma))
+        dw = dw + dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre, readout_eligibility(gamma))
     return ReadoutState(u, q, state.score + u, dw)
 
 
@@ -262,6 +268,7 @@ class ConvGeometry:
 
 
 def conv_layer_init(geometry: ConvGeometry, dtype=float) -> DenseLayerState:
+    """Zero state of one sample (NumPy); batched callers add a leading batch axis."""
     out = np.zeros(geometry.out_shape, dtype)
     return DenseLayerState(out, out.copy(), np.zeros(geometry.in_shape, dtype), out.copy(), out.copy(),
                            np.zeros(geometry.weight_shape, dtype))
@@ -279,21 +286,28 @@ def conv_layer_step(
     signal: SignalParams,
     target: Optional[np.ndarray],
 ) -> DenseLayerState:
-    """One float step of a plastic conv layer (``pre``: (C_in, H, W); basis: (C, C_out k k))."""
+    """One float step of a plastic conv layer.
+
+    ``pre`` is ``(C_in, H, W)`` (one sample) or ``(B, C_in, H, W)`` (a batch, NumPy or
+    torch); the basis is ``(n_classes, C_out pool**2)``; ``dw`` sums over the batch.
+    """
     from .conv import avg_pool, avg_pool_adjoint, conv2d
     from .plasticity import conv_update
 
     g = geometry
+    single = pre.ndim == 3
+    lead = () if single else (pre.shape[0],)
     q = trace_step(state.q, pre, eligibility.lambda_pre)
     h = trace_step(state.h, state.psi, eligibility.lambda_post)
-    current = conv2d(pre[None], weights, g.stride, g.padding)[0]
-    lif = lif_step(LIFState(state.u, state.o), current, neuron)
+    current = conv2d(pre[None] if single else pre, weights, g.stride, g.padding)
+    lif = lif_step(LIFState(state.u, state.o), current[0] if single else current, neuron)
     psi_u = psi(lif.u, neuron.v_th, surrogate)
     dw = state.dw
     if target is not None:
-        pooled = avg_pool(lif.o, g.pool).reshape(-1)
-        m_pooled = learning_signal(pooled, target, basis, signal).reshape(g.out_channels, g.pool, g.pool)
+        pooled = avg_pool(lif.o, g.pool).reshape(*lead, -1)
+        m_pooled = learning_signal(pooled, target, basis, signal).reshape(*lead, g.out_channels, g.pool, g.pool)
         m = avg_pool_adjoint(m_pooled, g.out_shape[1:])
-        dw = dw + conv_update(m[None], psi_u[None], h[None], q[None], pre[None], g.weight_shape,
+        batch = (lambda x: x[None]) if single else (lambda x: x)
+        dw = dw + conv_update(batch(m), batch(psi_u), batch(h), batch(q), batch(pre), g.weight_shape,
                               eligibility, g.stride, g.padding)
     return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)

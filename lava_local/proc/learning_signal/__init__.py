@@ -1,0 +1,3 @@
+from .process import LearningSignal
+
+__all__ = ["LearningSignal"]

@@ -1,0 +1,3 @@
+from .process import TessPost
+
+__all__ = ["TessPost"]

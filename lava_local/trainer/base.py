@@ -1,0 +1,96 @@
+"""Shared parts of the trainers: parameters, optimisers, data batches, evaluation."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from lava_local import _validate
+from lava_local.kernels.basis import make_basis
+
+
+def resolve_device(device: Any = None) -> torch.device:
+    """``None`` picks CUDA when available, else the CPU (no device is hard-coded)."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class TrainerBase:
+    """Holds the network's weights as torch parameters and one optimiser per layer.
+
+    ``optimizer``: ``"adam"`` (the papers': Adam per layer) or ``"sgd"``; ``lr``: one rate
+    for every layer, or a list with one per layer (hidden layers first, read-out last).
+    """
+
+    def __init__(self, net, device: Any = None, dtype: torch.dtype = torch.float32,
+                 optimizer: str = "adam", lr: Any = 1e-3) -> None:
+        from lava_local.network import Network
+
+        if not isinstance(net, Network):
+            raise TypeError("net must be a lava_local.network.Network")
+        self.net = net
+        self.device = resolve_device(device)
+        self.dtype = dtype
+        self.params: List[torch.nn.Parameter] = [
+            torch.nn.Parameter(torch.as_tensor(w, dtype=dtype, device=self.device)) for w in net.weights
+        ]
+        rates = list(lr) if isinstance(lr, (list, tuple)) else [lr] * len(self.params)
+        if len(rates) != len(self.params):
+            raise ValueError(f"lr needs one rate per layer ({len(self.params)}), got {len(rates)}")
+        for r in rates:
+            _validate.positive("lr", r)
+        if optimizer == "adam":
+            self.optimizers = [torch.optim.Adam([p], lr=r) for p, r in zip(self.params, rates)]
+        elif optimizer == "sgd":
+            self.optimizers = [torch.optim.SGD([p], lr=r) for p, r in zip(self.params, rates)]
+        else:
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+        sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
+        self.bases = [torch.as_tensor(make_basis(net.rule.signal.basis, net.rule.signal.n_classes, n),
+                                      dtype=dtype, device=self.device) for n in sizes]
+
+    # -- data ---------------------------------------------------------------------------
+    def batches(self, frames: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool,
+                generator: Optional[np.random.Generator] = None) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
+        order = (generator or np.random.default_rng(0)).permutation(len(labels)) if shuffle else np.arange(len(labels))
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            x = torch.as_tensor(np.asarray(frames[idx], dtype=np.float32), dtype=self.dtype, device=self.device)
+            yield x, torch.as_tensor(np.asarray(labels[idx]), dtype=torch.long, device=self.device)
+
+    def _check(self, frames: np.ndarray, labels: np.ndarray) -> None:
+        from lava_local.network import _check_data
+
+        _check_data("data", (frames, labels), self.net.n_in, self.net.n_classes)
+
+    def step_optimizers(self) -> None:
+        for opt in self.optimizers:
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+    def sync_to_network(self) -> None:
+        """Copy the trained weights back into the Network (and so into its Lava processes)."""
+        self.net.weights = [p.detach().cpu().double().numpy().copy() for p in self.params]
+
+    def evaluate(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 100) -> float:
+        self._check(frames, labels)
+        correct = 0
+        with torch.no_grad():
+            for x, y in self.batches(frames, labels, batch_size, shuffle=False):
+                correct += int((self.scores(x).argmax(-1) == y).sum())
+        return correct / len(labels)
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {
+            "weights": [p.detach().cpu() for p in self.params],
+            "optimizers": [o.state_dict() for o in self.optimizers],
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        with torch.no_grad():
+            for p, w in zip(self.params, state["weights"]):
+                p.copy_(w.to(p.device, p.dtype))
+        for o, s in zip(self.optimizers, state["optimizers"]):
+            o.load_state_dict(s)

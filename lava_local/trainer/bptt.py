@@ -1,0 +1,87 @@
+"""Back-propagation through time on the same architecture, neuron and surrogate.
+
+The forward pass calls the same LIF kernel; only the spike gets a surrogate gradient,
+d o / d u = Psi(u) (the same secondary activation the local rules use), so a comparison
+with TESS or S-TLLR isolates the learning rule. The loss is the read-out's own objective,
+sum over t of CE(softmax(u_readout[t]), y*), averaged over the batch; the reset term is
+detached (the usual choice; S-TLLR's eligibility ignores it too).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import torch
+
+from lava_local.kernels.conv import conv2d
+from lava_local.kernels.neuron import LIFState, lif_step
+from lava_local.kernels.surrogate import psi
+from lava_local.kernels.traces import trace_step
+from lava_local.trainer.base import TrainerBase
+
+
+class _Spike(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, u, v_th, surrogate):  # noqa: D401
+        ctx.save_for_backward(u)
+        ctx.v_th, ctx.surrogate = v_th, surrogate
+        return (u > v_th).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        return grad * psi(u, ctx.v_th, ctx.surrogate), None, None
+
+
+class BPTTTrainer(TrainerBase):
+    """BPTT baseline for a :class:`~lava_local.network.Network` (dense and conv layers)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Read-out membrane per step, shape ``(T, B, n_classes)``, with the autograd graph."""
+        net = self.net
+        batch, steps = x.shape[0], x.shape[1]
+        states = [None] * (len(self.params) - 1)
+        u_ro = torch.zeros(batch, net.n_classes, dtype=self.dtype, device=self.device)
+        outputs = []
+        for t in range(steps):
+            pre = x[:, t]
+            for i, (g, w) in enumerate(zip(net.geometries, self.params[:-1])):
+                if g is None:
+                    current = pre @ w.T
+                else:
+                    current = conv2d(pre.reshape(batch, *g.in_shape), w, g.stride, g.padding)
+                if states[i] is None:
+                    states[i] = LIFState(torch.zeros_like(current), torch.zeros_like(current))
+                lif = lif_step(LIFState(states[i].u, states[i].o.detach()), current, net.neuron)
+                o = _Spike.apply(lif.u, net.neuron.v_th, net.surrogate)
+                states[i] = LIFState(lif.u, o)
+                pre = o.reshape(batch, -1)
+            u_ro = trace_step(u_ro, pre @ self.params[-1].T, net.readout_gamma)
+            outputs.append(u_ro)
+        return torch.stack(outputs)
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.forward(x).sum(0)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        u = self.forward(x)
+        loss = torch.nn.functional.cross_entropy(u.reshape(-1, u.shape[-1]), y.repeat(u.shape[0]),
+                                                 reduction="sum") / x.shape[0]
+        loss.backward()
+        if self.net.frozen:
+            for p in self.params[:-1]:
+                p.grad = None
+        for p, opt in zip(self.params, self.optimizers):
+            if p.grad is not None:
+                opt.step()
+            opt.zero_grad(set_to_none=True)
+        return u.detach().sum(0)
+
+    def fit_epoch(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 32,
+                  generator: Optional[np.random.Generator] = None) -> float:
+        self._check(frames, labels)
+        correct = 0
+        for x, y in self.batches(frames, labels, batch_size, shuffle=True, generator=generator):
+            correct += int((self.train_step(x, y).argmax(-1) == y).sum())
+        return correct / len(labels)

@@ -1,0 +1,121 @@
+"""The batched trainer computes what the Lava network computes; memory stays flat in T."""
+import numpy as np
+import pytest
+import torch
+
+from lava_local.network import Conv, Network
+from lava_local.reference import reference_run
+from lava_local.rules import LLS, STLLR, TESS
+from lava_local.trainer import BPTTTrainer, LocalTrainer
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _data(rng, n=12, steps=8, n_in=40, rate=0.25):
+    return (rng.random((n, steps, n_in)) < rate).astype(np.uint8), rng.integers(0, 10, size=n)
+
+
+@pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.dvs_gesture(lr=0.05), LLS(lr=0.05)], ids=["tess", "stllr", "lls"])
+@pytest.mark.parametrize("conv", [False, True], ids=["dense", "conv"])
+def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
+    """Batch 1, float64, SGD with the Lava models' learning rates: same weights and the
+    same predictions as the NumPy reference, which the Lava float network equals bit for bit
+    (tests/test_network_lava.py)."""
+    if conv:
+        frames = (rng.random((8, 6, 2 * 8 * 8)) < 0.2).astype(np.uint8)
+        labels = rng.integers(0, 10, size=8)
+        kwargs = dict(hidden=(Conv(4, kernel=3, padding=1, pool=2), 10), n_in=(2, 8, 8))
+    else:
+        frames, labels = _data(rng)
+        kwargs = dict(hidden=(16, 12), n_in=40)
+    make = lambda: Network(rule=rule, init_scale=3.0, readout_lr=0.05, seed=4, **kwargs)  # noqa: E731
+    net, ref = make(), make()
+    schedule = np.arange(len(labels))
+    learn = np.ones(len(labels), bool)
+    ref_pred, ref_weights, _ = reference_run(ref, frames, labels, schedule, learn, "float")
+    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="sgd",
+                           lr=[rule.lr] * (len(net.weights) - 1) + [net.readout_lr])
+    predictions = []
+    for i in schedule:
+        x = torch.as_tensor(frames[i:i + 1], dtype=torch.float64)
+        scores = trainer.train_step(x, torch.as_tensor(labels[i:i + 1]))
+        predictions.append(int(scores.argmax()))
+    trainer.sync_to_network()
+    assert predictions == ref_pred.tolist()
+    for got, want, init in zip(net.weights, ref_weights, make().weights):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
+        assert not np.allclose(got, init)
+
+
+def test_updates_are_applied_through_grad_by_the_torch_optimizer(rng):
+    """The batch-averaged local update is what the optimizer sees as .grad (SGD: W - lr dW / B)."""
+    frames, labels = _data(rng, n=4)
+    net = Network(40, hidden=(16,), rule=TESS(), init_scale=3.0)
+    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="sgd", lr=0.1)
+    before = [p.detach().clone() for p in trainer.params]
+    x = torch.as_tensor(frames, dtype=torch.float64)
+    y = torch.as_tensor(labels)
+    with torch.no_grad():
+        states, readout = trainer._run(x, y, learn_hidden=True)
+    trainer.train_step(x, y)
+    expected = [b - 0.1 * s.dw / 4 for b, s in zip(before[:-1], states)] + [before[-1] - 0.1 * readout.dw / 4]
+    for p, e in zip(trainer.params, expected):
+        torch.testing.assert_close(p.detach(), e)
+
+
+def _saved_bytes(trainer, x, y):
+    total = [0]
+
+    def pack(t):
+        total[0] += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        trainer.train_step(x, y)
+    return total[0]
+
+
+def test_tess_memory_is_flat_in_time_while_bptt_grows(rng):
+    """No autograd graph across time for TESS: nothing is saved for backward and the state
+    is the same size at T = 10 and T = 200; BPTT saves tensors in proportion to T."""
+    net = Network(40, hidden=(32,), rule=TESS(), init_scale=3.0)
+    local, bptt = LocalTrainer(net, device="cpu"), BPTTTrainer(net, device="cpu")
+    sizes = {}
+    for steps in (10, 200):
+        x = torch.as_tensor((rng.random((4, steps, 40)) < 0.2), dtype=torch.float32)
+        y = torch.as_tensor(rng.integers(0, 10, 4))
+        states, readout = local._run(x, y, True)
+        state_bytes = sum(t.numel() * t.element_size() for s in states for t in s) + sum(
+            t.numel() * t.element_size() for t in readout)
+        sizes[steps] = (_saved_bytes(local, x, y), state_bytes, _saved_bytes(bptt, x, y))
+    assert sizes[10][0] == sizes[200][0] == 0
+    assert sizes[10][1] == sizes[200][1]
+    assert sizes[200][2] > 15 * sizes[10][2] > 0
+
+
+def test_bptt_spike_forward_equals_the_lif_kernel_and_learns(rng):
+    frames, labels = _data(rng, n=16, rate=0.3)
+    net = Network(40, hidden=(24,), init_scale=3.0, seed=1)
+    bptt = BPTTTrainer(net, device="cpu", dtype=torch.float64, optimizer="adam", lr=1e-2)
+    local = LocalTrainer(Network(40, hidden=(24,), init_scale=3.0, seed=1), device="cpu", dtype=torch.float64)
+    x = torch.as_tensor(frames, dtype=torch.float64)
+    torch.testing.assert_close(bptt.scores(x), local.scores(x))  # same forward pass
+    y = torch.as_tensor(labels)
+    loss = lambda: torch.nn.functional.cross_entropy(bptt.forward(x).sum(0), y).item()  # noqa: E731
+    first = loss()
+    for _ in range(30):
+        bptt.train_step(x, y)
+    assert loss() < 0.5 * first
+
+
+def test_trainer_rejects_bad_configuration(rng):
+    net = Network(40, hidden=(8,))
+    with pytest.raises(ValueError, match="optimizer"):
+        LocalTrainer(net, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="one rate per layer"):
+        LocalTrainer(net, lr=[1e-3, 1e-3, 1e-3])
+    with pytest.raises(TypeError, match="Network"):
+        LocalTrainer("net")
+    frames, labels = _data(rng, n=4)
+    with pytest.raises(ValueError, match="labels must be integers"):
+        LocalTrainer(net).fit_epoch(frames, labels + 10)
