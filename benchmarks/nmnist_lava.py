@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,13 @@ from lava_local.data import NMNISTSubset
 from lava_local.network import Network
 from lava_local.rules import TESS
 
-DEFAULTS = dict(epochs=5, steps=10, hidden=128, lr=1e-3, readout_lr=1e-2, init_scale=2.0)
+DEFAULTS = dict(epochs=5, steps=10, hidden=256, lr=1e-3, readout_lr=1e-3, init_scale=1.75, alpha_post=0.0)
 
 
 def make_network(args, frozen: bool = False) -> Network:
-    return Network(2312, hidden=(args.hidden,), rule=TESS(lr=args.lr), frozen=frozen,
+    rule = TESS(lr=args.lr)
+    rule = rule.with_(eligibility=replace(rule.eligibility, alpha_post=args.alpha_post))
+    return Network(2312, hidden=(args.hidden,), rule=rule, frozen=frozen,
                    init_scale=args.init_scale, readout_lr=args.readout_lr, seed=args.seed)
 
 

@@ -23,7 +23,7 @@ rules, each checked against the profile's widths (a value that does not fit rais
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,7 @@ __all__ = [
     "quantize_dense_weights",
     "quantize_layer_weights",
     "quantize_dense_layer",
+    "quantize_conv_layer",
     "quantize_readout",
 ]
 
@@ -304,6 +305,34 @@ def quantize_dense_layer(
         lr_shift=lr_shift,
     )
     return params, q
+
+
+def quantize_conv_layer(
+    weights: Any,
+    geometry: Any,
+    neuron: LIFParams,
+    surrogate: Surrogate,
+    rule: Any,
+    scale: int = DEFAULT_SCALE,
+    profile: Any = "loihi2",
+):
+    """Fixed-point parameters of a plastic conv layer: as :func:`quantize_dense_layer`,
+    with the average pooling's ``1 / area`` folded into the softmax table (logits are
+    ``s / area * B sum_pool(o)``) and into the learning rate (the back-projection spreads
+    over each window without dividing)."""
+    from .kernels.learning_signal import softmax_table
+
+    _, ho, wo = geometry.out_shape
+    area = (ho // geometry.pool) * (wo // geometry.pool)
+    params, q = quantize_dense_layer(weights, neuron, surrogate, rule, geometry.signal_size, scale, profile)
+    hw = load_profile(profile)
+    s = rule.signal.basis_scale(geometry.signal_size)
+    frac_m = hw.learning.factor_bits
+    table = softmax_table(s / (rule.signal.temperature * area), 2 * geometry.signal_size * area, frac_m)
+    lr_mant, lr_shift = _learning_rate(
+        rule.lr * s * scale / area, 2.0 ** (frac_m + params.psi.frac_bits + q.weight_exp) * params.pre_impulse
+    )
+    return replace(params, softmax=table, lr_mant=lr_mant, lr_shift=lr_shift), q
 
 
 def quantize_readout(weights: Any, gamma: float, lr: float, scale: int = DEFAULT_SCALE, profile: Any = "loihi2"):

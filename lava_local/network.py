@@ -161,7 +161,8 @@ class Network:
             if g is None:
                 layer = DenseLayer(scale=self.scale, profile=self.profile, seed=self.seed + i, **common)
             else:
-                layer = ConvLayer(in_shape=g.in_shape, stride=g.stride, padding=g.padding, pool=g.pool, **common)
+                layer = ConvLayer(in_shape=g.in_shape, stride=g.stride, padding=g.padding, pool=g.pool,
+                                  scale=self.scale, profile=self.profile, seed=self.seed + i, **common)
             previous.connect(layer.s_in)
             source.label_out.connect(layer.label_in)
             layers.append(layer)
@@ -205,9 +206,6 @@ class Network:
         epochs = _validate.integer("epochs", epochs, 1)
         if numeric not in ("float", "fixed"):
             raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
-        if numeric == "fixed" and any(g is not None for g in self.geometries):
-            raise ValueError("conv layers have a float model only so far; use numeric='float' "
-                             "(on Loihi, conv layers are deployed frozen)")
         frames = np.concatenate([x_tr, x_te]).astype(np.uint8)
         labels = np.concatenate([y_tr, y_te]).astype(np.int64)
         n_tr, n_te, steps = len(y_tr), len(y_te), frames.shape[1]

@@ -11,11 +11,12 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .fixed_point import quantize_dense_layer, quantize_readout
+from .fixed_point import quantize_conv_layer, quantize_dense_layer, quantize_readout
 from .kernels.basis import make_basis
 from .kernels.layer import (
     conv_layer_init,
     conv_layer_step,
+    conv_layer_step_fixed,
     dense_layer_apply_fixed,
     dense_layer_init,
     dense_layer_step,
@@ -41,8 +42,11 @@ def reference_run(
     sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
     bases = [make_basis(rule.signal.basis, rule.signal.n_classes, n) for n in sizes]
     if numeric == "fixed":
-        hidden_fixed = [quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], net.scale, net.profile)
-                        for w in net.weights[:-1]]
+        hidden_fixed = [
+            quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], net.scale, net.profile)
+            if g is None else quantize_conv_layer(w, g, net.neuron, net.surrogate, rule, net.scale, net.profile)
+            for g, w in zip(net.geometries, net.weights[:-1])
+        ]
         weights = [q.weights.copy() for _, q in hidden_fixed]
         ro_fixed, ro_q = quantize_readout(net.weights[-1], net.readout_gamma, net.readout_lr, net.scale, net.profile)
         weights.append(ro_q.weights.copy())
@@ -63,9 +67,13 @@ def reference_run(
             pre = frames[index, t].astype(dtype)
             layer_label = label if hidden_learns and t >= rule.t_l else -1
             for i, state in enumerate(states):
-                if numeric == "fixed":
+                if numeric == "fixed" and net.geometries[i] is None:
                     state = dense_layer_step_fixed(state, pre, weights[i], hidden_fixed[i][0],
                                                    bases[i].astype(np.int64), layer_label)
+                elif numeric == "fixed":
+                    g = net.geometries[i]
+                    state = conv_layer_step_fixed(state, pre.reshape(g.in_shape), weights[i], g, hidden_fixed[i][0],
+                                                  bases[i].astype(np.int64), layer_label)
                 else:
                     target = one_hot(layer_label, rule.signal.n_classes) if layer_label >= 0 else None
                     g = net.geometries[i]

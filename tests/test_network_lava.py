@@ -104,7 +104,8 @@ def test_source_rejects_labels_outside_the_classes():
         SpikeDataSource(frames=np.full((2, 3, 4), 2.0), labels=np.array([0, 1]), n_classes=10)
 
 
-def test_lava_conv_network_equals_kernel_reference(rng):
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+def test_lava_conv_network_equals_kernel_reference(numeric, rng):
     from lava_local.network import Conv
 
     frames = (rng.random((8, 6, 2 * 8 * 8)) < 0.2).astype(np.uint8)
@@ -114,11 +115,17 @@ def test_lava_conv_network_equals_kernel_reference(rng):
     net = Network((2, 8, 8), **kwargs)
     ref = Network((2, 8, 8), **kwargs)
     start = [w.copy() for w in net.weights]
-    net.fit((frames[:6], labels[:6]), (frames[6:], labels[6:]), epochs=1, progress=False)
+    net.fit((frames[:6], labels[:6]), (frames[6:], labels[6:]), epochs=1, numeric=numeric, progress=False)
     schedule, learn = ref.schedule(6, 2, 1)
-    _, weights, _ = reference_run(ref, frames, labels, schedule, learn, "float")
+    _, weights, _ = reference_run(ref, frames, labels, schedule, learn, numeric)
+    if numeric == "fixed":
+        from lava_local.fixed_point import quantize_conv_layer, quantize_dense_layer, quantize_readout
+
+        exps = [quantize_conv_layer(w, g, ref.neuron, ref.surrogate, ref.rule)[0].weight_exp if g is not None else
+                quantize_dense_layer(w, ref.neuron, ref.surrogate, ref.rule, w.shape[0])[0].weight_exp
+                for g, w in zip(ref.geometries, start[:-1])]
+        exps.append(quantize_readout(start[-1], 0.5, 0.05)[0].weight_exp)
+        weights = [w * 2.0**e / 1024 for w, e in zip(weights, exps)]
     for got, want, init in zip(net.weights, weights, start):
         np.testing.assert_array_equal(got, want)
         assert not np.array_equal(got, init)
-    with pytest.raises(ValueError, match="float model only"):
-        net.fit((frames[:6], labels[:6]), (frames[6:], labels[6:]), numeric="fixed", progress=False)

@@ -12,7 +12,16 @@ import numpy as np
 
 from ._array import namespace
 
-__all__ = ["conv2d", "conv2d_weight_grad", "conv_output_size", "avg_pool", "avg_pool_adjoint"]
+__all__ = [
+    "conv2d",
+    "conv2d_weight_grad",
+    "conv2d_int",
+    "conv2d_weight_grad_int",
+    "conv_output_size",
+    "avg_pool",
+    "avg_pool_adjoint",
+    "sum_pool",
+]
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -52,6 +61,32 @@ def conv2d_weight_grad(x: Any, grad_out: Any, weight_shape: Tuple[int, ...], str
     cols = _im2col(np.asarray(x, dtype=float), k, stride, padding)  # (B, Ho, Wo, C k k)
     g = np.asarray(grad_out, dtype=float).transpose(0, 2, 3, 1).reshape(-1, c_out)
     return (g.T @ cols.reshape(-1, cols.shape[-1])).reshape(weight_shape)
+
+
+def conv2d_int(x: np.ndarray, weight: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Exact integer :func:`conv2d` (int64 accumulation), ``x``: ``(B, C_in, H, W)``."""
+    c_out, _, k, _ = weight.shape
+    cols = _im2col(np.asarray(x, dtype=np.int64), k, stride, padding)
+    out = cols @ np.asarray(weight, dtype=np.int64).reshape(c_out, -1).T
+    return out.transpose(0, 3, 1, 2)
+
+
+def conv2d_weight_grad_int(x: np.ndarray, grad_out: np.ndarray, weight_shape: Tuple[int, ...],
+                           stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Exact integer :func:`conv2d_weight_grad` (int64), summed over the batch."""
+    c_out, _, k, _ = weight_shape
+    cols = _im2col(np.asarray(x, dtype=np.int64), k, stride, padding)
+    g = np.asarray(grad_out, dtype=np.int64).transpose(0, 2, 3, 1).reshape(-1, c_out)
+    return (g.T @ cols.reshape(-1, cols.shape[-1])).reshape(weight_shape)
+
+
+def sum_pool(x: np.ndarray, out_size: int) -> np.ndarray:
+    """Window sums (integer-exact average pooling times the window area)."""
+    h, w = x.shape[-2], x.shape[-1]
+    if h % out_size or w % out_size:
+        raise ValueError(f"pooling {h}x{w} to {out_size}x{out_size} needs divisible sizes")
+    shaped = x.reshape(*x.shape[:-2], out_size, h // out_size, out_size, w // out_size)
+    return shaped.sum(-1).sum(-2)
 
 
 def avg_pool(x: Any, out_size: int) -> Any:

@@ -42,6 +42,7 @@ __all__ = [
     "ConvGeometry",
     "conv_layer_init",
     "conv_layer_step",
+    "conv_layer_step_fixed",
 ]
 
 
@@ -310,4 +311,43 @@ def conv_layer_step(
         batch = (lambda x: x[None]) if single else (lambda x: x)
         dw = dw + conv_update(batch(m), batch(psi_u), batch(h), batch(q), batch(pre), g.weight_shape,
                               eligibility, g.stride, g.padding)
+    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
+
+
+def conv_layer_step_fixed(
+    state: DenseLayerState,
+    pre: np.ndarray,
+    weights: np.ndarray,
+    geometry: ConvGeometry,
+    params: DenseLayerFixedParams,
+    basis_sign: np.ndarray,
+    label: int,
+) -> DenseLayerState:
+    """One integer step of a plastic conv layer (one sample, ``pre``: (C_in, H, W)).
+
+    The signal sum-pools the spikes (integer; the average's 1/area is folded into the
+    softmax table and the learning rate) and spreads the back-projection over each window.
+    """
+    from .conv import conv2d_int, conv2d_weight_grad_int, sum_pool
+    from .learning_signal import softmax_error_fixed
+
+    g, tr = geometry, params.trace
+    pre = np.asarray(pre, np.int64)
+    q = trace_step_fixed(state.q, pre * params.pre_impulse, params.pre_decay, tr.decay_bits, tr.max)
+    h = trace_step_fixed(state.h, state.psi, params.post_decay, tr.decay_bits, tr.max)
+    acc = conv2d_int(pre[None], weights, g.stride, g.padding)[0]
+    current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
+    lif = lif_step_fixed(LIFState(state.u, state.o), current, params.neuron)
+    psi_u = psi_fixed(lif.u, params.neuron.threshold, params.psi)
+    dw = state.dw
+    if label >= 0:
+        pooled = sum_pool(np.asarray(lif.o, np.int64), g.pool).reshape(-1)
+        e = softmax_error_fixed(basis_sign @ pooled, label, params.softmax)
+        m_pooled = (basis_sign.T @ e).reshape(g.out_channels, g.pool, g.pool)
+        _, ho, wo = g.out_shape
+        m = np.repeat(np.repeat(m_pooled, ho // g.pool, axis=-2), wo // g.pool, axis=-1)
+        a = m * (params.alpha_pre * psi_u)
+        b = m * (params.alpha_post * h)
+        dw = dw + conv2d_weight_grad_int(np.stack([q, pre * params.pre_impulse]), np.stack([a, b]),
+                                         g.weight_shape, g.stride, g.padding)
     return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)

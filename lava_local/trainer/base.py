@@ -65,10 +65,31 @@ class TrainerBase:
 
         _check_data("data", (frames, labels), self.net.n_in, self.net.n_classes)
 
+    def compute_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Fill ``.grad`` for one batch and return the read-out scores (per trainer)."""
+        raise NotImplementedError
+
     def step_optimizers(self) -> None:
-        for opt in self.optimizers:
-            opt.step()
+        """Apply ``.grad`` with each layer's optimiser (layers without a grad are skipped)."""
+        for p, opt in zip(self.params, self.optimizers):
+            if p.grad is not None:
+                opt.step()
             opt.zero_grad(set_to_none=True)
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One batch: gradients (local updates or BPTT) into ``.grad``, then the optimisers."""
+        scores = self.compute_grads(x, y)
+        self.step_optimizers()
+        return scores
+
+    def fit_epoch(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 32,
+                  generator: Optional[np.random.Generator] = None) -> float:
+        """One shuffled pass over the data; returns the training accuracy."""
+        self._check(frames, labels)
+        correct = 0
+        for x, y in self.batches(frames, labels, batch_size, shuffle=True, generator=generator):
+            correct += int((self.train_step(x, y).argmax(-1) == y).sum())
+        return correct / len(labels)
 
     def sync_to_network(self) -> None:
         """Copy the trained weights back into the Network (and so into its Lava processes)."""

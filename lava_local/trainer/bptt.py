@@ -8,9 +8,6 @@ detached (the usual choice; S-TLLR's eligibility ignores it too).
 """
 from __future__ import annotations
 
-from typing import Optional
-
-import numpy as np
 import torch
 
 from lava_local.kernels.conv import conv2d
@@ -64,7 +61,7 @@ class BPTTTrainer(TrainerBase):
         with torch.no_grad():
             return self.forward(x).sum(0)
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def compute_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         u = self.forward(x)
         loss = torch.nn.functional.cross_entropy(u.reshape(-1, u.shape[-1]), y.repeat(u.shape[0]),
                                                  reduction="sum") / x.shape[0]
@@ -72,16 +69,4 @@ class BPTTTrainer(TrainerBase):
         if self.net.frozen:
             for p in self.params[:-1]:
                 p.grad = None
-        for p, opt in zip(self.params, self.optimizers):
-            if p.grad is not None:
-                opt.step()
-            opt.zero_grad(set_to_none=True)
         return u.detach().sum(0)
-
-    def fit_epoch(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 32,
-                  generator: Optional[np.random.Generator] = None) -> float:
-        self._check(frames, labels)
-        correct = 0
-        for x, y in self.batches(frames, labels, batch_size, shuffle=True, generator=generator):
-            correct += int((self.train_step(x, y).argmax(-1) == y).sum())
-        return correct / len(labels)

@@ -1,9 +1,8 @@
 """The local-rule trainer: TESS, S-TLLR and LLS on batches, from the shared kernels."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import Optional
 
-import numpy as np
 import torch
 
 from lava_local.kernels.layer import DenseLayerState, ReadoutState, conv_layer_step, dense_layer_step, readout_step
@@ -62,10 +61,11 @@ class LocalTrainer(TrainerBase):
         with torch.no_grad():
             return self._run(x, None, False)[1].score
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """One batch: run T steps, put the accumulated updates in ``.grad``, step the optimisers.
+    def compute_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Run T steps on the batch and put each layer's batch-averaged update in ``.grad``.
 
-        Returns the read-out scores (for training accuracy).
+        Returns the read-out scores. (Split from the optimiser step so that data-parallel
+        training can average ``.grad`` across ranks in between.)
         """
         if self.net.rule.apply != "sample":
             raise ValueError("the trainer applies updates per sample (rule.apply='sample')")
@@ -75,17 +75,4 @@ class LocalTrainer(TrainerBase):
             for p, s in zip(self.params[:-1], states):
                 p.grad = None if self.net.frozen else s.dw / batch
             self.params[-1].grad = readout.dw / batch
-        for p, opt in zip(self.params, self.optimizers):
-            if p.grad is not None:
-                opt.step()
-            opt.zero_grad(set_to_none=True)
         return readout.score
-
-    def fit_epoch(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 32,
-                  generator: Optional[np.random.Generator] = None) -> float:
-        """One pass over the data; returns the training accuracy."""
-        self._check(frames, labels)
-        correct = 0
-        for x, y in self.batches(frames, labels, batch_size, shuffle=True, generator=generator):
-            correct += int((self.train_step(x, y).argmax(-1) == y).sum())
-        return correct / len(labels)

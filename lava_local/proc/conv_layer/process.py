@@ -8,6 +8,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
+from lava_local.fixed_point import DEFAULT_SCALE, quantize_conv_layer
 from lava_local.kernels.basis import make_basis
 from lava_local.kernels.layer import ConvGeometry
 from lava_local.kernels.neuron import LIFParams
@@ -22,8 +23,8 @@ class ConvLayer(LocalProcess):
     Spikes travel flattened (C-order ``(C, H, W)``) so conv and dense layers connect
     directly. The local signal pools the output to ``pool x pool`` per channel (LLS/TESS:
     4 for the first layer, 2 later) and projects on a ``(n_classes, C_out pool**2)`` basis.
-    This model runs on the CPU (Lava's learning engine is dense-only; on Loihi conv layers
-    are deployed frozen).
+    Both models run on the CPU (Lava's learning engine is dense-only; on Loihi conv layers
+    are deployed frozen). Under ``fixed_pt`` the weights Var holds integer mantissas.
     """
 
     def __init__(
@@ -40,6 +41,9 @@ class ConvLayer(LocalProcess):
         surrogate: Surrogate = Surrogate(),
         basis: Any = None,
         learn: bool = True,
+        scale: int = DEFAULT_SCALE,
+        profile: Any = "loihi2",
+        seed: int = 0,
         snapshot: Optional[str] = None,
         snapshot_every: int = 0,
         name: Optional[str] = None,
@@ -63,8 +67,10 @@ class ConvLayer(LocalProcess):
         basis = _validate.finite_array("basis", basis)
         if basis.shape != (rule.signal.n_classes, geometry.signal_size):
             raise ValueError(f"basis has shape {basis.shape}, expected {(rule.signal.n_classes, geometry.signal_size)}")
+        fixed, quantized = quantize_conv_layer(w, geometry, neuron, surrogate, rule, scale, profile)
         super().__init__(weights=w, geometry=geometry, steps=_validate.integer("steps_per_sample", steps_per_sample, 1),
                          rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, learn=bool(learn),
+                         fixed=fixed, weights_fixed=quantized.weights, scale=scale, seed=int(seed),
                          snapshot=snapshot, snapshot_every=int(snapshot_every), name=name)
         self.proc_params["process_name"] = self.name
         n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
@@ -75,3 +81,7 @@ class ConvLayer(LocalProcess):
         for var in ("u", "o", "h", "psi"):
             setattr(self, var, Var(shape=out_shape, init=0))
         self.q = Var(shape=in_shape, init=0)
+
+    def weights_float(self, values: np.ndarray) -> np.ndarray:
+        """Float weights from what the fixed model stores (mantissas)."""
+        return values * 2.0 ** self.proc_params["fixed"].weight_exp / self.proc_params["scale"]
