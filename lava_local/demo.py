@@ -4,7 +4,7 @@
 
 Loads the N-MNIST 1k/100 subset (``../shared/data/nmnist-small`` or
 ``$LAVA_LOCAL_DATA/nmnist-small``), bins each 300 ms recording into T time steps, and
-trains ``2312 -> hidden (TESS) -> 10 (read-out)`` online in Lava's CPU simulator: every
+trains ``2312 -> 256 (TESS) -> 10 (read-out)`` online in Lava's CPU simulator: every
 layer learns from its own local signal, no error crosses a layer. Each epoch plays the
 1,000 training recordings and then evaluates on the 100 test recordings. Prints accuracy
 and time per epoch and saves a plot (test accuracy per epoch and the hidden layer's spike
@@ -24,12 +24,13 @@ from lava_local.data import NMNISTSubset
 from lava_local.network import Network
 from lava_local.rules import TESS
 
-SETTINGS = dict(hidden=128, steps=10, lr=1e-3, readout_lr=1e-2, init_scale=2.0)
+# Measured on the subset (benchmarks/nmnist_lava.py): float 0.81 after 3 epochs, 0.83 after 5.
+SETTINGS = dict(hidden=256, steps=10, lr=1e-3, readout_lr=1e-3, init_scale=1.75)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=SETTINGS["steps"], help="time steps per recording")
     parser.add_argument("--hidden", type=int, default=SETTINGS["hidden"])
     parser.add_argument("--train-samples", type=int, default=1000)

@@ -28,18 +28,40 @@ from .kernels.surrogate import Surrogate
 from .rules import TESS, LearningRule
 from .runtime import run
 
-__all__ = ["Network", "History", "Conv"]
+__all__ = ["Network", "History", "Conv", "vgg9"]
 
 
 @dataclass(frozen=True)
 class Conv:
-    """A conv layer in ``Network(hidden=[...])``: ``Conv(16, kernel=3, padding=1, pool=2)``."""
+    """A conv layer in ``Network(hidden=[...])``: ``Conv(16, kernel=3, padding=1, pool=2)``.
+
+    ``pool``: the local signal reads the output average-pooled to ``pool x pool`` per
+    channel. ``pool_out``: average-pool the spikes by this factor before the next layer
+    (VGG's "P"); ``standardize``: weight standardisation. Both run in the trainer only.
+    """
 
     channels: int
     kernel: int = 3
     stride: int = 1
     padding: int = 1
     pool: int = 1
+    pool_out: int = 1
+    standardize: bool = False
+
+
+def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, **kwargs) -> "Network":
+    """The papers' VGG-9: 64C3-128C3-P-256C3-256C3-P-512C3-512C3-P-512C3-512C3-P-FC.
+
+    Weight standardisation, no batch norm; the local signal pools to 4 x 4 in the first
+    layer, 2 x 2 later and 1 x 1 in the last conv (LLS/TESS). The FC layer is the
+    read-out. Keyword arguments go to :class:`Network` (rule, neuron, seed, ...).
+    """
+    from .kernels.learning_signal import SignalParams
+
+    kwargs.setdefault("rule", TESS(signal=SignalParams(n_classes=n_classes)))
+    c = lambda ch, pool, pool_out=1: Conv(ch, 3, 1, 1, pool=pool, pool_out=pool_out, standardize=True)  # noqa: E731
+    hidden = (c(64, 4), c(128, 2, 2), c(256, 2), c(256, 2, 2), c(512, 2), c(512, 2, 2), c(512, 2), c(512, 1, 2))
+    return Network(in_shape, hidden=hidden, n_classes=n_classes, **kwargs)
 
 
 @dataclass
@@ -109,8 +131,13 @@ class Network:
                 if len(shape) != 3:
                     raise ValueError("a Conv layer needs a (C, H, W) input: give n_in as a shape "
                                      "and put Conv layers before dense ones")
-                geometry = ConvGeometry(shape, spec.channels, spec.kernel, spec.stride, spec.padding, spec.pool)
-                shape = geometry.out_shape
+                geometry = ConvGeometry(shape, spec.channels, spec.kernel, spec.stride, spec.padding, spec.pool,
+                                        spec.pool_out, spec.standardize)
+                _, ho, wo = geometry.out_shape
+                if min(ho, wo) < 1 or ho % spec.pool or wo % spec.pool or ho % spec.pool_out or wo % spec.pool_out:
+                    raise ValueError(f"conv layer {len(self.geometries)}: output {ho}x{wo} does not fit "
+                                     f"pool={spec.pool} / pool_out={spec.pool_out}")
+                shape = geometry.next_shape
             else:
                 geometry = None
                 shape = (_validate.integer("hidden size", spec, 1),)
@@ -145,6 +172,11 @@ class Network:
         from .proc.dense_layer import DenseLayer
         from .proc.readout import Readout
         from .proc.source import SpikeDataSource
+
+        for g in self.geometries:
+            if g is not None and (g.pool_out != 1 or g.standardize):
+                raise ValueError("Conv(pool_out > 1) and weight standardisation run in the trainer "
+                                 "(lava_local.trainer), not in the Lava processes")
 
         steps = frames.shape[1]
         source = SpikeDataSource(frames=frames, labels=labels, n_classes=self.n_classes,

@@ -63,3 +63,16 @@ def test_every_subpackage_is_listed_for_installation():
 def test_lava_dl_imports_next_to_lava_local():
     result = _run("import lava_local, lava.lib.dl.slayer, lava.lib.dl.netx; print('dl ok')")
     assert result.returncode == 0 and "dl ok" in result.stdout, result.stderr[-2000:]
+
+
+def test_lava_imports_after_another_library_chose_a_start_method():
+    code = (
+        "import multiprocessing as mp\n"
+        "mp.set_start_method('spawn')\n"
+        "import lava_local\n"
+        "from lava_local.proc.lif import LIF\n"
+        "import lava.magma.runtime.message_infrastructure.multiprocessing\n"
+        "print(mp.get_start_method())\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0 and result.stdout.strip() == "fork", result.stderr[-2000:]

@@ -21,6 +21,7 @@ __all__ = [
     "avg_pool",
     "avg_pool_adjoint",
     "sum_pool",
+    "standardize_weights",
 ]
 
 
@@ -109,3 +110,17 @@ def avg_pool_adjoint(g: Any, in_size: Tuple[int, int]) -> Any:
     else:
         up = g.repeat_interleave(fh, dim=-2).repeat_interleave(fw, dim=-1)
     return up / (fh * fw)
+
+
+def standardize_weights(weight: Any, eps: float = 1e-5) -> Any:
+    """Weight standardisation (VGG-9 of S-TLLR/TESS, no batch norm): each output channel's
+    kernel shifted to zero mean and scaled to unit variance over ``(C_in, k, k)``."""
+    axes = tuple(range(1, weight.ndim))
+    xp = namespace(weight)
+    if xp is np:
+        mean = weight.mean(axis=axes, keepdims=True)
+        var = weight.var(axis=axes, keepdims=True)
+    else:
+        mean = weight.mean(dim=axes, keepdim=True)
+        var = weight.var(dim=axes, keepdim=True, unbiased=False)
+    return (weight - mean) / (var + eps) ** 0.5

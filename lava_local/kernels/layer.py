@@ -15,7 +15,7 @@ and at the end of the sample ``W -= lr dW`` (or every step with ``apply="step"``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -30,6 +30,8 @@ __all__ = [
     "DenseLayerState",
     "dense_layer_init",
     "dense_layer_step",
+    "dense_layer_forward",
+    "dense_layer_learn",
     "DenseLayerFixedParams",
     "dense_layer_step_fixed",
     "dense_layer_apply_fixed",
@@ -77,15 +79,26 @@ def dense_layer_step(
     Works on one sample (``pre`` of shape ``(n_in,)``, NumPy) and on batches (``(B, n_in)``,
     NumPy or torch); ``dw`` sums over the batch.
     """
+    state = dense_layer_forward(state, pre, weights, neuron, surrogate, eligibility)
+    if target is None:
+        return state
+    return dense_layer_learn(state, pre, learning_signal(state.o, target, basis, signal), eligibility)
+
+
+def dense_layer_forward(
+    state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams, surrogate: Surrogate,
+    eligibility: EligibilityParams,
+) -> DenseLayerState:
+    """The step without learning: traces, LIF, Psi (``dw`` unchanged)."""
     q = trace_step(state.q, pre, eligibility.lambda_pre)
     h = trace_step(state.h, state.psi, eligibility.lambda_post)
     lif = lif_step(LIFState(state.u, state.o), pre @ weights.T, neuron)
-    psi_u = psi(lif.u, neuron.v_th, surrogate)
-    dw = state.dw
-    if target is not None:
-        m = learning_signal(lif.o, target, basis, signal)
-        dw = dw + dense_update(m, psi_u, h, q, pre, eligibility)
-    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
+    return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
+
+
+def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: EligibilityParams) -> DenseLayerState:
+    """Add this step's update for a learning signal ``m`` (local, back-propagated or DFA)."""
+    return state._replace(dw=state.dw + dense_update(m, state.psi, state.h, state.q, pre, eligibility))
 
 
 @dataclass(frozen=True)
@@ -250,6 +263,8 @@ class ConvGeometry:
     stride: int = 1
     padding: int = 0
     pool: int = 1  # the signal pools the output to pool x pool per channel
+    pool_out: int = 1  # average-pool the spikes by this factor before the next layer (VGG "P")
+    standardize: bool = False  # weight standardisation in the forward pass (VGG-9)
 
     @property
     def out_shape(self) -> Tuple[int, int, int]:
@@ -258,6 +273,12 @@ class ConvGeometry:
         _, h, w = self.in_shape
         return (self.out_channels, conv_output_size(h, self.kernel, self.stride, self.padding),
                 conv_output_size(w, self.kernel, self.stride, self.padding))
+
+    @property
+    def next_shape(self) -> Tuple[int, int, int]:
+        """What the next layer receives: the output, average-pooled by ``pool_out``."""
+        c, h, w = self.out_shape
+        return (c, h // self.pool_out, w // self.pool_out)
 
     @property
     def weight_shape(self) -> Tuple[int, int, int, int]:

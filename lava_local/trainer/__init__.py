@@ -8,6 +8,8 @@ gradient = the same Psi), isolating the learning rule in comparisons. Trained we
 back into the ``Network`` and from there into the Lava processes.
 """
 from .bptt import BPTTTrainer
+from .checkpoint import load_checkpoint, save_checkpoint
+from .distributed import DataParallelTrainer
 from .local import LocalTrainer
 
-__all__ = ["LocalTrainer", "BPTTTrainer"]
+__all__ = ["LocalTrainer", "BPTTTrainer", "DataParallelTrainer", "save_checkpoint", "load_checkpoint"]

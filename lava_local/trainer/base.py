@@ -47,14 +47,46 @@ class TrainerBase:
             self.optimizers = [torch.optim.SGD([p], lr=r) for p, r in zip(self.params, rates)]
         else:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
+        # shuffles when no generator is passed: seeded, and advancing from epoch to epoch
+        self.generator = np.random.default_rng(net.seed)
         sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
         self.bases = [torch.as_tensor(make_basis(net.rule.signal.basis, net.rule.signal.n_classes, n),
                                       dtype=dtype, device=self.device) for n in sizes]
 
+    # -- architecture pieces shared by both trainers ---------------------------------------
+    def effective_weights(self) -> List[torch.Tensor]:
+        """Hidden weights as the forward pass uses them (standardised where a Conv asks)."""
+        from lava_local.kernels.conv import standardize_weights
+
+        return [standardize_weights(p) if g is not None and g.standardize else p
+                for g, p in zip(self.net.geometries, self.params[:-1])]
+
+    def layer_output(self, i: int, spikes: torch.Tensor) -> torch.Tensor:
+        """What layer ``i`` passes on: its spikes, average-pooled by ``pool_out``, flattened."""
+        from lava_local.kernels.conv import avg_pool
+
+        g = self.net.geometries[i]
+        if g is not None and g.pool_out > 1:
+            spikes = avg_pool(spikes, g.next_shape[1])
+        return spikes.reshape(spikes.shape[0], -1)
+
+    def to_parameter_grad(self, i: int, update: torch.Tensor) -> torch.Tensor:
+        """Map an update of the effective weights to the raw parameter (chain rule through
+        weight standardisation, which depends on the weights only, not on time)."""
+        g = self.net.geometries[i]
+        if g is None or not g.standardize:
+            return update
+        from lava_local.kernels.conv import standardize_weights
+
+        with torch.enable_grad():
+            raw = self.params[i].detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(standardize_weights(raw), raw, grad_outputs=update)
+        return grad
+
     # -- data ---------------------------------------------------------------------------
     def batches(self, frames: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool,
                 generator: Optional[np.random.Generator] = None) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
-        order = (generator or np.random.default_rng(0)).permutation(len(labels)) if shuffle else np.arange(len(labels))
+        order = (generator or self.generator).permutation(len(labels)) if shuffle else np.arange(len(labels))
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             x = torch.as_tensor(np.asarray(frames[idx], dtype=np.float32), dtype=self.dtype, device=self.device)

@@ -40,9 +40,10 @@ class BPTTTrainer(TrainerBase):
         states = [None] * (len(self.params) - 1)
         u_ro = torch.zeros(batch, net.n_classes, dtype=self.dtype, device=self.device)
         outputs = []
+        weights = self.effective_weights()
         for t in range(steps):
             pre = x[:, t]
-            for i, (g, w) in enumerate(zip(net.geometries, self.params[:-1])):
+            for i, (g, w) in enumerate(zip(net.geometries, weights)):
                 if g is None:
                     current = pre @ w.T
                 else:
@@ -52,7 +53,7 @@ class BPTTTrainer(TrainerBase):
                 lif = lif_step(LIFState(states[i].u, states[i].o.detach()), current, net.neuron)
                 o = _Spike.apply(lif.u, net.neuron.v_th, net.surrogate)
                 states[i] = LIFState(lif.u, o)
-                pre = o.reshape(batch, -1)
+                pre = self.layer_output(i, o)
             u_ro = trace_step(u_ro, pre @ self.params[-1].T, net.readout_gamma)
             outputs.append(u_ro)
         return torch.stack(outputs)

@@ -5,8 +5,16 @@ from typing import Optional
 
 import torch
 
-from lava_local.kernels.layer import DenseLayerState, ReadoutState, conv_layer_step, dense_layer_step, readout_step
-from lava_local.kernels.learning_signal import one_hot
+from lava_local.kernels.layer import (
+    DenseLayerState,
+    ReadoutState,
+    conv_layer_step,
+    dense_layer_forward,
+    dense_layer_learn,
+    dense_layer_step,
+    readout_step,
+)
+from lava_local.kernels.learning_signal import SignalParams, local_error, one_hot
 from lava_local.trainer.base import TrainerBase
 
 
@@ -19,7 +27,24 @@ class LocalTrainer(TrainerBase):
     after the sample (``rule.apply="sample"``). Everything runs under ``torch.no_grad()``:
     memory is the layer states, independent of T. Network delays: none (the Lava network
     exchanges spikes within a step), so step t here is step t there.
+
+    S-TLLR's non-local signals (``rule.feedback``, dense layers): ``"bp"`` back-propagates
+    the read-out's loss at step t across the layers (m_L = e W_ro,
+    m_l = (m_{l+1} Psi_{l+1}) W_{l+1}, with e = softmax(u_ro[t]) - y*), never through time;
+    ``"dfa"`` sends e through fixed random matrices (N(0, 1/C), seeded by the network seed).
     """
+
+    def __init__(self, net, *args, **kwargs) -> None:
+        super().__init__(net, *args, **kwargs)
+        feedback = net.rule.feedback
+        if feedback != "local" and any(g is not None for g in net.geometries):
+            raise ValueError(f"feedback={feedback!r} is implemented for dense layers only")
+        generator = torch.Generator().manual_seed(net.seed + 7)
+        self.feedback = [
+            (torch.randn(net.n_classes, p.shape[0], generator=generator, dtype=torch.float64)
+             / net.n_classes ** 0.5).to(self.device, self.dtype)
+            for p in self.params[:-1]
+        ] if feedback == "dfa" else []
 
     def _zero_states(self, batch: int):
         states = []
@@ -38,14 +63,17 @@ class LocalTrainer(TrainerBase):
         return states, readout
 
     def _run(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
+        if self.net.rule.feedback != "local":
+            return self._run_global_signal(x, y, learn_hidden)
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
+        weights = self.effective_weights()
         for t in range(steps):
             pre = x[:, t]
             hidden_target = target if (learn_hidden and t >= rule.t_l) else None
-            for i, (g, w) in enumerate(zip(net.geometries, self.params[:-1])):
+            for i, (g, w) in enumerate(zip(net.geometries, weights)):
                 if g is None:
                     states[i] = dense_layer_step(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility,
                                                  self.bases[i], rule.signal, hidden_target)
@@ -53,8 +81,35 @@ class LocalTrainer(TrainerBase):
                     states[i] = conv_layer_step(states[i], pre.reshape(batch, *g.in_shape), w, g, net.neuron,
                                                 net.surrogate, rule.eligibility, self.bases[i], rule.signal,
                                                 hidden_target)
-                pre = states[i].o.reshape(batch, -1)
+                pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
+        return states, readout
+
+    def _run_global_signal(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
+        """S-TLLR with a signal from the read-out's loss at step t (``bp`` or ``dfa``)."""
+        net, rule = self.net, self.net.rule
+        batch, steps = x.shape[0], x.shape[1]
+        states, readout = self._zero_states(batch)
+        target = one_hot(y, net.n_classes, like=x) if y is not None else None
+        softmax = SignalParams(n_classes=net.n_classes)
+        for t in range(steps):
+            inputs, pre = [], x[:, t]
+            for i, w in enumerate(self.params[:-1]):
+                inputs.append(pre)
+                states[i] = dense_layer_forward(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility)
+                pre = states[i].o
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
+            if target is None or not learn_hidden or t < rule.t_l:
+                continue
+            error = local_error(readout.u, target, softmax)
+            if rule.feedback == "dfa":
+                signals = [error @ b for b in self.feedback]
+            else:
+                signals = [error @ self.params[-1]]
+                for i in range(len(states) - 1, 0, -1):
+                    signals.insert(0, (signals[0] * states[i].psi) @ self.params[i])
+            for i, m in enumerate(signals):
+                states[i] = dense_layer_learn(states[i], inputs[i], m, rule.eligibility)
         return states, readout
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,7 +127,7 @@ class LocalTrainer(TrainerBase):
         with torch.no_grad():
             states, readout = self._run(x, y, learn_hidden=not self.net.frozen)
             batch = x.shape[0]
-            for p, s in zip(self.params[:-1], states):
-                p.grad = None if self.net.frozen else s.dw / batch
+            for i, (p, s) in enumerate(zip(self.params[:-1], states)):
+                p.grad = None if self.net.frozen else self.to_parameter_grad(i, s.dw / batch)
             self.params[-1].grad = readout.dw / batch
         return readout.score

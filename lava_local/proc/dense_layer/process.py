@@ -59,7 +59,8 @@ class DenseLayer(LocalProcess):
         if not isinstance(rule, LearningRule):
             raise TypeError(f"rule must be a LearningRule (TESS, STLLR, LLS), got {type(rule).__name__}")
         if rule.feedback != "local":
-            raise ValueError("the Lava DenseLayer learns from its local signal; DFA feedback runs in the trainer")
+            raise ValueError("the Lava DenseLayer learns from its local signal; S-TLLR's 'bp' and 'DFA' "
+                             "feedback run in the trainer (lava_local.trainer.LocalTrainer)")
         if not isinstance(neuron, LIFParams) or not isinstance(surrogate, Surrogate):
             raise TypeError("neuron must be LIFParams and surrogate a Surrogate")
         n_classes = rule.signal.n_classes

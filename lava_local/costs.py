@@ -1,0 +1,72 @@
+"""Learning costs counted from the code: learning-signal MACs and learning-state memory.
+
+MACs are counted by running the actual kernels on torch tensors under
+``torch.utils.flop_counter.FlopCounterMode`` (a multiply-accumulate is two FLOPs), so the
+numbers describe what the library executes; :func:`paper_formulas` gives the closed forms
+of S-TLLR (sec. 4.3) and TESS to check them against.
+
+* local signal (TESS/LLS), per layer and step: projection ``B o`` and back-projection
+  ``B^T e``: ``2 n C`` MACs (n = the layer size, or the pooled size for conv layers).
+* BPTT, per layer and step: propagating the error to the layer's input costs as many MACs
+  as the forward pass through its weights (``n_l n_{l-1}`` for dense layers; the conv's
+  forward MACs for conv layers).
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .kernels.conv import conv2d
+from .kernels.learning_signal import learning_signal, one_hot
+
+__all__ = ["learning_signal_macs", "bptt_signal_macs", "paper_formulas"]
+
+
+def _macs(fn) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops() // 2
+
+
+def learning_signal_macs(net, steps: int) -> int:
+    """MACs per sample of the local learning signal of every hidden layer (one step each,
+    counted from :func:`~lava_local.kernels.learning_signal.learning_signal`, times the
+    learning steps ``steps - t_l``)."""
+    from .kernels.basis import make_basis
+
+    total = 0
+    target = one_hot(torch.tensor([0]), net.n_classes, like=torch.zeros(1))
+    for g, w in zip(net.geometries, net.weights[:-1]):
+        size = g.signal_size if g is not None else w.shape[0]
+        basis = torch.as_tensor(make_basis(net.rule.signal.basis, net.n_classes, size), dtype=torch.float32)
+        spikes = torch.zeros(1, size)
+        total += _macs(lambda: learning_signal(spikes, target, basis, net.rule.signal))
+    return total * max(steps - net.rule.t_l, 0)
+
+
+def bptt_signal_macs(net, steps: int) -> int:
+    """MACs per sample for BPTT to carry the error back through every layer's weights at
+    every step (equal to the forward MACs through those weights, counted)."""
+    total = 0
+    for g, w in zip(list(net.geometries) + [None], net.weights):  # hidden layers and read-out
+        weight = torch.zeros(w.shape)
+        if g is None:
+            x = torch.zeros(1, w.shape[1])
+            total += _macs(lambda: x @ weight.T)
+        else:
+            x = torch.zeros(1, *g.in_shape)
+            total += _macs(lambda: conv2d(x, weight, g.stride, g.padding))
+    return total * steps
+
+
+def paper_formulas(net, steps: int) -> Dict[str, int]:
+    """Closed forms: TESS ``(T - t_l) sum 2 n_l C``; BPTT ``T sum n_l n_{l-1}`` (dense)."""
+    sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
+    layers = zip(list(net.geometries) + [None], net.weights)  # hidden layers and read-out
+    dense_bptt = sum(w.shape[0] * w.shape[1] for g, w in layers if g is None)
+    return {
+        "tess_signal": (steps - net.rule.t_l) * sum(2 * n * net.n_classes for n in sizes),
+        "bptt_signal_dense_layers": steps * dense_bptt,
+    }

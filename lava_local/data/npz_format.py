@@ -1,0 +1,244 @@
+"""A plain ``.npz`` dataset format anyone can write with NumPy alone.
+
+A file holds one of two kinds (``numpy.savez``/``savez_compressed``, no pickled objects):
+
+Dense frames
+    ``frames``  ``(N, T, ...)`` ``uint8``, ``bool`` (0/1 spikes) or floating point (analog
+                input); the trailing axes are one frame, e.g. ``(n_inputs,)`` or ``(C, H, W)``.
+    ``labels``  ``(N,)`` integer class labels.
+
+Events (binned into ``n_steps`` frames with ``bin_events`` when loaded)
+    ``events_x``, ``events_y``, ``events_p``, ``events_t``  1-D integer arrays, all samples'
+                events concatenated; ``t`` in microseconds from the sample's start, sorted
+                within each sample.
+    ``events_offsets``  ``(N + 1,)`` integers: sample ``i`` is ``events_*[offsets[i]:offsets[i+1]]``
+                (``offsets[0] == 0``, non-decreasing, ``offsets[-1]`` == number of events).
+    ``labels``  ``(N,)`` integer class labels.
+    ``sensor_size``  ``(3,)`` integers ``(width, height, polarities)``.
+    optional ``n_steps`` (scalar): default number of bins; ``duration_us`` (scalar): the window
+                split into bins (absent: each sample's own span, up to its last event).
+
+``load_npz_dataset`` returns ``(frames, labels)``: frames ``(N, T, n_inputs)`` flattened C-order
+(``uint8`` spikes, or ``float32`` for analog dense frames), or unflattened with
+``flatten=False`` (events then give ``(N, T, polarities, height, width)``), and ``int64`` labels.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .events import EVENT_DTYPE, bin_events, check_events
+
+EVENT_KEYS = ("events_x", "events_y", "events_p", "events_t", "events_offsets", "labels", "sensor_size")
+DENSE_KEYS = ("frames", "labels")
+
+
+def _check_labels(labels: np.ndarray, n_samples: int, source: str) -> np.ndarray:
+    """Return ``labels`` as ``int64`` after checking they are a 1-D integer array of length N."""
+    labels = np.asarray(labels)
+    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{source}: labels must be integers, got dtype {labels.dtype}")
+    if labels.ndim != 1 or len(labels) != n_samples:
+        raise ValueError(
+            f"{source}: labels must have shape ({n_samples},) (one per sample), got {labels.shape}"
+        )
+    return labels.astype(np.int64)
+
+
+def _check_frames(frames: np.ndarray, source: str) -> np.ndarray:
+    """Return dense ``frames`` (bool -> ``uint8``) after checking shape ``(N, T, ...)`` and dtype."""
+    frames = np.asarray(frames)
+    if frames.ndim < 3:
+        raise ValueError(
+            f"{source}: frames must have shape (N, T, ...) with at least one frame axis, got "
+            f"{frames.shape}"
+        )
+    if frames.dtype == np.bool_:
+        return frames.astype(np.uint8)
+    if frames.dtype == np.uint8 or np.issubdtype(frames.dtype, np.floating):
+        return frames
+    raise ValueError(f"{source}: frames must be uint8, bool or float, got {frames.dtype}")
+
+
+def _check_offsets(offsets: np.ndarray, n_events: int, source: str) -> np.ndarray:
+    """Validate ``events_offsets`` against the number of events; return it as ``int64``."""
+    offsets = np.asarray(offsets)
+    if offsets.ndim != 1 or len(offsets) < 1 or not np.issubdtype(offsets.dtype, np.integer):
+        raise ValueError(
+            f"{source}: events_offsets must be a 1-D integer array (N + 1,), got "
+            f"{offsets.dtype} {offsets.shape}"
+        )
+    if offsets[0] != 0 or offsets[-1] != n_events or np.any(np.diff(offsets) < 0):
+        raise ValueError(
+            f"{source}: events_offsets must start at 0, never decrease and end at the number of "
+            f"events ({n_events}); got first {offsets[0]}, last {offsets[-1]}"
+        )
+    return offsets.astype(np.int64)
+
+
+def _check_sensor_size(sensor_size: Sequence[int] | np.ndarray, source: str) -> Tuple[int, int, int]:
+    """``(width, height, polarities)`` as a tuple of positive ints."""
+    array = np.asarray(sensor_size)
+    if array.shape != (3,) or not np.issubdtype(array.dtype, np.integer) or np.any(array < 1):
+        raise ValueError(
+            f"{source}: sensor_size must be 3 positive integers (width, height, polarities), "
+            f"got {sensor_size!r}"
+        )
+    width, height, polarities = (int(v) for v in array)
+    return width, height, polarities
+
+
+def save_npz_dataset(
+    path: os.PathLike | str,
+    labels: np.ndarray | Sequence[int],
+    frames: Optional[np.ndarray] = None,
+    events: Optional[Sequence[np.ndarray]] = None,
+    sensor_size: Optional[Tuple[int, int, int]] = None,
+    n_steps: Optional[int] = None,
+    duration_us: Optional[int] = None,
+    compress: bool = True,
+) -> Path:
+    """Write a dataset in the ``.npz`` format of this module; give ``frames`` or ``events``.
+
+    ``frames``: dense ``(N, T, ...)`` array. ``events``: one structured event array per sample
+    (fields ``x``, ``y``, ``p``, ``t``, e.g. ``EVENT_DTYPE``), with ``sensor_size``; ``n_steps``
+    and ``duration_us`` are stored as the default binning. Returns the path written
+    (NumPy appends ``.npz`` if missing).
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    source = str(path)
+    if (frames is None) == (events is None):
+        raise ValueError("save_npz_dataset needs exactly one of frames= or events=")
+    arrays: Dict[str, np.ndarray] = {}
+    if frames is not None:
+        checked = _check_frames(frames, source)
+        arrays["frames"] = checked
+        arrays["labels"] = _check_labels(np.asarray(labels), len(checked), source)
+    else:
+        if sensor_size is None:
+            raise ValueError("save_npz_dataset: events need sensor_size=(width, height, polarities)")
+        size = _check_sensor_size(sensor_size, source)
+        samples = list(events)
+        for index, sample in enumerate(samples):
+            check_events(sample, size, name=f"{source}: events of sample {index}")
+        lengths = np.array([len(sample) for sample in samples], dtype=np.int64)
+        joined = np.zeros(int(lengths.sum()), dtype=EVENT_DTYPE)
+        for field in ("x", "y", "p", "t"):
+            if samples:
+                joined[field] = np.concatenate([np.asarray(sample[field]) for sample in samples])
+            arrays[f"events_{field}"] = joined[field].copy()
+        arrays["events_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        arrays["labels"] = _check_labels(np.asarray(labels), len(samples), source)
+        arrays["sensor_size"] = np.asarray(size, dtype=np.int64)
+        if n_steps is not None:
+            arrays["n_steps"] = np.asarray(int(n_steps), dtype=np.int64)
+        if duration_us is not None:
+            arrays["duration_us"] = np.asarray(int(duration_us), dtype=np.int64)
+    (np.savez_compressed if compress else np.savez)(path, **arrays)
+    return path
+
+
+def load_npz_dataset(
+    path: os.PathLike | str,
+    n_steps: Optional[int] = None,
+    duration_us: Optional[int] = None,
+    flatten: bool = True,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Read a ``.npz`` dataset (dense frames or events) as ``(frames, labels)``.
+
+    ``n_steps``: for events, the number of bins (default: the stored ``n_steps``; one of the
+    two is required); for dense frames, ``None`` or the stored ``T``. ``duration_us``
+    overrides the stored event window. Raises ``FileNotFoundError`` for a missing file and
+    ``ValueError`` for missing keys, shape mismatches, or non-integer labels.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"npz dataset not found: {path}")
+    source = str(path)
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    has_frames = "frames" in contents
+    has_events = any(key.startswith("events_") for key in contents)
+    if has_frames and has_events:
+        raise ValueError(f"{source} holds both frames and events_* arrays; keep one kind")
+    if has_frames:
+        return _dense_from_contents(contents, source, n_steps, flatten)
+    if has_events:
+        return _events_from_contents(contents, source, n_steps, duration_us, flatten)
+    raise ValueError(
+        f"{source} holds neither dense frames nor events (keys: {sorted(contents)}); expected "
+        f"{list(DENSE_KEYS)} or {list(EVENT_KEYS)}"
+    )
+
+
+def _dense_from_contents(
+    contents: Dict[str, np.ndarray], source: str, n_steps: Optional[int], flatten: bool
+) -> Tuple[np.ndarray, np.ndarray]:
+    """``(frames, labels)`` of a dense file."""
+    missing = [key for key in DENSE_KEYS if key not in contents]
+    if missing:
+        raise ValueError(f"{source}: dense dataset lacks the key(s) {missing}")
+    frames = _check_frames(contents["frames"], source)
+    labels = _check_labels(contents["labels"], len(frames), source)
+    if n_steps is not None and n_steps != frames.shape[1]:
+        raise ValueError(
+            f"{source}: stores dense frames with T = {frames.shape[1]} steps, n_steps={n_steps} "
+            "was asked (dense frames are not re-binned)"
+        )
+    if np.issubdtype(frames.dtype, np.floating):
+        frames = frames.astype(np.float32)
+    if flatten:
+        frames = frames.reshape(frames.shape[0], frames.shape[1], -1)
+    return frames, labels
+
+
+def _events_from_contents(
+    contents: Dict[str, np.ndarray],
+    source: str,
+    n_steps: Optional[int],
+    duration_us: Optional[int],
+    flatten: bool,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """``(frames, labels)`` of an events file, binned with ``bin_events``."""
+    missing = [key for key in EVENT_KEYS if key not in contents]
+    if missing:
+        raise ValueError(f"{source}: event dataset lacks the key(s) {missing}")
+    columns = {field: contents[f"events_{field}"] for field in ("x", "y", "p", "t")}
+    n_events = len(columns["t"])
+    for field, column in columns.items():
+        if column.ndim != 1 or len(column) != n_events:
+            raise ValueError(
+                f"{source}: events_x/y/p/t must be 1-D of equal length; events_{field} has shape "
+                f"{column.shape}, events_t {columns['t'].shape}"
+            )
+        if not np.issubdtype(column.dtype, np.integer) and column.dtype != np.bool_:
+            raise ValueError(f"{source}: events_{field} must be integers, got {column.dtype}")
+    offsets = _check_offsets(contents["events_offsets"], n_events, source)
+    n_samples = len(offsets) - 1
+    labels = _check_labels(contents["labels"], n_samples, source)
+    sensor_size = _check_sensor_size(contents["sensor_size"], source)
+    if n_steps is None:
+        if "n_steps" not in contents:
+            raise ValueError(f"{source}: pass n_steps (the file stores no default n_steps)")
+        n_steps = int(contents["n_steps"])
+    if duration_us is None and "duration_us" in contents:
+        duration_us = int(contents["duration_us"])
+    events = np.zeros(n_events, dtype=EVENT_DTYPE)
+    for field, column in columns.items():
+        events[field] = column
+    width, height, polarities = sensor_size
+    frames = np.zeros((n_samples, n_steps, polarities * height * width), dtype=np.uint8)
+    for index in range(n_samples):
+        sample = events[offsets[index]:offsets[index + 1]]
+        try:
+            frames[index] = bin_events(sample, sensor_size, n_steps, duration_us)
+        except ValueError as error:
+            raise ValueError(f"{source}: sample {index}: {error}") from error
+    if not flatten:
+        frames = frames.reshape(n_samples, n_steps, polarities, height, width)
+    return frames, labels
