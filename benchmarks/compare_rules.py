@@ -1,0 +1,176 @@
+"""TESS, S-TLLR, LLS and BPTT on the same network: accuracy, memory, MACs, time.
+
+    .venv/bin/python benchmarks/compare_rules.py [--seeds 3] [--nmnist-epochs 20]
+        [--fashion-epochs 5] [--parts nmnist,fashion,memory] [--device cpu]
+
+Network 2312 (or 784) -> 512 -> 256 -> leaky read-out, the same LIF neuron (gamma 0.5,
+v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
+
+* accuracy: N-MNIST 1k/100 subset (T = 10) and Fashion-MNIST 60k/10k (direct input,
+  T = 6), mean and spread over seeds, with the read-out-only control (random, frozen
+  hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
+  default), TESS and LLS their local signals;
+* learning memory versus T (10, 100, 1000): on CUDA torch's peak allocation of a training
+  step; on the CPU the bytes held for learning, counted exactly (see ``memory_point``);
+* learning-signal MACs per sample, counted from the code (lava_local.costs);
+* time per epoch.
+
+Writes ``results/compare_rules.{md,csv,json}``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+METHODS = ("TESS", "S-TLLR", "LLS", "BPTT", "readout-only")
+
+
+def make(method: str, n_in: int, seed: int):
+    import torch  # noqa: F401
+
+    from lava_local.network import Network
+    from lava_local.rules import LLS, STLLR, TESS
+    from lava_local.trainer import BPTTTrainer, LocalTrainer
+
+    rule = {"TESS": TESS(), "S-TLLR": STLLR(feedback="bp"), "LLS": LLS()}.get(method, TESS())
+    net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed)
+    cls = BPTTTrainer if method == "BPTT" else LocalTrainer
+    return net, cls
+
+
+def train_eval(method, train, test, epochs, seed, device):
+    import torch
+
+    net, cls = make(method, train[0].shape[2], seed)
+    torch.manual_seed(seed)
+    trainer = cls(net, device=device, optimizer="adam", lr=1e-3)
+    generator = np.random.default_rng(seed)
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        trainer.fit_epoch(*train, batch_size=32, generator=generator)
+        seconds.append(time.perf_counter() - start)
+    return trainer.evaluate(*test), float(np.mean(seconds))
+
+
+def memory_point(method: str, steps: int, device: str) -> float:
+    """Learning memory (MiB) of one training batch of 32 at ``steps`` time steps.
+
+    On CUDA: torch's peak allocation during the step above what was allocated before it.
+    On the CPU (no allocator statistics): the bytes the learning rule holds, counted
+    exactly: tensors autograd saves for the backward pass, plus the layer states and update
+    accumulators the local rules carry from step to step.
+    """
+    import torch
+
+    from lava_local.trainer import LocalTrainer
+
+    net, cls = make(method, 2312, 0)
+    trainer = cls(net, device=device, optimizer="adam", lr=1e-3)
+    x = torch.as_tensor(np.random.default_rng(0).random((32, steps, 2312)) < 0.05, dtype=torch.float32,
+                        device=trainer.device)
+    y = torch.as_tensor(np.arange(32) % 10, device=trainer.device)
+    if trainer.device.type == "cuda":
+        trainer.train_step(x[:, :2], y)
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        trainer.train_step(x, y)
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    saved = [0]
+
+    def pack(t):
+        saved[0] += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        trainer.compute_grads(x, y)
+    held = saved[0]
+    if isinstance(trainer, LocalTrainer):
+        states, readout = trainer._run(x[:, :1], y, True)  # state size does not depend on T
+        held += sum(t.numel() * t.element_size() for s in states for t in s)
+        held += sum(t.numel() * t.element_size() for t in readout)
+    return held / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--nmnist-epochs", type=int, default=20)
+    parser.add_argument("--fashion-epochs", type=int, default=5)
+    parser.add_argument("--fashion-train", type=int, default=60000)
+    parser.add_argument("--parts", default="nmnist,fashion,memory")
+    parser.add_argument("--memory-steps", default="10,100,1000")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    from lava_local.costs import bptt_signal_macs, learning_signal_macs
+
+    parts = args.parts.split(",")
+    rows = {m: {"method": m} for m in METHODS}
+    datasets = {}
+    if "nmnist" in parts:
+        from lava_local.data import NMNISTSubset
+
+        datasets["nmnist"] = (NMNISTSubset("train").dense(10), NMNISTSubset("test").dense(10), args.nmnist_epochs)
+    if "fashion" in parts:
+        from lava_local.data import load_fashion_mnist_spikes
+
+        train = load_fashion_mnist_spikes("train", encoding="direct", n_steps=6, n_samples=args.fashion_train)
+        test = load_fashion_mnist_spikes("test", encoding="direct", n_steps=6)
+        datasets["fashion"] = (train, test, args.fashion_epochs)
+    for name, (train, test, epochs) in datasets.items():
+        for method in METHODS:
+            accs, times = [], []
+            for seed in range(args.seeds):
+                acc, sec = train_eval(method, train, test, epochs, seed, args.device)
+                accs.append(acc)
+                times.append(sec)
+                print(f"{name} {method} seed {seed}: test {acc:.4f}, {sec:.1f} s/epoch", flush=True)
+            rows[method][f"{name}_acc_mean"] = float(np.mean(accs))
+            rows[method][f"{name}_acc_std"] = float(np.std(accs))
+            rows[method][f"{name}_s_per_epoch"] = float(np.mean(times))
+    for method in METHODS:
+        net, _ = make(method, 2312, 0)
+        # BPTT and S-TLLR's back-propagated signal go through the weights at every step; the
+        # local signals through a C-row basis; the control learns only its read-out.
+        through_weights = method in ("BPTT", "S-TLLR")
+        macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
+        rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
+    if "memory" in parts:
+        for method in ("TESS", "S-TLLR", "LLS", "BPTT"):
+            for steps in (int(s) for s in args.memory_steps.split(",")):
+                mib = memory_point(method, steps, args.device)
+                rows[method][f"learning_MiB_T{steps}"] = mib
+                print(f"memory {method} T={steps}: {mib:.1f} MiB", flush=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = list(rows.values())
+    (args.out / "compare_rules.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
+                                                            "rows": table}, indent=2))
+    keys = sorted({k for r in table for k in r}, key=lambda k: (k != "method", k))
+    with open(args.out / "compare_rules.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(table)
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for r in table:
+        lines.append("| " + " | ".join(f"{r[k]:.4g}" if isinstance(r.get(k), float) else str(r.get(k, ""))
+                                       for k in keys) + " |")
+    (args.out / "compare_rules.md").write_text(
+        f"seeds {args.seeds}, device {args.device}; accuracy mean and std over seeds\n\n" + "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
