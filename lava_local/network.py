@@ -315,4 +315,4 @@ def _progress(total: int, label: str, enabled: bool):
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=label, unit="step", unit_scale=True, leave=False)
+    return tqdm(total=total, desc=label, unit="step", unit_scale=True, leave=False, disable=None)

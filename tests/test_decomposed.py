@@ -93,6 +93,30 @@ def test_learning_signal_float_equals_kernel(rng, latency):
 
 
 @pytest.mark.timeout(120)
+def test_learning_signal_lls_m_learns_its_gain_as_the_kernel_does(rng):
+    """LLS-M: the signal uses a learned C-vector gain on the logits, updated every labelled
+    step by its own local cross-entropy gradient (kernel lls_m_gradient)."""
+    from lava_local.kernels.learning_signal import lls_m_gradient
+    from lava_local.proc.learning_signal import LearningSignal
+
+    spikes, labels = _stream(rng, t=30, p=0.4)
+    spikes = spikes[:, :N_OUT]
+    signal = SignalParams(n_classes=C, basis="cosine")
+    proc = LearningSignal(n=N_OUT, signal=signal, latency=0, gain_lr=0.5)
+    got = _run_signal(proc, spikes, labels, "float")
+    basis, gain, expected = make_basis("cosine", C, N_OUT), np.ones(C), []
+    for o, c in zip(spikes, labels):
+        if c < 0:
+            expected.append(np.zeros(N_OUT))
+            continue
+        m, grad = lls_m_gradient(o, one_hot(c, C), basis, gain, signal)
+        gain = gain - 0.5 * grad
+        expected.append(m)
+    assert not np.allclose(gain, 1.0)
+    np.testing.assert_allclose(got, np.array(expected), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("latency", [1, 0])
 def test_learning_signal_fixed_equals_kernel(rng, latency):
     from lava_local.proc.learning_signal import LearningSignal

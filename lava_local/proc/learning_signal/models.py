@@ -9,7 +9,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 # Absolute imports: Lava's model discovery executes this file as a top-level module.
-from lava_local.kernels.learning_signal import learning_signal, learning_signal_fixed, one_hot
+from lava_local.kernels.learning_signal import learning_signal, learning_signal_fixed, lls_m_gradient, one_hot
 from lava_local.proc.guarded import GuardedModel
 from lava_local.proc.learning_signal.process import LearningSignal
 
@@ -65,12 +65,17 @@ class PyLearningSignalModelFloat(_LearningSignalModel):
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     m_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     m: np.ndarray = LavaPyType(np.ndarray, float)
+    gain: np.ndarray = LavaPyType(np.ndarray, float)
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
         p = self.proc_params
         label = self._label(label_in)
         if label < 0:
             m = np.zeros(p["n"])
+        elif p["gain_lr"] is not None:  # LLS-M
+            o, target = np.asarray(s_in, float), one_hot(label, self.n_classes)
+            m, grad_gain = lls_m_gradient(o, target, p["basis"], self.gain, p["signal"])
+            self.gain[:] = self.gain - p["gain_lr"] * grad_gain
         else:
             m = learning_signal(np.asarray(s_in, float), one_hot(label, self.n_classes), p["basis"], p["signal"])
         self.m[:] = m
@@ -85,6 +90,7 @@ class PyLearningSignalModelFixed(_LearningSignalModel):
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     m_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=16)
     m: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    gain: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
 
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
@@ -92,6 +98,8 @@ class PyLearningSignalModelFixed(_LearningSignalModel):
         self.basis_int = basis.astype(np.int64) if proc_params["integer_basis"] else None
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
+        if self.proc_params["gain_lr"] is not None:
+            raise ValueError("LLS-M (gain_lr) has a float model only")
         if self.basis_int is None:
             raise ValueError("the fixed-point learning signal needs an integer basis: use basis='square'")
         p = self.proc_params

@@ -60,6 +60,10 @@ class LearningSignal(LocalProcess):
         ``softmax_table(s / temperature, 2 n, frac_bits)`` (as the fused layer's).
     frac_bits : int
         Fractional bits of the fixed-point error and signal (8: Loihi's factor width).
+    gain_lr : float, optional
+        LLS-M: the logits are multiplied by a trainable C-vector ``gain`` (Var, starting at
+        ones), updated at every labelled step by ``gain -= gain_lr * dCE/dgain``
+        (:func:`~lava_local.kernels.learning_signal.lls_m_gradient`). Float model only.
     """
 
     def __init__(
@@ -71,9 +75,12 @@ class LearningSignal(LocalProcess):
         latency: int = 1,
         softmax: Optional[SoftmaxTable] = None,
         frac_bits: int = 8,
+        gain_lr: Optional[float] = None,
         name: Optional[str] = None,
     ) -> None:
         n = _validate.integer("n", n, 1)
+        if gain_lr is not None:
+            gain_lr = _validate.positive("gain_lr", gain_lr)
         if not isinstance(signal, SignalParams):
             raise TypeError(f"signal must be a SignalParams, got {type(signal).__name__}")
         if latency not in (0, 1) or isinstance(latency, bool):
@@ -95,13 +102,14 @@ class LearningSignal(LocalProcess):
             raise TypeError(f"softmax must be a SoftmaxTable, got {type(softmax).__name__}")
         super().__init__(
             n=n, signal=signal, basis=basis, integer_basis=integer_basis, latency=int(latency),
-            softmax=softmax, name=name,
+            softmax=softmax, gain_lr=gain_lr, name=name,
         )
         self.proc_params["process_name"] = self.name
         self.s_in = InPort(shape=(n,))
         self.label_in = InPort(shape=(1,))
         self.m_out = OutPort(shape=(n,))
         self.m = Var(shape=(n,), init=0)  # the last signal computed
+        self.gain = Var(shape=(signal.n_classes,), init=1)  # LLS-M's learned logit gain
 
     @property
     def basis(self) -> np.ndarray:
