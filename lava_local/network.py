@@ -28,7 +28,7 @@ from .kernels.surrogate import Surrogate
 from .rules import TESS, LearningRule
 from .runtime import run
 
-__all__ = ["Network", "History", "Conv", "vgg9"]
+__all__ = ["Network", "History", "Conv", "Recurrent", "vgg9"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,15 @@ class Conv:
     pool: int = 1
     pool_out: int = 1
     standardize: bool = False
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """A recurrent LIF layer in ``Network(hidden=[...])`` (S-TLLR's SHD network): its input
+    is ``[o_pre[t], o[t-1]]``, one weight matrix ``(size, n_in + size)``, and the local rule
+    treats the fed-back spikes as further pre-synaptic input. Runs in the trainer."""
+
+    size: int
 
 
 def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, **kwargs) -> "Network":
@@ -124,6 +133,7 @@ class Network:
         self.in_shape = _validate.shape("n_in", n_in)
         self.n_in = int(np.prod(self.in_shape))
         self.geometries: List[Optional[ConvGeometry]] = []
+        self.recurrent: List[bool] = []
         shape = self.in_shape
         sizes = [self.n_in]
         for spec in hidden:
@@ -138,9 +148,13 @@ class Network:
                     raise ValueError(f"conv layer {len(self.geometries)}: output {ho}x{wo} does not fit "
                                      f"pool={spec.pool} / pool_out={spec.pool_out}")
                 shape = geometry.next_shape
+            elif isinstance(spec, Recurrent):
+                geometry = None
+                shape = (_validate.integer("recurrent size", spec.size, 1),)
             else:
                 geometry = None
                 shape = (_validate.integer("hidden size", spec, 1),)
+            self.recurrent.append(isinstance(spec, Recurrent))
             self.geometries.append(geometry)
             sizes.append(int(np.prod(shape)))
         self.hidden = sizes[1:]
@@ -156,8 +170,9 @@ class Network:
         self.scale, self.profile, self.seed = scale, profile, int(seed)
         rng = np.random.default_rng(seed)
         self.weights: List[np.ndarray] = []
-        for geometry, fan_in, fan_out in zip(self.geometries, sizes[:-1], sizes[1:]):
+        for geometry, recurrent, fan_in, fan_out in zip(self.geometries, self.recurrent, sizes[:-1], sizes[1:]):
             if geometry is None:
+                fan_in += fan_out if recurrent else 0
                 self.weights.append(rng.normal(0.0, init_scale / np.sqrt(fan_in), size=(fan_out, fan_in)))
             else:
                 w_shape = geometry.weight_shape
@@ -173,10 +188,10 @@ class Network:
         from .proc.readout import Readout
         from .proc.source import SpikeDataSource
 
-        for g in self.geometries:
-            if g is not None and (g.pool_out != 1 or g.standardize):
-                raise ValueError("Conv(pool_out > 1) and weight standardisation run in the trainer "
-                                 "(lava_local.trainer), not in the Lava processes")
+        for g, recurrent in zip(self.geometries, self.recurrent):
+            if recurrent or (g is not None and (g.pool_out != 1 or g.standardize)):
+                raise ValueError("Recurrent layers, Conv(pool_out > 1) and weight standardisation run in "
+                                 "the trainer (lava_local.trainer), not in the Lava processes")
 
         steps = frames.shape[1]
         source = SpikeDataSource(frames=frames, labels=labels, n_classes=self.n_classes,

@@ -38,6 +38,8 @@ def reference_run(
     """Run ``net`` over ``schedule``; returns (predictions, final weights, hidden spikes of
     the last sample per layer). Weights are returned in the model's own units (float, or
     integer mantissas for ``numeric="fixed"``)."""
+    if any(net.recurrent):
+        raise ValueError("recurrent layers run in the trainer, not in the Lava network this mirrors")
     rule, steps = net.rule, frames.shape[1]
     sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
     bases = [make_basis(rule.signal.basis, rule.signal.n_classes, n) for n in sizes]

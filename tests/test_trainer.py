@@ -157,3 +157,31 @@ def test_stllr_dfa_trains_and_lava_rejects_nonlocal_feedback(rng):
         from lava_local.proc.dense_layer import DenseLayer
 
         DenseLayer(weights=np.zeros((4, 3)), steps_per_sample=2, rule=STLLR(feedback="bp"))
+
+
+def test_recurrent_layer_is_a_dense_layer_on_input_and_its_own_last_spikes(rng):
+    """S-TLLR's SHD network: a recurrent LIF layer sees [o_pre[t], o[t-1]]; the local rule
+    treats the fed-back spikes as pre-synaptic input. Checked by hand against the kernel."""
+    from lava_local.kernels.basis import make_basis
+    from lava_local.kernels.layer import dense_layer_init, dense_layer_step
+    from lava_local.kernels.learning_signal import one_hot
+    from lava_local.network import Recurrent
+
+    net = Network(20, hidden=(Recurrent(12),), rule=STLLR.shd(), init_scale=3.0, seed=3)
+    assert net.weights[0].shape == (12, 32)
+    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64)
+    x = (rng.random((1, 15, 20)) < 0.3).astype(float)
+    with torch.no_grad():
+        states, _ = trainer._run(torch.as_tensor(x), torch.tensor([4]), learn_hidden=True)
+    state = dense_layer_init(32, 12)
+    basis = make_basis("square", 10, 12)
+    for t in range(15):
+        pre = np.concatenate([x[0, t], state.o])
+        state = dense_layer_step(state, pre, net.weights[0], net.neuron, net.surrogate, net.rule.eligibility,
+                                 basis, net.rule.signal, one_hot(4, 10))
+    np.testing.assert_allclose(states[0].dw.numpy(), state.dw, rtol=1e-10, atol=1e-12)
+    assert state.o.sum() > 0 and np.abs(state.dw[:, 20:]).sum() > 0  # recurrent weights learn
+    bptt = BPTTTrainer(net, device="cpu", dtype=torch.float64)
+    torch.testing.assert_close(bptt.scores(torch.as_tensor(x)), trainer.scores(torch.as_tensor(x)))
+    with pytest.raises(ValueError, match="Recurrent layers"):
+        net.build(x.astype(np.uint8), np.array([4]), np.array([0]), np.array([True]))

@@ -45,6 +45,9 @@ class BPTTTrainer(TrainerBase):
             pre = x[:, t]
             for i, (g, w) in enumerate(zip(net.geometries, weights)):
                 if g is None:
+                    if net.recurrent[i]:  # o[t-1] of this layer (zeros at t = 0), through time
+                        previous = states[i].o if states[i] is not None else pre.new_zeros(batch, w.shape[0])
+                        pre = torch.cat([pre, previous], -1)
                     current = pre @ w.T
                 else:
                     current = conv2d(pre.reshape(batch, *g.in_shape), w, g.stride, g.padding)

@@ -75,6 +75,8 @@ class LocalTrainer(TrainerBase):
             hidden_target = target if (learn_hidden and t >= rule.t_l) else None
             for i, (g, w) in enumerate(zip(net.geometries, weights)):
                 if g is None:
+                    if net.recurrent[i]:  # the layer's own spikes of step t-1 as further input
+                        pre = torch.cat([pre, states[i].o], -1)
                     states[i] = dense_layer_step(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility,
                                                  self.bases[i], rule.signal, hidden_target)
                 else:
@@ -95,6 +97,8 @@ class LocalTrainer(TrainerBase):
         for t in range(steps):
             inputs, pre = [], x[:, t]
             for i, w in enumerate(self.params[:-1]):
+                if net.recurrent[i]:
+                    pre = torch.cat([pre, states[i].o], -1)
                 inputs.append(pre)
                 states[i] = dense_layer_forward(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility)
                 pre = states[i].o
@@ -107,7 +111,9 @@ class LocalTrainer(TrainerBase):
             else:
                 signals = [error @ self.params[-1]]
                 for i in range(len(states) - 1, 0, -1):
-                    signals.insert(0, (signals[0] * states[i].psi) @ self.params[i])
+                    # spatial path only: through the feed-forward part of layer i's weights
+                    n_ff = self.params[i].shape[1] - (self.params[i].shape[0] if net.recurrent[i] else 0)
+                    signals.insert(0, (signals[0] * states[i].psi) @ self.params[i][:, :n_ff])
             for i, m in enumerate(signals):
                 states[i] = dense_layer_learn(states[i], inputs[i], m, rule.eligibility)
         return states, readout
