@@ -9,7 +9,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
 * accuracy: N-MNIST 1k/100 subset (T = 10) and Fashion-MNIST 60k/10k (direct input,
   T = 6), mean and spread over seeds, with the read-out-only control (random, frozen
   hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
-  default), TESS and LLS their local signals;
+  default), TESS and LLS their local signals; SLAYER is lava-dl's BPTT on the same layer
+  sizes (CUBA neurons with the same decay and threshold, reset to zero);
 * learning memory versus T (10, 100, 1000): on CUDA torch's peak allocation of a training
   step; on the CPU the bytes held for learning, counted exactly (see ``memory_point``);
 * learning-signal MACs per sample, counted from the code (lava_local.costs);
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("TESS", "S-TLLR", "LLS", "BPTT", "readout-only")
+METHODS = ("TESS", "S-TLLR", "LLS", "BPTT", "readout-only", "SLAYER")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -48,7 +49,12 @@ def train_eval(method, train, test, epochs, seed, device):
 
     net, cls = make(method, train[0].shape[2], seed)
     torch.manual_seed(seed)
-    trainer = cls(net, device=device, optimizer="adam", lr=1e-3)
+    if method == "SLAYER":  # lava-dl's own BPTT on the same layer sizes and neuron
+        from lava_local.trainer.slayer_baseline import SlayerTrainer
+
+        trainer = SlayerTrainer(net, device=device, lr=1e-3)
+    else:
+        trainer = cls(net, device=device, optimizer="adam", lr=1e-3)
     generator = np.random.default_rng(seed)
     seconds = []
     for _ in range(epochs):
@@ -106,6 +112,7 @@ def main() -> None:
     parser.add_argument("--fashion-epochs", type=int, default=5)
     parser.add_argument("--fashion-train", type=int, default=60000)
     parser.add_argument("--parts", default="nmnist,fashion,memory")
+    parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--memory-steps", default="10,100,1000")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("results"))
@@ -117,7 +124,11 @@ def main() -> None:
     from lava_local.costs import bptt_signal_macs, learning_signal_macs
 
     parts = args.parts.split(",")
-    rows = {m: {"method": m} for m in METHODS}
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise SystemExit(f"unknown method(s) {sorted(unknown)}; choose from {', '.join(METHODS)}")
+    rows = {m: {"method": m} for m in methods}
     datasets = {}
     if "nmnist" in parts:
         from lava_local.data import NMNISTSubset
@@ -130,7 +141,7 @@ def main() -> None:
         test = load_fashion_mnist_spikes("test", encoding="direct", n_steps=6)
         datasets["fashion"] = (train, test, args.fashion_epochs)
     for name, (train, test, epochs) in datasets.items():
-        for method in METHODS:
+        for method in methods:
             accs, times = [], []
             for seed in range(args.seeds):
                 acc, sec = train_eval(method, train, test, epochs, seed, args.device)
@@ -140,15 +151,15 @@ def main() -> None:
             rows[method][f"{name}_acc_mean"] = float(np.mean(accs))
             rows[method][f"{name}_acc_std"] = float(np.std(accs))
             rows[method][f"{name}_s_per_epoch"] = float(np.mean(times))
-    for method in METHODS:
+    for method in methods:
         net, _ = make(method, 2312, 0)
         # BPTT and S-TLLR's back-propagated signal go through the weights at every step; the
         # local signals through a C-row basis; the control learns only its read-out.
-        through_weights = method in ("BPTT", "S-TLLR")
+        through_weights = method in ("BPTT", "S-TLLR", "SLAYER")
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
     if "memory" in parts:
-        for method in ("TESS", "S-TLLR", "LLS", "BPTT"):
+        for method in [m for m in methods if m in ("TESS", "S-TLLR", "LLS", "BPTT")]:
             for steps in (int(s) for s in args.memory_steps.split(",")):
                 mib = memory_point(method, steps, args.device)
                 rows[method][f"learning_MiB_T{steps}"] = mib

@@ -185,3 +185,22 @@ def test_recurrent_layer_is_a_dense_layer_on_input_and_its_own_last_spikes(rng):
     torch.testing.assert_close(bptt.scores(torch.as_tensor(x)), trainer.scores(torch.as_tensor(x)))
     with pytest.raises(ValueError, match="Recurrent layers"):
         net.build(x.astype(np.uint8), np.array([4]), np.array([0]), np.array([True]))
+
+
+@pytest.mark.timeout(180)
+def test_slayer_baseline_learns_the_same_layer_sizes(rng):
+    from lava_local.trainer.slayer_baseline import SlayerTrainer
+
+    frames, labels = _data(rng, n=32, rate=0.3)
+    labels = labels % 2  # an easy two-class problem: counts of the first 20 inputs
+    frames[labels == 1, :, :20] = 1
+    net = Network(40, hidden=(24,), seed=0)
+    trainer = SlayerTrainer(net, device="cpu", lr=1e-2)
+    assert [b.synapse.weight.shape[:2] for b in trainer.model] == [(24, 40), (10, 24)]
+    for _ in range(15):
+        trainer.fit_epoch(frames, labels, batch_size=8)
+    assert trainer.evaluate(frames, labels) >= 0.9
+    with pytest.raises(ValueError, match="dense networks only"):
+        from lava_local.network import Conv
+
+        SlayerTrainer(Network((2, 8, 8), hidden=(Conv(4),)))
