@@ -70,7 +70,12 @@ def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Eligibili
     a, b = eligibility_factors(m, psi_u, h, params)
     n_out, n_in = a.shape[-1], q.shape[-1]
     a, b = a.reshape(-1, n_out), b.reshape(-1, n_out)
-    return _stack(a, b).T @ _stack(q.reshape(-1, n_in), pre.reshape(-1, n_in))
+    q, pre = q.reshape(-1, n_in), pre.reshape(-1, n_in)
+    if params.alpha_post == 0:  # a term with a zero weight costs nothing
+        return a.T @ q
+    if params.alpha_pre == 0:
+        return b.T @ pre
+    return _stack(a, b).T @ _stack(q, pre)
 
 
 def conv_update(
@@ -83,6 +88,10 @@ def conv_update(
     ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``.
     """
     a, b = eligibility_factors(m, psi_u, h, params)
+    if params.alpha_post == 0:  # a term with a zero weight costs nothing
+        return conv2d_weight_grad(q, a, weight_shape, stride, padding)
+    if params.alpha_pre == 0:
+        return conv2d_weight_grad(pre, b, weight_shape, stride, padding)
     return conv2d_weight_grad(_stack(q, pre), _stack(a, b), weight_shape, stride, padding)
 
 
