@@ -15,6 +15,8 @@ from .fixed_point import (  # noqa: E402
     quantize_lif,
 )
 from .hw_profile import HardwareProfile, available_profiles, load_profile  # noqa: E402
+from .network import Conv, Network, Recurrent, vgg9  # noqa: E402
+from .rules import LLS, STLLR, TESS, LearningRule  # noqa: E402
 from .runtime import HardwareUnavailableError, ProcessModelError, run, run_config  # noqa: E402
 
 __version__ = "0.1.0"
@@ -24,6 +26,14 @@ __all__ = [
     "LIFConfig",
     "LIFFixedConfig",
     "quantize_lif",
+    "Network",
+    "Conv",
+    "Recurrent",
+    "vgg9",
+    "LearningRule",
+    "TESS",
+    "STLLR",
+    "LLS",
     "HardwareProfile",
     "available_profiles",
     "load_profile",

@@ -293,6 +293,25 @@ class Network:
                 on_epoch(e, history)
         return history
 
+    def predict(self, frames: np.ndarray, numeric: str = "float", progress: bool = False) -> np.ndarray:
+        """Classify ``frames`` (N, T, n_in) in Lava without learning: the read-out's arg-max
+        score per sample (e.g. after training with :mod:`lava_local.trainer`)."""
+        x, _ = _check_data("frames", (frames, np.zeros(len(frames), dtype=np.int64)), self.n_in, self.n_classes)
+        if numeric not in ("float", "fixed"):
+            raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
+        schedule = np.arange(len(x))
+        source, layers, readout = self.build(x.astype(np.uint8), np.zeros(len(x), dtype=np.int64), schedule,
+                                             np.zeros(len(x), dtype=bool))
+        bar = _progress(len(x) * x.shape[1], f"{numeric} predict", progress)
+        try:
+            run(readout, len(x) * x.shape[1], numeric=numeric, stop=False,
+                on_chunk=(lambda n: bar.update(n)) if bar is not None else None)
+            return np.asarray(readout.predictions.get(), dtype=np.int64)
+        finally:
+            readout.stop()
+            if bar is not None:
+                bar.close()
+
     def record(self, frames: np.ndarray, label: int = 0, numeric: str = "float") -> List[np.ndarray]:
         """Run one sample ``(T, n_in)`` without learning; return each hidden layer's spikes (T, n)."""
         from lava.proc.monitor.process import Monitor

@@ -204,3 +204,17 @@ def test_slayer_baseline_learns_the_same_layer_sizes(rng):
         from lava_local.network import Conv
 
         SlayerTrainer(Network((2, 8, 8), hidden=(Conv(4),)))
+
+
+def test_weights_trained_by_the_trainer_classify_the_same_in_lava(rng):
+    """Train with the batched trainer, hand the weights to the Lava network, and classify:
+    Lava's float models give the trainer's predictions sample for sample."""
+    frames, labels = _data(rng, n=24)
+    net = Network(40, hidden=(16,), rule=TESS(), init_scale=3.0, seed=6)
+    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="adam", lr=1e-2)
+    for _ in range(3):
+        trainer.fit_epoch(frames, labels, batch_size=8)
+    trainer.sync_to_network()
+    expected = trainer.scores(torch.as_tensor(frames, dtype=torch.float64)).argmax(-1).numpy()
+    np.testing.assert_array_equal(net.predict(frames), expected)
+    assert len(set(expected.tolist())) > 1
