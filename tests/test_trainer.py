@@ -218,3 +218,35 @@ def test_weights_trained_by_the_trainer_classify_the_same_in_lava(rng):
     expected = trainer.scores(torch.as_tensor(frames, dtype=torch.float64)).argmax(-1).numpy()
     np.testing.assert_array_equal(net.predict(frames), expected)
     assert len(set(expected.tolist())) > 1
+
+
+def test_stllr_bp_through_conv_and_pooling_matches_autograd_on_one_step(rng):
+    """Conv + pool_out + dense: the bp signal of the first layer equals autograd's
+    dL_t/do_1 on a graph of one step (spikes with Psi as their derivative)."""
+    from lava_local.kernels.conv import avg_pool, conv2d, standardize_weights
+    from lava_local.kernels.surrogate import psi
+
+    net = Network((2, 8, 8), hidden=(Conv(3, kernel=3, padding=1, pool_out=2, standardize=True), 7),
+                  rule=STLLR(feedback="bp"), init_scale=3.0, seed=5)
+    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64)
+    x = torch.as_tensor(rng.random((2, 1, 128)) < 0.4, dtype=torch.float64)
+    y = torch.tensor([2, 7])
+    with torch.no_grad():
+        states, _ = trainer._run(x, y, learn_hidden=True)
+    w1, w2, w_ro = (p.detach() for p in trainer.params)
+    o1 = states[0].o.clone().requires_grad_(True)                      # (2, 3, 8, 8)
+    u2 = avg_pool(o1, 4).reshape(2, -1) @ w2.T
+    o2 = (u2 > 0.6).double() + psi(u2, 0.6) * (u2 - u2.detach())
+    loss = torch.nn.functional.cross_entropy(o2 @ w_ro.T, y, reduction="sum")
+    (m1,) = torch.autograd.grad(loss, o1)
+    a = m1 * 1.0 * states[0].psi  # alpha_pre 1; h = 0 at the first step, so only the causal term
+    expected = torch.nn.grad.conv2d_weight(x[:, 0].reshape(2, 2, 8, 8), (3, 2, 3, 3), a, padding=1)
+    torch.testing.assert_close(states[0].dw, expected)
+    assert states[0].dw.abs().sum() > 0
+    # and the whole thing trains end to end, DFA too
+    for feedback in ("bp", "dfa"):
+        net = Network((2, 8, 8), hidden=(Conv(3, kernel=3, padding=1, pool_out=2), 7), rule=STLLR(feedback=feedback))
+        t = LocalTrainer(net, device="cpu", dtype=torch.float64, lr=1e-2)
+        before = t.params[0].detach().clone()
+        t.fit_epoch((rng.random((8, 4, 128)) < 0.3).astype(np.uint8), rng.integers(0, 10, 8), batch_size=4)
+        assert not torch.equal(before, t.params[0].detach())

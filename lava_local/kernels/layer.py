@@ -44,6 +44,8 @@ __all__ = [
     "ConvGeometry",
     "conv_layer_init",
     "conv_layer_step",
+    "conv_layer_forward",
+    "conv_layer_learn",
     "conv_layer_step_fixed",
 ]
 
@@ -313,26 +315,44 @@ def conv_layer_step(
     ``pre`` is ``(C_in, H, W)`` (one sample) or ``(B, C_in, H, W)`` (a batch, NumPy or
     torch); the basis is ``(n_classes, C_out pool**2)``; ``dw`` sums over the batch.
     """
-    from .conv import avg_pool, avg_pool_adjoint, conv2d
-    from .plasticity import conv_update
+    from .conv import avg_pool, avg_pool_adjoint
+
+    g = geometry
+    state = conv_layer_forward(state, pre, weights, g, neuron, surrogate, eligibility)
+    if target is None:
+        return state
+    lead = () if pre.ndim == 3 else (pre.shape[0],)
+    pooled = avg_pool(state.o, g.pool).reshape(*lead, -1)
+    m_pooled = learning_signal(pooled, target, basis, signal).reshape(*lead, g.out_channels, g.pool, g.pool)
+    return conv_layer_learn(state, pre, avg_pool_adjoint(m_pooled, g.out_shape[1:]), g, eligibility)
+
+
+def conv_layer_forward(
+    state: DenseLayerState, pre: Any, weights: Any, geometry: ConvGeometry, neuron: LIFParams,
+    surrogate: Surrogate, eligibility: EligibilityParams,
+) -> DenseLayerState:
+    """The conv step without learning: traces, LIF on the convolved input, Psi."""
+    from .conv import conv2d
 
     g = geometry
     single = pre.ndim == 3
-    lead = () if single else (pre.shape[0],)
     q = trace_step(state.q, pre, eligibility.lambda_pre)
     h = trace_step(state.h, state.psi, eligibility.lambda_post)
     current = conv2d(pre[None] if single else pre, weights, g.stride, g.padding)
     lif = lif_step(LIFState(state.u, state.o), current[0] if single else current, neuron)
-    psi_u = psi(lif.u, neuron.v_th, surrogate)
-    dw = state.dw
-    if target is not None:
-        pooled = avg_pool(lif.o, g.pool).reshape(*lead, -1)
-        m_pooled = learning_signal(pooled, target, basis, signal).reshape(*lead, g.out_channels, g.pool, g.pool)
-        m = avg_pool_adjoint(m_pooled, g.out_shape[1:])
-        batch = (lambda x: x[None]) if single else (lambda x: x)
-        dw = dw + conv_update(batch(m), batch(psi_u), batch(h), batch(q), batch(pre), g.weight_shape,
-                              eligibility, g.stride, g.padding)
-    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
+    return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
+
+
+def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeometry,
+                     eligibility: EligibilityParams) -> DenseLayerState:
+    """Add this step's shared-weight update for a learning signal ``m`` shaped like the output."""
+    from .plasticity import conv_update
+
+    g = geometry
+    batch = (lambda x: x[None]) if pre.ndim == 3 else (lambda x: x)
+    update = conv_update(batch(m), batch(state.psi), batch(state.h), batch(state.q), batch(pre), g.weight_shape,
+                         eligibility, g.stride, g.padding)
+    return state._replace(dw=state.dw + update)
 
 
 def conv_layer_step_fixed(

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
 import torch
 
 from lava_local.kernels.layer import (
     DenseLayerState,
     ReadoutState,
+    conv_layer_forward,
+    conv_layer_learn,
     conv_layer_step,
     dense_layer_forward,
     dense_layer_learn,
@@ -28,23 +31,23 @@ class LocalTrainer(TrainerBase):
     memory is the layer states, independent of T. Network delays: none (the Lava network
     exchanges spikes within a step), so step t here is step t there.
 
-    S-TLLR's non-local signals (``rule.feedback``, dense layers): ``"bp"`` back-propagates
-    the read-out's loss at step t across the layers (m_L = e W_ro,
-    m_l = (m_{l+1} Psi_{l+1}) W_{l+1}, with e = softmax(u_ro[t]) - y*), never through time;
-    ``"dfa"`` sends e through fixed random matrices (N(0, 1/C), seeded by the network seed).
+    S-TLLR's non-local signals (``rule.feedback``; dense, conv and recurrent layers):
+    ``"bp"`` back-propagates the read-out's loss at step t across the layers (m_L = e W_ro,
+    m_l = (m_{l+1} Psi_{l+1}) W_{l+1}, through convolutions and poolings by their adjoints,
+    with e = softmax(u_ro[t]) - y*), never through time; ``"dfa"`` sends e through fixed
+    random matrices (N(0, 1/C), seeded by the network seed).
     """
 
     def __init__(self, net, *args, **kwargs) -> None:
         super().__init__(net, *args, **kwargs)
-        feedback = net.rule.feedback
-        if feedback != "local" and any(g is not None for g in net.geometries):
-            raise ValueError(f"feedback={feedback!r} is implemented for dense layers only")
         generator = torch.Generator().manual_seed(net.seed + 7)
+        out_sizes = [p.shape[0] if g is None else int(np.prod(g.out_shape))
+                     for g, p in zip(net.geometries, self.params[:-1])]
         self.feedback = [
-            (torch.randn(net.n_classes, p.shape[0], generator=generator, dtype=torch.float64)
+            (torch.randn(net.n_classes, n, generator=generator, dtype=torch.float64)
              / net.n_classes ** 0.5).to(self.device, self.dtype)
-            for p in self.params[:-1]
-        ] if feedback == "dfa" else []
+            for n in out_sizes
+        ] if net.rule.feedback == "dfa" else []
 
     def _zero_states(self, batch: int):
         states = []
@@ -94,29 +97,61 @@ class LocalTrainer(TrainerBase):
         states, readout = self._zero_states(batch)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         softmax = SignalParams(n_classes=net.n_classes)
+        weights = self.effective_weights()
         for t in range(steps):
             inputs, pre = [], x[:, t]
-            for i, w in enumerate(self.params[:-1]):
-                if net.recurrent[i]:
-                    pre = torch.cat([pre, states[i].o], -1)
-                inputs.append(pre)
-                states[i] = dense_layer_forward(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility)
-                pre = states[i].o
+            for i, (g, w) in enumerate(zip(net.geometries, weights)):
+                if g is None:
+                    if net.recurrent[i]:
+                        pre = torch.cat([pre, states[i].o], -1)
+                    inputs.append(pre)
+                    states[i] = dense_layer_forward(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility)
+                else:
+                    pre = pre.reshape(batch, *g.in_shape)
+                    inputs.append(pre)
+                    states[i] = conv_layer_forward(states[i], pre, w, g, net.neuron, net.surrogate,
+                                                   rule.eligibility)
+                pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
             if target is None or not learn_hidden or t < rule.t_l:
                 continue
             error = local_error(readout.u, target, softmax)
             if rule.feedback == "dfa":
-                signals = [error @ b for b in self.feedback]
+                signals = [(error @ b).reshape(s.o.shape) for b, s in zip(self.feedback, states)]
             else:
-                signals = [error @ self.params[-1]]
-                for i in range(len(states) - 1, 0, -1):
-                    # spatial path only: through the feed-forward part of layer i's weights
-                    n_ff = self.params[i].shape[1] - (self.params[i].shape[0] if net.recurrent[i] else 0)
-                    signals.insert(0, (signals[0] * states[i].psi) @ self.params[i][:, :n_ff])
-            for i, m in enumerate(signals):
-                states[i] = dense_layer_learn(states[i], inputs[i], m, rule.eligibility)
+                signals = self._backpropagate_step(error @ self.params[-1], states, inputs, weights)
+            for i, (g, m) in enumerate(zip(net.geometries, signals)):
+                if g is None:
+                    states[i] = dense_layer_learn(states[i], inputs[i], m, rule.eligibility)
+                else:
+                    states[i] = conv_layer_learn(states[i], inputs[i], m, g, rule.eligibility)
         return states, readout
+
+    def _backpropagate_step(self, grad: torch.Tensor, states, inputs, weights):
+        """dL_t/do of every hidden layer at one step, across layers only (Psi as the spike
+        derivative); ``grad`` is dL_t/d(what the last hidden layer passes on)."""
+        from lava_local.kernels.conv import avg_pool_adjoint
+
+        net = self.net
+        signals = [None] * len(states)
+        for i in range(len(states) - 1, -1, -1):
+            g = net.geometries[i]
+            if g is not None:  # undo the flattening and the average pooling of layer_output
+                grad = grad.reshape(grad.shape[0], *g.next_shape)
+                if g.pool_out > 1:
+                    grad = avg_pool_adjoint(grad, g.out_shape[1:])
+            signals[i] = grad
+            if i == 0:
+                break
+            delta = grad * states[i].psi
+            if g is None:  # feed-forward part of the weights only: spatial, not temporal
+                n_ff = weights[i].shape[1] - (weights[i].shape[0] if net.recurrent[i] else 0)
+                grad = delta @ weights[i][:, :n_ff]
+            else:
+                grad = torch.nn.grad.conv2d_input(inputs[i].shape, weights[i], delta, stride=g.stride,
+                                                  padding=g.padding)
+            grad = grad.reshape(grad.shape[0], -1)
+        return signals
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
