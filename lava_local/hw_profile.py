@@ -32,6 +32,8 @@ __all__ = [
     "ChipResources",
     "load_profile",
     "available_profiles",
+    "check_fit",
+    "FitReport",
 ]
 
 
@@ -217,3 +219,58 @@ def load_profile(profile: Union[str, os.PathLike, HardwareProfile] = "loihi2") -
     if not isinstance(profile, (str, os.PathLike)):
         raise TypeError(f"profile must be a name, a path or a HardwareProfile, got {type(profile).__name__}")
     return _load_cached(os.fspath(profile))
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """How a network maps onto one chip of a profile (a first-order estimate)."""
+
+    neurons: int
+    synapses: int
+    synapse_kib: float
+    cores_for_neurons: int
+    cores_for_synapses: int
+    cores: int
+    fits: bool
+    notes: tuple
+
+    def __str__(self) -> str:
+        verdict = "fits on one chip" if self.fits else "does NOT fit on one chip"
+        return (f"{self.neurons} neurons, {self.synapses} synapses ({self.synapse_kib:.0f} KiB of weights): "
+                f"about {self.cores} neuro-cores ({self.cores_for_neurons} for neurons, "
+                f"{self.cores_for_synapses} for synapse memory); {verdict}"
+                + "".join(f"\n  - {n}" for n in self.notes))
+
+
+def check_fit(net: Any, profile: Union[str, os.PathLike, HardwareProfile] = "loihi2") -> FitReport:
+    """Estimate whether a :class:`~lava_local.network.Network` fits one chip of ``profile``.
+
+    Counts neurons (hidden layers and read-out) and synapses (dense: ``n_out n_in``; conv:
+    shared kernels, stored once per output channel group, so ``C_out C_in k k``), weights at
+    the profile's ``weight_bits`` plus sign, and spreads them over neuro-cores: neurons per
+    core ``max_neurons / neuro_cores``, synapse memory per core ``memory_per_core_kib``.
+    Learning state (traces) and routing are not counted; treat the result as a lower bound.
+    """
+    hw = load_profile(profile)
+    neurons = sum(int(np_prod(w.shape[0:1])) if g is None else int(np_prod(g.out_shape))
+                  for g, w in zip(net.geometries, net.weights[:-1])) + net.n_classes
+    synapses = sum(int(np_prod(w.shape)) for w in net.weights)
+    kib = synapses * (hw.synapse.weight_bits + 1) / 8 / 1024
+    per_core = hw.chip.max_neurons // hw.chip.neuro_cores
+    cores_n = -(-neurons // per_core)
+    cores_s = int(-(-kib // hw.chip.memory_per_core_kib))
+    cores = max(cores_n, cores_s)
+    notes = []
+    if any(g is not None for g in net.geometries):
+        notes.append("conv layers are deployed frozen on chip (Lava's learning engine is dense-only)")
+    if synapses > hw.chip.max_synapses:
+        notes.append(f"{synapses} synapses exceed the chip's {hw.chip.max_synapses}")
+    fits = cores <= hw.chip.neuro_cores and neurons <= hw.chip.max_neurons and synapses <= hw.chip.max_synapses
+    return FitReport(neurons, synapses, kib, cores_n, cores_s, cores, fits, tuple(notes))
+
+
+def np_prod(shape: Any) -> int:
+    out = 1
+    for d in shape:
+        out *= int(d)
+    return out

@@ -58,3 +58,21 @@ def test_malformed_profiles_are_rejected_with_the_key_named(tmp_path, edit, mess
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         load_profile(path)
+
+
+def test_fit_check_counts_neurons_synapses_and_cores(tmp_path):
+    from lava_local.hw_profile import check_fit
+    from lava_local.network import Network, vgg9
+
+    small = check_fit(Network(2312, hidden=(256,)))
+    assert (small.neurons, small.synapses) == (256 + 10, 2312 * 256 + 256 * 10)
+    assert small.synapse_kib == pytest.approx(small.synapses * 9 / 8 / 1024)
+    assert small.cores == max(small.cores_for_neurons, small.cores_for_synapses) and small.fits
+    assert "fits on one chip" in str(small)
+    tiny = tmp_path / "tiny.toml"  # a chip with 2 cores of 64 KiB
+    tiny.write_text(SHIPPED.read_text().replace("neuro_cores = 128", "neuro_cores = 2")
+                    .replace("memory_per_core_kib = 192", "memory_per_core_kib = 64"))
+    big = check_fit(Network(2312, hidden=(256,)), tiny)
+    assert big.cores_for_synapses == 11 and not big.fits and "does NOT fit" in str(big)
+    vgg = check_fit(vgg9((2, 32, 32), 11))
+    assert any("frozen" in n for n in vgg.notes)
