@@ -250,3 +250,24 @@ def test_stllr_bp_through_conv_and_pooling_matches_autograd_on_one_step(rng):
         before = t.params[0].detach().clone()
         t.fit_epoch((rng.random((8, 4, 128)) < 0.3).astype(np.uint8), rng.integers(0, 10, 8), batch_size=4)
         assert not torch.equal(before, t.params[0].detach())
+
+
+@pytest.mark.parametrize("window", [3, 8])
+def test_windowed_updates_equal_step_by_step_updates(window, rng):
+    from lava_local.network import Conv
+
+    frames = (rng.random((4, 8, 2 * 8 * 8)) < 0.3).astype(np.uint8)
+    labels = rng.integers(0, 10, 4)
+    make = lambda: Network((2, 8, 8), hidden=(Conv(4, kernel=3, padding=1, pool=2, pool_out=2), 12),  # noqa: E731
+                           rule=TESS(), init_scale=3.0, seed=9)
+    x, y = torch.as_tensor(frames, dtype=torch.float64), torch.as_tensor(labels)
+    plain = LocalTrainer(make(), device="cpu", dtype=torch.float64)
+    windowed = LocalTrainer(make(), device="cpu", dtype=torch.float64, window=window)
+    with torch.no_grad():
+        reference, _ = plain._run(x, y, True)
+        got, _ = windowed._run(x, y, True)
+    for r, g in zip(reference, got):
+        assert r.dw.abs().sum() > 0
+        torch.testing.assert_close(g.dw, r.dw, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="window"):
+        LocalTrainer(make(), window=0)

@@ -46,6 +46,7 @@ __all__ = [
     "conv_layer_step",
     "conv_layer_forward",
     "conv_layer_learn",
+    "conv_learning_signal",
     "conv_layer_step_fixed",
 ]
 
@@ -315,16 +316,23 @@ def conv_layer_step(
     ``pre`` is ``(C_in, H, W)`` (one sample) or ``(B, C_in, H, W)`` (a batch, NumPy or
     torch); the basis is ``(n_classes, C_out pool**2)``; ``dw`` sums over the batch.
     """
+    state = conv_layer_forward(state, pre, weights, geometry, neuron, surrogate, eligibility)
+    if target is None:
+        return state
+    m = conv_learning_signal(state.o, target, basis, signal, geometry)
+    return conv_layer_learn(state, pre, m, geometry, eligibility)
+
+
+def conv_learning_signal(o: Any, target: Any, basis: Any, signal: SignalParams, geometry: ConvGeometry) -> Any:
+    """The local signal of a conv layer: its spikes average-pooled to ``pool x pool`` per
+    channel, projected on the basis, the error back-projected through the pooling."""
     from .conv import avg_pool, avg_pool_adjoint
 
     g = geometry
-    state = conv_layer_forward(state, pre, weights, g, neuron, surrogate, eligibility)
-    if target is None:
-        return state
-    lead = () if pre.ndim == 3 else (pre.shape[0],)
-    pooled = avg_pool(state.o, g.pool).reshape(*lead, -1)
+    lead = tuple(o.shape[:-3])
+    pooled = avg_pool(o, g.pool).reshape(*lead, -1)
     m_pooled = learning_signal(pooled, target, basis, signal).reshape(*lead, g.out_channels, g.pool, g.pool)
-    return conv_layer_learn(state, pre, avg_pool_adjoint(m_pooled, g.out_shape[1:]), g, eligibility)
+    return avg_pool_adjoint(m_pooled, g.out_shape[1:])
 
 
 def conv_layer_forward(

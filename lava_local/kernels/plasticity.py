@@ -30,7 +30,9 @@ __all__ = [
     "EligibilityParams",
     "eligibility_factors",
     "dense_update",
+    "dense_outer",
     "conv_update",
+    "conv_outer",
     "dense_update_fixed",
     "apply_update_fixed",
 ]
@@ -68,6 +70,12 @@ def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Eligibili
     ``m, psi_u, h`` have shape ``(..., n_out)``; ``q, pre`` shape ``(..., n_in)``.
     """
     a, b = eligibility_factors(m, psi_u, h, params)
+    return dense_outer(a, b, q, pre, params)
+
+
+def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams) -> Any:
+    """``a (x) q + b (x) o_pre`` from the post-synaptic factors, summed over leading axes
+    (so factors of several steps stacked along the batch give their summed update)."""
     n_out, n_in = a.shape[-1], q.shape[-1]
     a, b = a.reshape(-1, n_out), b.reshape(-1, n_out)
     q, pre = q.reshape(-1, n_in), pre.reshape(-1, n_in)
@@ -88,6 +96,12 @@ def conv_update(
     ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``.
     """
     a, b = eligibility_factors(m, psi_u, h, params)
+    return conv_outer(a, b, q, pre, weight_shape, params, stride, padding)
+
+
+def conv_outer(a: Any, b: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...], params: EligibilityParams,
+               stride: int = 1, padding: int = 0) -> Any:
+    """The conv form of :func:`dense_outer` (weight gradients of ``a`` on q, ``b`` on o_pre)."""
     if params.alpha_post == 0:  # a term with a zero weight costs nothing
         return conv2d_weight_grad(q, a, weight_shape, stride, padding)
     if params.alpha_pre == 0:

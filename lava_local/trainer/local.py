@@ -1,7 +1,7 @@
 """The local-rule trainer: TESS, S-TLLR and LLS on batches, from the shared kernels."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
@@ -11,13 +11,15 @@ from lava_local.kernels.layer import (
     ReadoutState,
     conv_layer_forward,
     conv_layer_learn,
+    conv_learning_signal,
     conv_layer_step,
     dense_layer_forward,
     dense_layer_learn,
     dense_layer_step,
     readout_step,
 )
-from lava_local.kernels.learning_signal import SignalParams, local_error, one_hot
+from lava_local.kernels.learning_signal import SignalParams, learning_signal, local_error, one_hot
+from lava_local.kernels.plasticity import conv_outer, dense_outer, eligibility_factors
 from lava_local.trainer.base import TrainerBase
 
 
@@ -36,10 +38,17 @@ class LocalTrainer(TrainerBase):
     m_l = (m_{l+1} Psi_{l+1}) W_{l+1}, through convolutions and poolings by their adjoints,
     with e = softmax(u_ro[t]) - y*), never through time; ``"dfa"`` sends e through fixed
     random matrices (N(0, 1/C), seeded by the network seed).
+
+    ``window`` (local signals): batch the weight-gradient products of that many steps into
+    one kernel call per layer (same result up to float summation order; memory grows with
+    the window, not with T).
     """
 
-    def __init__(self, net, *args, **kwargs) -> None:
+    def __init__(self, net, *args, window: int = 1, **kwargs) -> None:
         super().__init__(net, *args, **kwargs)
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"window must be a positive int, got {window!r}")
+        self.window = window
         generator = torch.Generator().manual_seed(net.seed + 7)
         out_sizes = [p.shape[0] if g is None else int(np.prod(g.out_shape))
                      for g, p in zip(net.geometries, self.params[:-1])]
@@ -68,6 +77,8 @@ class LocalTrainer(TrainerBase):
     def _run(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
         if self.net.rule.feedback != "local":
             return self._run_global_signal(x, y, learn_hidden)
+        if self.window > 1:
+            return self._run_windowed(x, y, learn_hidden)
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch)
@@ -88,6 +99,53 @@ class LocalTrainer(TrainerBase):
                                                 hidden_target)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
+        return states, readout
+
+    def _run_windowed(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
+        """The same updates, with each layer's weight-gradient products batched over windows
+        of ``self.window`` steps: the post-synaptic factors and pre-synaptic traces of the
+        window are stacked along the batch axis and reduced by one matrix product or one
+        weight-gradient convolution (fewer, larger kernels; memory bounded by the window)."""
+        net, rule = self.net, self.net.rule
+        batch, steps = x.shape[0], x.shape[1]
+        states, readout = self._zero_states(batch)
+        target = one_hot(y, net.n_classes, like=x) if y is not None else None
+        weights = self.effective_weights()
+        pending: List[list] = [[] for _ in states]
+
+        def flush(i: int) -> None:
+            if not pending[i]:
+                return
+            a, b, q, pre = (torch.cat(parts, 0) for parts in zip(*pending[i]))
+            g = net.geometries[i]
+            update = (dense_outer(a, b, q, pre, rule.eligibility) if g is None else
+                      conv_outer(a, b, q, pre, g.weight_shape, rule.eligibility, g.stride, g.padding))
+            states[i] = states[i]._replace(dw=states[i].dw + update)
+            pending[i].clear()
+
+        for t in range(steps):
+            pre = x[:, t]
+            learning = target is not None and learn_hidden and t >= rule.t_l
+            for i, (g, w) in enumerate(zip(net.geometries, weights)):
+                if g is None:
+                    if net.recurrent[i]:
+                        pre = torch.cat([pre, states[i].o], -1)
+                    states[i] = dense_layer_forward(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility)
+                    m = learning_signal(states[i].o, target, self.bases[i], rule.signal) if learning else None
+                else:
+                    pre = pre.reshape(batch, *g.in_shape)
+                    states[i] = conv_layer_forward(states[i], pre, w, g, net.neuron, net.surrogate, rule.eligibility)
+                    m = (conv_learning_signal(states[i].o, target, self.bases[i], rule.signal, g)
+                         if learning else None)
+                if m is not None:
+                    a, b = eligibility_factors(m, states[i].psi, states[i].h, rule.eligibility)
+                    pending[i].append((a, b, states[i].q, pre))
+                    if len(pending[i]) == self.window:
+                        flush(i)
+                pre = self.layer_output(i, states[i].o)
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
+        for i in range(len(states)):
+            flush(i)
         return states, readout
 
     def _run_global_signal(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
