@@ -74,8 +74,6 @@ def memory_point(method: str, steps: int, device: str) -> float:
     """
     import torch
 
-    from lava_local.trainer import LocalTrainer
-
     net, cls = make(method, 2312, 0)
     trainer = cls(net, device=device, optimizer="adam", lr=1e-3)
     x = torch.as_tensor(np.random.default_rng(0).random((32, steps, 2312)) < 0.05, dtype=torch.float32,
@@ -89,19 +87,9 @@ def memory_point(method: str, steps: int, device: str) -> float:
         trainer.train_step(x, y)
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
-    saved = [0]
+    from lava_local.costs import learning_memory_bytes
 
-    def pack(t):
-        saved[0] += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        trainer.compute_grads(x, y)
-    held = saved[0]
-    if isinstance(trainer, LocalTrainer):
-        states, readout = trainer._run(x[:, :1], y, True)  # state size does not depend on T
-        held += sum(t.numel() * t.element_size() for s in states for t in s)
-        held += sum(t.numel() * t.element_size() for t in readout)
+    held = learning_memory_bytes(trainer, x, y)
     return held / 2**20
 
 

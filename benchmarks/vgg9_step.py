@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lava_local  # noqa: E402,F401
+from lava_local.costs import learning_memory_bytes  # noqa: E402
 from lava_local.network import vgg9  # noqa: E402
 from lava_local.trainer import BPTTTrainer, LocalTrainer  # noqa: E402
 
@@ -51,24 +52,7 @@ def measure(cls, args, device, window=None):
     if trainer.device.type == "cuda":
         memory = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        saved = [0]
-
-        def pack(t):
-            saved[0] += t.numel() * t.element_size()
-            return t
-
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            trainer.compute_grads(x, y)
-        memory = saved[0]
-        if isinstance(trainer, LocalTrainer):
-            with torch.no_grad():
-                states, readout = trainer._run(x[:, :1], y, True)
-            memory += sum(t.numel() * t.element_size() for s in states for t in s)
-            memory += sum(t.numel() * t.element_size() for t in readout)
-            if trainer.window > 1:  # the window's stacked factors (a, b) and traces (q, pre)
-                per_step = sum(2 * (s.o.numel() + s.q.numel()) * s.o.element_size() for s in states)
-                memory += per_step * min(trainer.window, args.steps)
-        memory /= 2**20
+        memory = learning_memory_bytes(trainer, x, y) / 2**20
     return statistics.median(times) * 1000, memory
 
 

@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .kernels.conv import conv2d
 from .kernels.learning_signal import learning_signal, one_hot
 
-__all__ = ["learning_signal_macs", "bptt_signal_macs", "paper_formulas"]
+__all__ = ["learning_signal_macs", "bptt_signal_macs", "paper_formulas", "learning_memory_bytes"]
 
 
 def _macs(fn) -> int:
@@ -70,3 +70,31 @@ def paper_formulas(net, steps: int) -> Dict[str, int]:
         "tess_signal": (steps - net.rule.t_l) * sum(2 * n * net.n_classes for n in sizes),
         "bptt_signal_dense_layers": steps * dense_bptt,
     }
+
+
+def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
+    """Bytes a trainer holds for learning during one training step on ``(x, y)``, counted
+    exactly: tensors autograd saves for the backward pass (BPTT), plus the states and update
+    accumulators a local rule carries from step to step and, with ``window > 1``, the
+    window's stacked factors and traces. (On CUDA, torch's peak allocation measures the
+    same thing with the allocator's overheads.)"""
+    from .trainer.local import LocalTrainer
+
+    saved = [0]
+
+    def pack(tensor):
+        saved[0] += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        trainer.compute_grads(x, y)
+    held = saved[0]
+    if isinstance(trainer, LocalTrainer):
+        with torch.no_grad():
+            states, readout = trainer._run(x[:, :1], y, True)  # state sizes do not depend on T
+        held += sum(t.numel() * t.element_size() for s in states for t in s)
+        held += sum(t.numel() * t.element_size() for t in readout)
+        if trainer.window > 1:
+            per_step = sum(2 * (s.o.numel() + s.q.numel()) * s.o.element_size() for s in states)
+            held += per_step * min(trainer.window, x.shape[1])
+    return held

@@ -13,3 +13,39 @@ class LocalProcess(AbstractProcess):
     def __del__(self) -> None:
         if "_runtime" in self.__dict__:
             super().__del__()
+
+
+def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
+    """Validate a learning layer's rule, neuron and basis; returns the basis array.
+
+    ``size`` is the number of values the basis projects (the layer size, or the pooled
+    size of a conv layer). Raises before any Lava process exists.
+    """
+    from lava_local import _validate
+    from lava_local.kernels.basis import make_basis
+    from lava_local.kernels.neuron import LIFParams
+    from lava_local.kernels.surrogate import Surrogate
+    from lava_local.rules import LearningRule
+
+    if not isinstance(rule, LearningRule):
+        raise TypeError(f"rule must be a LearningRule (TESS, STLLR, LLS), got {type(rule).__name__}")
+    if rule.feedback != "local":
+        raise ValueError(f"the Lava {layer} learns from its local signal; S-TLLR's 'bp' and 'DFA' "
+                         "feedback run in the trainer (lava_local.trainer.LocalTrainer)")
+    if not isinstance(neuron, LIFParams) or not isinstance(surrogate, Surrogate):
+        raise TypeError("neuron must be LIFParams and surrogate a Surrogate")
+    n_classes = rule.signal.n_classes
+    if basis is None:
+        basis = make_basis(rule.signal.basis, n_classes, size)
+    basis = _validate.finite_array("basis", basis)
+    if basis.shape != (n_classes, size):
+        raise ValueError(f"basis has shape {basis.shape}, expected (n_classes, {size}) = {(n_classes, size)}")
+    return basis
+
+
+class LearningLayerProcess(LocalProcess):
+    """Base of the plastic layers: what their fixed-point weights mean in float units."""
+
+    def weights_float(self, values):
+        """Float weights from what the fixed model stores (mantissas)."""
+        return values * 2.0 ** self.proc_params["fixed"].weight_exp / self.proc_params["scale"]

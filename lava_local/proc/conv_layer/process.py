@@ -9,15 +9,14 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_conv_layer
-from lava_local.kernels.basis import make_basis
 from lava_local.kernels.layer import ConvGeometry
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.surrogate import Surrogate
-from lava_local.proc.base import LocalProcess
+from lava_local.proc.base import LearningLayerProcess, check_learning_layer
 from lava_local.rules import TESS, LearningRule
 
 
-class ConvLayer(LocalProcess):
+class ConvLayer(LearningLayerProcess):
     """Conv synapses + LIF neurons + traces + pooled local signal in one process (CPU).
 
     Spikes travel flattened (C-order ``(C, H, W)``) so conv and dense layers connect
@@ -61,12 +60,7 @@ class ConvLayer(LocalProcess):
             raise ValueError(f"kernel {w.shape[2]} with padding {padding} does not fit input {in_shape}")
         if out_shape[1] % pool or out_shape[2] % pool:
             raise ValueError(f"output {out_shape[1:]} cannot be average-pooled to {pool}x{pool}")
-        if not isinstance(rule, LearningRule) or rule.feedback != "local":
-            raise ValueError("rule must be a LearningRule with a local signal")
-        basis = make_basis(rule.signal.basis, rule.signal.n_classes, geometry.signal_size) if basis is None else basis
-        basis = _validate.finite_array("basis", basis)
-        if basis.shape != (rule.signal.n_classes, geometry.signal_size):
-            raise ValueError(f"basis has shape {basis.shape}, expected {(rule.signal.n_classes, geometry.signal_size)}")
+        basis = check_learning_layer(rule, neuron, surrogate, basis, geometry.signal_size, "ConvLayer")
         fixed, quantized = quantize_conv_layer(w, geometry, neuron, surrogate, rule, scale, profile)
         super().__init__(weights=w, geometry=geometry, steps=_validate.integer("steps_per_sample", steps_per_sample, 1),
                          rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, learn=bool(learn),
@@ -81,7 +75,3 @@ class ConvLayer(LocalProcess):
         for var in ("u", "o", "h", "psi"):
             setattr(self, var, Var(shape=out_shape, init=0))
         self.q = Var(shape=in_shape, init=0)
-
-    def weights_float(self, values: np.ndarray) -> np.ndarray:
-        """Float weights from what the fixed model stores (mantissas)."""
-        return values * 2.0 ** self.proc_params["fixed"].weight_exp / self.proc_params["scale"]

@@ -57,10 +57,9 @@ class _DenseLayerModel(GuardedModel):
         return {"s_out": self.o}
 
 
-@implements(proc=DenseLayer, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-class PyDenseLayerModelFloat(_DenseLayerModel):
+class FloatLayerModel(_DenseLayerModel):
+    """Float Var and port types and the SGD step, shared by the dense and conv layers."""
+
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -71,20 +70,17 @@ class PyDenseLayerModelFloat(_DenseLayerModel):
     h: np.ndarray = LavaPyType(np.ndarray, float)
     psi: np.ndarray = LavaPyType(np.ndarray, float)
 
-    def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
-        p = self.proc_params
-        target = one_hot(label, self.rule.signal.n_classes) if label >= 0 else None
-        return dense_layer_step(self._state(), s_in, self.weights, p["neuron"], p["surrogate"],
-                                self.rule.eligibility, p["basis"], self.rule.signal, target)
+    def _target(self, label: int):
+        return one_hot(label, self.rule.signal.n_classes) if label >= 0 else None
 
     def _apply(self) -> None:
         self.weights -= self.rule.lr * self.dw
 
 
-@implements(proc=DenseLayer, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-class PyDenseLayerModelFixed(_DenseLayerModel):
+class FixedLayerModel(_DenseLayerModel):
+    """Loihi integer Var and port types, weight loading and the stochastically rounded
+    update, shared by the dense and conv layers."""
+
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
@@ -103,15 +99,33 @@ class PyDenseLayerModelFixed(_DenseLayerModel):
         self.basis_sign = basis.astype(np.int64) if np.all(basis == np.round(basis)) else None
         self.loaded = False
 
-    def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
+    def _integer_state(self) -> DenseLayerState:
+        """The state with integer accumulator; loads the integer weights on first use."""
         if not self.loaded:
             self.weights[:] = self.proc_params["weights_fixed"]
             self.loaded = True
         if self.basis_sign is None:
             raise ValueError("the fixed-point learning signal needs an integer basis: use basis='square'")
-        state = self._state()._replace(dw=self.dw.astype(np.int64))
-        return dense_layer_step_fixed(state, np.asarray(s_in, np.int64), self.weights, self.fixed,
-                                      self.basis_sign, label)
+        return self._state()._replace(dw=self.dw.astype(np.int64))
 
     def _apply(self) -> None:
         self.weights[:] = dense_layer_apply_fixed(self.weights, self.dw, self.fixed, self.rng)
+
+
+@implements(proc=DenseLayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyDenseLayerModelFloat(FloatLayerModel):
+    def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
+        p = self.proc_params
+        return dense_layer_step(self._state(), s_in, self.weights, p["neuron"], p["surrogate"],
+                                self.rule.eligibility, p["basis"], self.rule.signal, self._target(label))
+
+
+@implements(proc=DenseLayer, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+class PyDenseLayerModelFixed(FixedLayerModel):
+    def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
+        return dense_layer_step_fixed(self._integer_state(), np.asarray(s_in, np.int64), self.weights, self.fixed,
+                                      self.basis_sign, label)

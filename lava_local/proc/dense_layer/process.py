@@ -9,14 +9,13 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_dense_layer
-from lava_local.kernels.basis import make_basis
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.surrogate import Surrogate
-from lava_local.proc.base import LocalProcess
+from lava_local.proc.base import LearningLayerProcess, check_learning_layer
 from lava_local.rules import TESS, LearningRule
 
 
-class DenseLayer(LocalProcess):
+class DenseLayer(LearningLayerProcess):
     """Dense synapses + LIF neurons + traces + local learning signal in one process.
 
     One OS process per layer (Lava costs about 0.1 ms per process and step, and a
@@ -56,19 +55,7 @@ class DenseLayer(LocalProcess):
             raise ValueError(f"weights must be a 2-D (n_out, n_in) matrix, got shape {w.shape}")
         n_out, n_in = w.shape
         steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
-        if not isinstance(rule, LearningRule):
-            raise TypeError(f"rule must be a LearningRule (TESS, STLLR, LLS), got {type(rule).__name__}")
-        if rule.feedback != "local":
-            raise ValueError("the Lava DenseLayer learns from its local signal; S-TLLR's 'bp' and 'DFA' "
-                             "feedback run in the trainer (lava_local.trainer.LocalTrainer)")
-        if not isinstance(neuron, LIFParams) or not isinstance(surrogate, Surrogate):
-            raise TypeError("neuron must be LIFParams and surrogate a Surrogate")
-        n_classes = rule.signal.n_classes
-        if basis is None:
-            basis = make_basis(rule.signal.basis, n_classes, n_out)
-        basis = _validate.finite_array("basis", basis)
-        if basis.shape != (n_classes, n_out):
-            raise ValueError(f"basis has shape {basis.shape}, expected (n_classes, n_out) = {(n_classes, n_out)}")
+        basis = check_learning_layer(rule, neuron, surrogate, basis, n_out, "DenseLayer")
         fixed, quantized = quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale, profile)
         super().__init__(
             weights=w, rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, steps=steps,
@@ -83,7 +70,3 @@ class DenseLayer(LocalProcess):
         for var in ("u", "o", "h", "psi"):
             setattr(self, var, Var(shape=(n_out,), init=0))
         self.q = Var(shape=(n_in,), init=0)
-
-    def weights_float(self, values: np.ndarray) -> np.ndarray:
-        """Float weights from what the fixed model stores (mantissas)."""
-        return values * 2.0 ** self.proc_params["fixed"].weight_exp / self.proc_params["scale"]
