@@ -143,7 +143,8 @@ def dense_layer_step_fixed(
     pre = np.asarray(pre, np.int64)
     q = trace_step_fixed(state.q, pre * params.pre_impulse, params.pre_decay, tr.decay_bits, tr.max)
     h = trace_step_fixed(state.h, state.psi, params.post_decay, tr.decay_bits, tr.max)
-    acc = weights @ pre
+    active = np.flatnonzero(pre)  # spikes are sparse: sum only the active columns (exact)
+    acc = weights[:, active] @ pre[active]
     current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
     lif = lif_step_fixed(LIFState(state.u, state.o), current, params.neuron)
     psi_u = psi_fixed(lif.u, params.neuron.threshold, params.psi)
