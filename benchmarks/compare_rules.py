@@ -9,7 +9,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
 * accuracy: N-MNIST 1k/100 subset (T = 10) and Fashion-MNIST 60k/10k (direct input,
   T = 6), mean and spread over seeds, with the read-out-only control (random, frozen
   hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
-  default), TESS and LLS their local signals; SLAYER is lava-dl's BPTT on the same layer
+  default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
+  1/d, as the authors' code does); SLAYER is lava-dl's BPTT on the same layer
   sizes (CUBA neurons with the same decay and threshold, reset to zero);
 * learning memory versus T (10, 100, 1000): on CUDA torch's peak allocation of a training
   step; on the CPU the bytes held for learning, counted exactly (see ``memory_point``);
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("TESS", "S-TLLR", "LLS", "BPTT", "readout-only", "SLAYER")
+METHODS = ("TESS", "TESS-B/d", "S-TLLR", "LLS", "BPTT", "readout-only", "SLAYER")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -38,7 +39,11 @@ def make(method: str, n_in: int, seed: int):
     from lava_local.rules import LLS, STLLR, TESS
     from lava_local.trainer import BPTTTrainer, LocalTrainer
 
-    rule = {"TESS": TESS(), "S-TLLR": STLLR(feedback="bp"), "LLS": LLS()}.get(method, TESS())
+    from lava_local.kernels.learning_signal import SignalParams
+
+    rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")), "S-TLLR": STLLR(feedback="bp"),
+             "LLS": LLS()}
+    rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed)
     cls = BPTTTrainer if method == "BPTT" else LocalTrainer
     return net, cls
@@ -147,7 +152,7 @@ def main() -> None:
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
     if "memory" in parts:
-        for method in [m for m in methods if m in ("TESS", "S-TLLR", "LLS", "BPTT")]:
+        for method in [m for m in methods if m in ("TESS", "TESS-B/d", "S-TLLR", "LLS", "BPTT")]:
             for steps in (int(s) for s in args.memory_steps.split(",")):
                 mib = memory_point(method, steps, args.device)
                 rows[method][f"learning_MiB_T{steps}"] = mib
