@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     epochs = np.arange(1, args.epochs + 1)
     axes[0].plot(epochs, history.test_accuracy, "o-", label="test")
     axes[0].plot(epochs, history.train_accuracy, "s--", label="train (online)")
-    axes[0].set(xlabel="epoch", ylabel="accuracy", title="TESS in Lava, N-MNIST subset", ylim=(0, 1))
+    axes[0].set(xlabel="epoch", ylabel="accuracy", title="TESS in Lava, N-MNIST subset", ylim=(0, 1), xticks=epochs)
     axes[0].legend()
     t_in, i_in = np.nonzero(test[0][sample])
     axes[1].scatter(t_in, i_in, s=1, c="k")
