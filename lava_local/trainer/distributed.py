@@ -121,6 +121,10 @@ def init_distributed(backend: Optional[str] = None, device: Any = None,
 def destroy_distributed() -> None:
     """Leave the process group (safe to call when none is initialised)."""
     if is_distributed():
+        # Every rank reaches this point before the group is torn down: gloo aborts the
+        # process ("terminate called without an active exception") if a peer disconnects
+        # while its threads still serve the last collectives.
+        dist.barrier()
         dist.destroy_process_group()
 
 
