@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("TESS", "TESS-B/d", "S-TLLR", "LLS", "BPTT", "readout-only", "SLAYER")
+METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "LLS", "BPTT", "readout-only", "SLAYER")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -41,7 +41,8 @@ def make(method: str, n_in: int, seed: int):
 
     from lava_local.kernels.learning_signal import SignalParams
 
-    rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")), "S-TLLR": STLLR(feedback="bp"),
+    rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")),
+             "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
              "LLS": LLS()}
     rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed)
@@ -152,7 +153,7 @@ def main() -> None:
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
     if "memory" in parts:
-        for method in [m for m in methods if m in ("TESS", "TESS-B/d", "S-TLLR", "LLS", "BPTT")]:
+        for method in [m for m in methods if m in ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "LLS", "BPTT")]:
             for steps in (int(s) for s in args.memory_steps.split(",")):
                 mib = memory_point(method, steps, args.device)
                 rows[method][f"learning_MiB_T{steps}"] = mib

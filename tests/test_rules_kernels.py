@@ -80,6 +80,12 @@ def test_learning_signal_equals_tess_equation(rng):
     zs = (basis / 9) @ o / 2.0
     ps = np.exp(zs) / np.exp(zs).sum()
     np.testing.assert_allclose(learning_signal(o, y, basis, scaled), (basis / 9).T @ (ps - y), rtol=1e-12, atol=1e-15)
+    root = SignalParams(n_classes=4, scale="1/sqrt(d)")
+    zr = (basis / 3) @ o
+    pr = np.exp(zr) / np.exp(zr).sum()
+    np.testing.assert_allclose(learning_signal(o, y, basis, root), (basis / 3).T @ (pr - y), rtol=1e-12, atol=1e-15)
+    with pytest.raises(TypeError, match="scale"):
+        SignalParams(scale="1/d**2")
     ident = SignalParams(n_classes=4, error="identity")
     np.testing.assert_allclose(learning_signal(o, y, basis, ident), basis.T @ (z - y), rtol=1e-13)
 

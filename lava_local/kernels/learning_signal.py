@@ -50,7 +50,8 @@ class SignalParams:
     """The local signal: basis kind, number of classes, basis scale, temperature, error.
 
     ``scale=None`` means 1 (square-wave entries +-1, the regime that keeps hidden layers
-    sparse); ``scale="1/d"`` divides by the layer size as the authors' code does.
+    sparse); ``scale="1/d"`` divides by the layer size as the authors' code does;
+    ``"1/sqrt(d)"`` lies between the two.
     """
 
     n_classes: int = 10
@@ -63,7 +64,7 @@ class SignalParams:
         _validate.integer("n_classes", self.n_classes, 2)
         if self.basis not in ("square", "cosine", "sine"):
             raise ValueError(f"unknown basis kind {self.basis!r}; choose square, cosine or sine")
-        if self.scale is not None and self.scale != "1/d":
+        if self.scale is not None and self.scale not in ("1/d", "1/sqrt(d)"):
             _validate.positive("scale", self.scale)
         _validate.positive("temperature", self.temperature)
         if self.error not in ("softmax", "identity"):
@@ -74,6 +75,8 @@ class SignalParams:
             return 1.0
         if self.scale == "1/d":
             return 1.0 / size
+        if self.scale == "1/sqrt(d)":
+            return 1.0 / size**0.5
         return float(self.scale)
 
 
