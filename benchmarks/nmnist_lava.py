@@ -19,6 +19,7 @@ import numpy as np
 
 import lava_local  # noqa: F401
 from lava_local.data import NMNISTSubset
+from lava_local.kernels.learning_signal import SignalParams
 from lava_local.network import Network
 from lava_local.rules import TESS
 
@@ -26,7 +27,8 @@ DEFAULTS = dict(epochs=5, steps=10, hidden=256, lr=1e-3, readout_lr=1e-3, init_s
 
 
 def make_network(args, frozen: bool = False) -> Network:
-    rule = TESS(lr=args.lr)
+    # online batch-1 settings: unscaled +-1 basis, alpha_post 0 (see lava_local.rules.TESS)
+    rule = TESS(lr=args.lr, signal=SignalParams(basis="square"))
     rule = rule.with_(eligibility=replace(rule.eligibility, alpha_post=args.alpha_post))
     return Network(2312, hidden=(args.hidden,), rule=rule, frozen=frozen,
                    init_scale=args.init_scale, readout_lr=args.readout_lr, seed=args.seed)

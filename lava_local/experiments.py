@@ -38,11 +38,13 @@ class ExperimentConfig:
     rule: LearningRule = field(default_factory=TESS)
 
 
+# The authors' code scales the square basis by 1/d; the configs follow it to reproduce the
+# paper (the library's TESS() default, 1/sqrt(d), trained better in our MLP comparison).
 CONFIGS: Dict[str, ExperimentConfig] = {
     "dvs_gesture": ExperimentConfig("TESS VGG-9 DVS Gesture", "dvs_gesture", (2, 32, 32), 11, 20, 16, 150,
-                                    rule=TESS(signal=SignalParams(n_classes=11))),
+                                    rule=TESS(signal=SignalParams(n_classes=11, scale="1/d"))),
     "cifar10_dvs": ExperimentConfig("TESS VGG-9 CIFAR10-DVS", "cifar10_dvs", (2, 48, 48), 10, 10, 64, 150,
-                                    rule=TESS(signal=SignalParams(n_classes=10))),
+                                    rule=TESS(signal=SignalParams(n_classes=10, scale="1/d"))),
 }
 
 

@@ -65,9 +65,10 @@ def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, **kwargs) -> "Network":
     layer, 2 x 2 later and 1 x 1 in the last conv (LLS/TESS). The FC layer is the
     read-out. Keyword arguments go to :class:`Network` (rule, neuron, seed, ...).
     """
-    from .kernels.learning_signal import SignalParams
+    from dataclasses import replace
 
-    kwargs.setdefault("rule", TESS(signal=SignalParams(n_classes=n_classes)))
+    default = TESS()
+    kwargs.setdefault("rule", default.with_(signal=replace(default.signal, n_classes=n_classes)))
     c = lambda ch, pool, pool_out=1: Conv(ch, 3, 1, 1, pool=pool, pool_out=pool_out, standardize=True)  # noqa: E731
     hidden = (c(64, 4), c(128, 2, 2), c(256, 2), c(256, 2, 2), c(512, 2), c(512, 2, 2), c(512, 2), c(512, 1, 2))
     return Network(in_shape, hidden=hidden, n_classes=n_classes, **kwargs)

@@ -10,6 +10,8 @@ The full-length run is ``benchmarks/nmnist_lava.py``.
 """
 import lava_local  # noqa: F401
 from lava_local.data import NMNISTSubset
+from lava_local.kernels.learning_signal import SignalParams
+from lava_local.kernels.plasticity import EligibilityParams
 from lava_local.network import Network
 from lava_local.rules import TESS
 
@@ -18,7 +20,9 @@ def main() -> None:
     train = NMNISTSubset("train").dense(10, range(150))
     test = NMNISTSubset("test").dense(10, range(40))
     for numeric in ("float", "fixed"):
-        net = Network(2312, hidden=(64,), rule=TESS(lr=1e-3), seed=0)
+        # online (batch 1) settings: unscaled +-1 basis, no non-causal term (see lava_local.rules.TESS)
+        rule = TESS(lr=1e-3, eligibility=EligibilityParams(0.5, 0.2, 1.0, 0.0), signal=SignalParams(basis="square"))
+        net = Network(2312, hidden=(64,), rule=rule, seed=0)
         history = net.fit(train, test, epochs=1, numeric=numeric, progress=False)
         print(f"{numeric:5s}: test accuracy {history.test_accuracy[-1]:.2f} on 40 samples after one pass over "
               f"150, {history.epoch_seconds[-1]:.1f} s")
