@@ -20,9 +20,32 @@ from typing import Any, NamedTuple, Optional, Tuple
 import numpy as np
 
 from ..hw_profile import SynapseFormat, TraceFormat
-from .learning_signal import SignalParams, SoftmaxTable, learning_signal, learning_signal_fixed
-from .neuron import LIFFixedParams, LIFParams, LIFState, lif_step, lif_step_fixed
-from .plasticity import EligibilityParams, apply_update_fixed, dense_update, dense_update_fixed
+from ._array import namespace
+from .conv import (
+    avg_pool,
+    avg_pool_adjoint,
+    conv2d,
+    conv2d_int,
+    conv2d_weight_grad_int,
+    conv_output_size,
+    sum_pool,
+)
+from .learning_signal import (
+    SignalParams,
+    SoftmaxTable,
+    learning_signal,
+    learning_signal_fixed,
+    local_error,
+    softmax_error_fixed,
+)
+from .neuron import LIFFixedParams, LIFParams, LIFState, trunc_shift, lif_step, lif_step_fixed
+from .plasticity import (
+    EligibilityParams,
+    apply_update_fixed,
+    conv_update,
+    dense_update,
+    dense_update_fixed,
+)
 from .surrogate import PsiTable, Surrogate, psi, psi_fixed
 from .traces import trace_step, trace_step_fixed
 
@@ -114,7 +137,6 @@ class DenseLayerFixedParams:
     the integer accumulator into weight steps: ``dW_int = acc * lr_mant / 2**lr_shift``
     (stochastically rounded).
     """
-
     neuron: LIFFixedParams
     psi: PsiTable
     pre_decay: int
@@ -197,9 +219,6 @@ def readout_step(
     u = trace_step(state.u, pre @ weights.T, gamma)
     dw = state.dw
     if target is not None:
-        from ._array import namespace
-        from .learning_signal import local_error
-
         xp = namespace(u)
         m = local_error(u, target, _SOFTMAX)
         dw = dw + dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre, readout_eligibility(gamma))
@@ -209,7 +228,6 @@ def readout_step(
 @dataclass(frozen=True)
 class ReadoutFixedParams:
     """Integer read-out: membrane in neuron input units << input_shift, as the LIF's."""
-
     decay: int            # 12-bit membrane/trace decrement (gamma = 1 - decay / 4096)
     decay_bits: int
     state_max: int
@@ -227,15 +245,13 @@ class ReadoutFixedParams:
 def readout_step_fixed(
     state: ReadoutState, pre: np.ndarray, weights: np.ndarray, params: ReadoutFixedParams, label: int
 ) -> ReadoutState:
-    from .learning_signal import softmax_error_fixed
-    from .neuron import _trunc_shift
-
+    """One integer read-out step (the float step's order); ``label < 0``: no learning."""
     tr = params.trace
     pre = np.asarray(pre, np.int64)
     q = trace_step_fixed(state.q, pre * params.pre_impulse, params.decay, tr.decay_bits, tr.max)
     acc = weights @ pre
     current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
-    decayed = _trunc_shift(np.asarray(state.u, np.int64) * ((1 << params.decay_bits) - params.decay), params.decay_bits)
+    decayed = trunc_shift(np.asarray(state.u, np.int64) * ((1 << params.decay_bits) - params.decay), params.decay_bits)
     u = np.clip(decayed + (current << params.input_shift), -params.state_max, params.state_max)
     dw = state.dw
     if label >= 0:
@@ -260,7 +276,6 @@ def readout_apply_fixed(weights: np.ndarray, dw: np.ndarray, params: ReadoutFixe
 @dataclass(frozen=True)
 class ConvGeometry:
     """Shapes of a conv layer: input (C_in, H, W), weights (C_out, C_in, k, k)."""
-
     in_shape: Tuple[int, int, int]
     out_channels: int
     kernel: int
@@ -272,7 +287,6 @@ class ConvGeometry:
 
     @property
     def out_shape(self) -> Tuple[int, int, int]:
-        from .conv import conv_output_size
 
         _, h, w = self.in_shape
         return (self.out_channels, conv_output_size(h, self.kernel, self.stride, self.padding),
@@ -327,8 +341,6 @@ def conv_layer_step(
 def conv_learning_signal(o: Any, target: Any, basis: Any, signal: SignalParams, geometry: ConvGeometry) -> Any:
     """The local signal of a conv layer: its spikes average-pooled to ``pool x pool`` per
     channel, projected on the basis, the error back-projected through the pooling."""
-    from .conv import avg_pool, avg_pool_adjoint
-
     g = geometry
     lead = tuple(o.shape[:-3])
     pooled = avg_pool(o, g.pool).reshape(*lead, -1)
@@ -341,8 +353,6 @@ def conv_layer_forward(
     surrogate: Surrogate, eligibility: EligibilityParams,
 ) -> DenseLayerState:
     """The conv step without learning: traces, LIF on the convolved input, Psi."""
-    from .conv import conv2d
-
     g = geometry
     single = pre.ndim == 3
     q = trace_step(state.q, pre, eligibility.lambda_pre)
@@ -355,8 +365,6 @@ def conv_layer_forward(
 def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeometry,
                      eligibility: EligibilityParams) -> DenseLayerState:
     """Add this step's shared-weight update for a learning signal ``m`` shaped like the output."""
-    from .plasticity import conv_update
-
     g = geometry
     batch = (lambda x: x[None]) if pre.ndim == 3 else (lambda x: x)
     update = conv_update(batch(m), batch(state.psi), batch(state.h), batch(state.q), batch(pre), g.weight_shape,
@@ -378,9 +386,6 @@ def conv_layer_step_fixed(
     The signal sum-pools the spikes (integer; the average's 1/area is folded into the
     softmax table and the learning rate) and spreads the back-projection over each window.
     """
-    from .conv import conv2d_int, conv2d_weight_grad_int, sum_pool
-    from .learning_signal import softmax_error_fixed
-
     g, tr = geometry, params.trace
     pre = np.asarray(pre, np.int64)
     q = trace_step_fixed(state.q, pre * params.pre_impulse, params.pre_decay, tr.decay_bits, tr.max)

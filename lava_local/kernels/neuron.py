@@ -38,7 +38,7 @@ from .. import _validate
 from ..hw_profile import NeuronFormat
 from ._array import namespace
 
-__all__ = ["LIFParams", "LIFFixedParams", "LIFState", "lif_step", "lif_step_fixed", "lif_init"]
+__all__ = ["LIFParams", "LIFFixedParams", "LIFState", "lif_step", "lif_step_fixed", "lif_init", "trunc_shift"]
 
 ResetMode = Literal["subtract", "zero"]
 
@@ -113,7 +113,7 @@ def lif_step(state: LIFState, current: Any, params: LIFParams) -> LIFState:
     return LIFState(u_next, o_next)
 
 
-def _trunc_shift(x: np.ndarray, shift: int) -> np.ndarray:
+def trunc_shift(x: np.ndarray, shift: int) -> np.ndarray:
     """``x / 2**shift`` rounded toward zero, as a sign-magnitude shifter does."""
     return np.sign(x) * (np.abs(x) >> shift)
 
@@ -131,7 +131,7 @@ def lif_step_fixed(state: LIFState, a_in: np.ndarray, params: LIFFixedParams) ->
         v = u - params.threshold * o
     else:
         v = u * (1 - o)
-    decayed = _trunc_shift(v * (fmt.decay_unity - params.dv), fmt.decay_bits)
+    decayed = trunc_shift(v * (fmt.decay_unity - params.dv), fmt.decay_bits)
     a = np.clip(np.asarray(a_in, dtype=np.int64), -fmt.input_max - 1, fmt.input_max)
     u_next = np.clip(decayed + (a << fmt.input_shift), -fmt.state_max, fmt.state_max)
     o_next = (u_next > params.threshold).astype(np.int64)
