@@ -12,10 +12,8 @@ from lava_local.kernels.layer import (
     conv_layer_forward,
     conv_layer_learn,
     conv_learning_signal,
-    conv_layer_step,
     dense_layer_forward,
     dense_layer_learn,
-    dense_layer_step,
     readout_step,
 )
 from lava_local.kernels.learning_signal import SignalParams, learning_signal, local_error, one_hot
@@ -26,7 +24,7 @@ from lava_local.trainer.base import TrainerBase
 class LocalTrainer(TrainerBase):
     """Trains a :class:`~lava_local.network.Network` with its local rule, batched.
 
-    Per time step every hidden layer runs :func:`~lava_local.kernels.layer.dense_layer_step`
+    Per time step every hidden layer runs the layer step of :mod:`lava_local.kernels.layer`
     (or the conv step) on the batch, exactly as the Lava models do per sample; the summed
     update over the batch, divided by the batch size, becomes the parameter's ``.grad``
     after the sample (``rule.apply="sample"``). Everything runs under ``torch.no_grad()``:
@@ -74,38 +72,45 @@ class LocalTrainer(TrainerBase):
         readout = ReadoutState(z(batch, n_classes), z(batch, n_in), z(batch, n_classes), z(n_classes, n_in))
         return states, readout
 
+    # -- one layer, one step: the pieces every signal source shares ------------------------
+    def _layer_input(self, i: int, pre: torch.Tensor, states) -> torch.Tensor:
+        """What layer ``i`` receives: conv layers unflatten it, recurrent layers append
+        their own spikes of step t-1."""
+        g = self.net.geometries[i]
+        if g is not None:
+            return pre.reshape(pre.shape[0], *g.in_shape)
+        if self.net.recurrent[i]:
+            return torch.cat([pre, states[i].o], -1)
+        return pre
+
+    def _layer_forward(self, i: int, state, pre: torch.Tensor, weight: torch.Tensor):
+        net, g = self.net, self.net.geometries[i]
+        if g is None:
+            return dense_layer_forward(state, pre, weight, net.neuron, net.surrogate, net.rule.eligibility)
+        return conv_layer_forward(state, pre, weight, g, net.neuron, net.surrogate, net.rule.eligibility)
+
+    def _layer_learn(self, i: int, state, pre: torch.Tensor, m: torch.Tensor):
+        g = self.net.geometries[i]
+        if g is None:
+            return dense_layer_learn(state, pre, m, self.net.rule.eligibility)
+        return conv_layer_learn(state, pre, m, g, self.net.rule.eligibility)
+
+    def _local_signal(self, i: int, spikes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        g, signal = self.net.geometries[i], self.net.rule.signal
+        if g is None:
+            return learning_signal(spikes, target, self.bases[i], signal)
+        return conv_learning_signal(spikes, target, self.bases[i], signal, g)
+
     def _run(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
+        """T steps of every layer with its local signal (the layer step of
+        :mod:`lava_local.kernels.layer`: forward, local signal, update).
+
+        With ``window > 1`` each layer's weight-gradient products are batched over windows of
+        that many steps: the post-synaptic factors and pre-synaptic traces of the window are
+        stacked along the batch axis and reduced by one matrix product or one weight-gradient
+        convolution (fewer, larger kernels; memory bounded by the window)."""
         if self.net.rule.feedback != "local":
             return self._run_global_signal(x, y, learn_hidden)
-        if self.window > 1:
-            return self._run_windowed(x, y, learn_hidden)
-        net, rule = self.net, self.net.rule
-        batch, steps = x.shape[0], x.shape[1]
-        states, readout = self._zero_states(batch)
-        target = one_hot(y, net.n_classes, like=x) if y is not None else None
-        weights = self.effective_weights()
-        for t in range(steps):
-            pre = x[:, t]
-            hidden_target = target if (learn_hidden and t >= rule.t_l) else None
-            for i, (g, w) in enumerate(zip(net.geometries, weights)):
-                if g is None:
-                    if net.recurrent[i]:  # the layer's own spikes of step t-1 as further input
-                        pre = torch.cat([pre, states[i].o], -1)
-                    states[i] = dense_layer_step(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility,
-                                                 self.bases[i], rule.signal, hidden_target)
-                else:
-                    states[i] = conv_layer_step(states[i], pre.reshape(batch, *g.in_shape), w, g, net.neuron,
-                                                net.surrogate, rule.eligibility, self.bases[i], rule.signal,
-                                                hidden_target)
-                pre = self.layer_output(i, states[i].o)
-            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
-        return states, readout
-
-    def _run_windowed(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
-        """The same updates, with each layer's weight-gradient products batched over windows
-        of ``self.window`` steps: the post-synaptic factors and pre-synaptic traces of the
-        window are stacked along the batch axis and reduced by one matrix product or one
-        weight-gradient convolution (fewer, larger kernels; memory bounded by the window)."""
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch)
@@ -126,22 +131,18 @@ class LocalTrainer(TrainerBase):
         for t in range(steps):
             pre = x[:, t]
             learning = target is not None and learn_hidden and t >= rule.t_l
-            for i, (g, w) in enumerate(zip(net.geometries, weights)):
-                if g is None:
-                    if net.recurrent[i]:
-                        pre = torch.cat([pre, states[i].o], -1)
-                    states[i] = dense_layer_forward(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility)
-                    m = learning_signal(states[i].o, target, self.bases[i], rule.signal) if learning else None
-                else:
-                    pre = pre.reshape(batch, *g.in_shape)
-                    states[i] = conv_layer_forward(states[i], pre, w, g, net.neuron, net.surrogate, rule.eligibility)
-                    m = (conv_learning_signal(states[i].o, target, self.bases[i], rule.signal, g)
-                         if learning else None)
-                if m is not None:
-                    a, b = eligibility_factors(m, states[i].psi, states[i].h, rule.eligibility)
-                    pending[i].append((a, b, states[i].q, pre))
-                    if len(pending[i]) == self.window:
-                        flush(i)
+            for i, w in enumerate(weights):
+                pre = self._layer_input(i, pre, states)
+                states[i] = self._layer_forward(i, states[i], pre, w)
+                if learning:
+                    m = self._local_signal(i, states[i].o, target)
+                    if self.window == 1:
+                        states[i] = self._layer_learn(i, states[i], pre, m)
+                    else:
+                        a, b = eligibility_factors(m, states[i].psi, states[i].h, rule.eligibility)
+                        pending[i].append((a, b, states[i].q, pre))
+                        if len(pending[i]) == self.window:
+                            flush(i)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
         for i in range(len(states)):
@@ -158,17 +159,10 @@ class LocalTrainer(TrainerBase):
         weights = self.effective_weights()
         for t in range(steps):
             inputs, pre = [], x[:, t]
-            for i, (g, w) in enumerate(zip(net.geometries, weights)):
-                if g is None:
-                    if net.recurrent[i]:
-                        pre = torch.cat([pre, states[i].o], -1)
-                    inputs.append(pre)
-                    states[i] = dense_layer_forward(states[i], pre, w, net.neuron, net.surrogate, rule.eligibility)
-                else:
-                    pre = pre.reshape(batch, *g.in_shape)
-                    inputs.append(pre)
-                    states[i] = conv_layer_forward(states[i], pre, w, g, net.neuron, net.surrogate,
-                                                   rule.eligibility)
+            for i, w in enumerate(weights):
+                pre = self._layer_input(i, pre, states)
+                inputs.append(pre)
+                states[i] = self._layer_forward(i, states[i], pre, w)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
             if target is None or not learn_hidden or t < rule.t_l:
@@ -178,11 +172,8 @@ class LocalTrainer(TrainerBase):
                 signals = [(error @ b).reshape(s.o.shape) for b, s in zip(self.feedback, states)]
             else:
                 signals = self._backpropagate_step(error @ self.params[-1], states, inputs, weights)
-            for i, (g, m) in enumerate(zip(net.geometries, signals)):
-                if g is None:
-                    states[i] = dense_layer_learn(states[i], inputs[i], m, rule.eligibility)
-                else:
-                    states[i] = conv_layer_learn(states[i], inputs[i], m, g, rule.eligibility)
+            for i, m in enumerate(signals):
+                states[i] = self._layer_learn(i, states[i], inputs[i], m)
         return states, readout
 
     def _backpropagate_step(self, grad: torch.Tensor, states, inputs, weights):
