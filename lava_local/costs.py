@@ -95,6 +95,7 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
         held += sum(t.numel() * t.element_size() for s in states for t in s)
         held += sum(t.numel() * t.element_size() for t in readout)
         if trainer.window > 1:
-            per_step = sum(2 * (s.o.numel() + s.q.numel()) * s.o.element_size() for s in states)
-            held += per_step * min(trainer.window, x.shape[1])
+            with torch.no_grad():
+                trainer._run(x[:, : trainer.window], y, True)  # a full window, measured
+            held += trainer.window_bytes
     return held

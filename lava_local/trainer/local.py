@@ -17,7 +17,8 @@ from lava_local.kernels.layer import (
     readout_step,
 )
 from lava_local.kernels.learning_signal import SignalParams, learning_signal, local_error, one_hot
-from lava_local.kernels.plasticity import conv_outer, dense_outer, eligibility_factors
+from lava_local.kernels.plasticity import eligibility_factors
+from lava_local.kernels.window import UpdateWindow, window_init, window_push, window_update
 from lava_local.trainer.base import TrainerBase
 
 
@@ -37,9 +38,10 @@ class LocalTrainer(TrainerBase):
     with e = softmax(u_ro[t]) - y*), never through time; ``"dfa"`` sends e through fixed
     random matrices (N(0, 1/C), seeded by the network seed).
 
-    ``window`` (local signals): batch the weight-gradient products of that many steps into
-    one kernel call per layer (same result up to float summation order; memory grows with
-    the window, not with T).
+    ``window`` (local signals): take each layer's update once per window of that many steps
+    through the backward view of the pre trace (:mod:`lava_local.kernels.window`): one
+    product per layer and window instead of two per step, the same result up to float
+    summation order; memory grows with the window, not with T.
     """
 
     def __init__(self, net, *args, window: int = 1, **kwargs) -> None:
@@ -47,6 +49,7 @@ class LocalTrainer(TrainerBase):
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ValueError(f"window must be a positive int, got {window!r}")
         self.window = window
+        self.window_bytes = 0  # buffers of the last run's update windows
         generator = torch.Generator().manual_seed(net.seed + 7)
         out_sizes = [p.shape[0] if g is None else int(np.prod(g.out_shape))
                      for g, p in zip(net.geometries, self.params[:-1])]
@@ -105,10 +108,10 @@ class LocalTrainer(TrainerBase):
         """T steps of every layer with its local signal (the layer step of
         :mod:`lava_local.kernels.layer`: forward, local signal, update).
 
-        With ``window > 1`` each layer's weight-gradient products are batched over windows of
-        that many steps: the post-synaptic factors and pre-synaptic traces of the window are
-        stacked along the batch axis and reduced by one matrix product or one weight-gradient
-        convolution (fewer, larger kernels; memory bounded by the window)."""
+        With ``window > 1`` each layer's update is taken once per window of that many steps,
+        in the backward view of :mod:`lava_local.kernels.window`: one matrix product or
+        weight-gradient convolution over the window's inputs (about half the multiply-adds of
+        the step-by-step form, fewer and larger kernels; memory bounded by the window)."""
         if self.net.rule.feedback != "local":
             return self._run_global_signal(x, y, learn_hidden)
         net, rule = self.net, self.net.rule
@@ -116,23 +119,22 @@ class LocalTrainer(TrainerBase):
         states, readout = self._zero_states(batch)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         weights = self.effective_weights()
-        pending: List[list] = [[] for _ in states]
+        windows: List[Optional[UpdateWindow]] = [None] * len(states)
 
         def flush(i: int) -> None:
-            if not pending[i]:
+            if windows[i] is None or windows[i].size == 0:
                 return
-            a, b, q, pre = (torch.cat(parts, 0) for parts in zip(*pending[i]))
             g = net.geometries[i]
-            update = (dense_outer(a, b, q, pre, rule.eligibility) if g is None else
-                      conv_outer(a, b, q, pre, g.weight_shape, rule.eligibility, g.stride, g.padding))
+            update, windows[i] = (window_update(windows[i], rule.eligibility) if g is None else
+                                  window_update(windows[i], rule.eligibility, g.weight_shape, g.stride, g.padding))
             states[i] = states[i]._replace(dw=states[i].dw + update)
-            pending[i].clear()
 
         for t in range(steps):
             pre = x[:, t]
             learning = target is not None and learn_hidden and t >= rule.t_l
             for i, w in enumerate(weights):
                 pre = self._layer_input(i, pre, states)
+                q_before = states[i].q
                 states[i] = self._layer_forward(i, states[i], pre, w)
                 if learning:
                     m = self._local_signal(i, states[i].o, target)
@@ -140,13 +142,16 @@ class LocalTrainer(TrainerBase):
                         states[i] = self._layer_learn(i, states[i], pre, m)
                     else:
                         a, b = eligibility_factors(m, states[i].psi, states[i].h, rule.eligibility)
-                        pending[i].append((a, b, states[i].q, pre))
-                        if len(pending[i]) == self.window:
+                        if windows[i] is None:
+                            windows[i] = window_init(min(self.window, steps), a, pre)
+                        windows[i] = window_push(windows[i], a, b, pre, q_before, rule.eligibility)
+                        if windows[i].size == windows[i].capacity:
                             flush(i)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
         for i in range(len(states)):
             flush(i)
+        self.window_bytes = sum(w.nbytes for w in windows if w is not None)
         return states, readout
 
     def _run_global_signal(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
