@@ -1,13 +1,24 @@
 """VGG-9 at DVS Gesture size: TESS versus BPTT, time per training step and peak memory.
 
-    .venv/bin/python benchmarks/vgg9_step.py [--device cuda] [--steps 20] [--batch 16] [--repeats 5]
+    .venv/bin/python benchmarks/vgg9_step.py [--device cuda] [--steps 20] [--batch 16]
+        [--windows 2 4 10] [--repeats 5] [--graph] [--width 1.0] [--size 32]
 
-Input 2 x 32 x 32, 11 classes, T = 20, batch 16 (the TESS paper's DVS Gesture setting),
-random input spikes at 5 %. Both trainers run in the same process on the same device,
-after one warm-up step each: median time per training step (with torch.cuda.synchronize
-on GPUs) and peak memory of a step (CUDA: torch's peak allocation; CPU: bytes held for
-learning, as in compare_rules.py). Writes ``results/vgg9_step.{md,json}``; say which
-device gave the numbers (the script records torch's device name).
+Input 2 x size x size (32: the TESS paper's DVS Gesture setting), 11 classes, T = 20,
+batch 16, random input spikes at 5 %. Every trainer runs in the same process on the same
+device, after one warm-up step: median time per training step (``torch.cuda.synchronize``
+on GPUs) and peak memory of a step above what was held before it (CUDA: torch's peak
+allocation; CPU: the peak of the C heap in use, ``lava_local.costs.peak_heap_bytes``). Rows: BPTT, TESS step by step (window 1), and TESS with each
+weight-gradient window (``lava_local.kernels.window``).
+
+``--graph`` (CUDA only) adds each trainer's ``compute_grads`` captured once in a CUDA
+graph and replayed (one launch per step instead of thousands); a trainer that cannot
+be captured gets its error in the table instead of a time.
+
+``--width 0.03 --size 16 --batch 1`` keeps VGG-9's sequence of operations with almost no
+arithmetic: the per-operation overhead that bounds small steps on a GPU, measurable on
+a CPU.
+
+Writes ``results/vgg9_step.{md,json}`` with the device name.
 """
 from __future__ import annotations
 
@@ -17,6 +28,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -24,36 +36,70 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lava_local  # noqa: E402,F401
-from lava_local.costs import learning_memory_bytes  # noqa: E402
+from lava_local.costs import peak_heap_bytes  # noqa: E402
 from lava_local.network import vgg9  # noqa: E402
 from lava_local.trainer import BPTTTrainer, LocalTrainer  # noqa: E402
 
 
-def measure(cls, args, device, window=None):
-    net = vgg9((2, 32, 32), 11, seed=0)
-    extra = {"window": window} if window else {}
-    trainer = cls(net, device=device, optimizer="adam", lr=1e-3, **extra)
+def graphed_train_step(trainer, x: torch.Tensor, y: torch.Tensor) -> Callable:
+    """``trainer.train_step`` with ``compute_grads`` captured in a CUDA graph for the
+    shapes of ``(x, y)``; the optimisers run eagerly after each replay."""
+    static_x, static_y = x.clone(), y.clone()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up off the capture stream, as capture requires
+        for _ in range(2):
+            trainer.compute_grads(static_x, static_y)
+            for p in trainer.params:
+                p.grad = None
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        scores = trainer.compute_grads(static_x, static_y)
+    grads = [p.grad for p in trainer.params]
+    for p in trainer.params:
+        p.grad = None
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        static_x.copy_(xb)
+        static_y.copy_(yb)
+        graph.replay()
+        for p, g in zip(trainer.params, grads):
+            p.grad = g
+        trainer.step_optimizers()
+        return scores
+
+    return step
+
+
+def measure(make_trainer: Callable, args, device: torch.device, graph: bool = False) -> dict:
+    trainer = make_trainer()
     rng = np.random.default_rng(0)
-    x = torch.as_tensor(rng.random((args.batch, args.steps, 2 * 32 * 32)) < 0.05, dtype=torch.float32,
+    size = args.size
+    x = torch.as_tensor(rng.random((args.batch, args.steps, 2 * size * size)) < 0.05, dtype=torch.float32,
                         device=trainer.device)
     y = torch.as_tensor(rng.integers(0, 11, args.batch), device=trainer.device)
-    sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
-    trainer.train_step(x, y)  # warm-up
+    cuda = trainer.device.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    trainer.train_step(x, y)  # warm-up; creates the optimisers' state, outside the measure
     sync()
-    if trainer.device.type == "cuda":
+    if cuda:
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
+    step = graphed_train_step(trainer, x, y) if graph else trainer.train_step
+    step(x, y)  # counted in the peak: a whole step (with --graph, the capture's memory pool too)
+    sync()
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        trainer.train_step(x, y)
+        step(x, y)
         sync()
         times.append(time.perf_counter() - start)
-    if trainer.device.type == "cuda":
+    if cuda:
         memory = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        memory = learning_memory_bytes(trainer, x, y) / 2**20
-    return statistics.median(times) * 1000, memory
+        memory = max(peak_heap_bytes(lambda: step(x, y)) for _ in range(2)) / 2**20
+    return {"ms_per_step": statistics.median(times) * 1000, "memory_MiB": memory}
 
 
 def main() -> None:
@@ -62,30 +108,58 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--window", type=int, default=10, help="TESS weight-gradient window (steps)")
+    parser.add_argument("--windows", type=int, nargs="*", default=[2, 4, 10],
+                        help="TESS weight-gradient windows (steps) to measure besides 1")
+    parser.add_argument("--graph", action="store_true", help="also replay each step from a CUDA graph")
+    parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0: the papers' VGG-9)")
+    parser.add_argument("--size", type=int, default=32, help="input height and width")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if args.graph and device.type != "cuda":
+        parser.error("--graph needs a CUDA device")
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+
+    def net():
+        return vgg9((2, args.size, args.size), 11, width=args.width, seed=0)
+
+    runs = [("BPTT", lambda: BPTTTrainer(net(), device=device, optimizer="adam", lr=1e-3))]
+    for window in [1, *args.windows]:
+        label = "TESS" if window == 1 else f"TESS window {window}"
+        runs.append((label, lambda w=window: LocalTrainer(net(), device=device, optimizer="adam", lr=1e-3,
+                                                          window=w)))
     rows = {}
-    runs = (("TESS", LocalTrainer, None), (f"TESS window {args.window}", LocalTrainer, args.window),
-            ("BPTT", BPTTTrainer, None))
-    for label, cls, window in runs:
-        ms, mib = measure(cls, args, device, window)
-        rows[label] = {"ms_per_step": ms, "memory_MiB": mib}
-        print(f"{label}: {ms:.0f} ms per training step, {mib:.0f} MiB", flush=True)
+    for label, make in runs:
+        for graph in (False, True) if args.graph else (False,):
+            key = label + (" (CUDA graph)" if graph else "")
+            try:
+                rows[key] = measure(make, args, device, graph)
+                print(f"{key}: {rows[key]['ms_per_step']:.1f} ms per training step, "
+                      f"{rows[key]['memory_MiB']:.0f} MiB", flush=True)
+            except Exception as error:  # a graph that cannot be captured is a result too
+                if not graph:
+                    raise
+                rows[key] = {"error": f"{type(error).__name__}: {error}"[:300]}
+                print(f"{key}: {rows[key]['error']}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "vgg9_step.json").write_text(json.dumps({"device": name, "args": vars(args) | {"out": str(args.out)},
-                                                        "rows": rows}, indent=2))
-    best = min((r for k, r in rows.items() if k.startswith("TESS")), key=lambda r: r["ms_per_step"])
-    speed = rows["BPTT"]["ms_per_step"] / best["ms_per_step"]
-    memory = rows["BPTT"]["memory_MiB"] / best["memory_MiB"]
-    (args.out / "vgg9_step.md").write_text(
-        f"VGG-9, 2x32x32, T = {args.steps}, batch {args.batch}, device {name}\n\n"
-        "| trainer | ms per step | memory (MiB) |\n|---|---|---|\n"
-        + "".join(f"| {k} | {v['ms_per_step']:.0f} | {v['memory_MiB']:.0f} |\n" for k, v in rows.items())
-        + f"\nBPTT / fastest TESS: time {speed:.2f}x, memory {memory:.1f}x\n")
-    print(f"BPTT / fastest TESS: time {speed:.2f}x, memory {memory:.1f}x")
+    (args.out / "vgg9_step.json").write_text(json.dumps(
+        {"device": name, "args": vars(args) | {"out": str(args.out)}, "rows": rows}, indent=2))
+    lines = [f"VGG-9 (width {args.width}), 2x{args.size}x{args.size}, T = {args.steps}, batch {args.batch}, "
+             f"device {name}\n", "| trainer | ms per step | peak memory (MiB) | speed-up over BPTT | memory / BPTT |",
+             "|---|---|---|---|---|"]
+    for graph_suffix in ("", " (CUDA graph)"):
+        bptt = rows.get("BPTT" + graph_suffix, {})
+        for key, row in rows.items():
+            if key.endswith(" (CUDA graph)") != bool(graph_suffix):
+                continue
+            if "error" in row or "error" in bptt:
+                lines.append(f"| {key} | {row.get('error', '-')} | | | |")
+                continue
+            lines.append(f"| {key} | {row['ms_per_step']:.1f} | {row['memory_MiB']:.0f} | "
+                         f"{bptt['ms_per_step'] / row['ms_per_step']:.2f}x | "
+                         f"{row['memory_MiB'] / bptt['memory_MiB']:.2f} |")
+    (args.out / "vgg9_step.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

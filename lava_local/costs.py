@@ -21,7 +21,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from .kernels.conv import conv2d
 from .kernels.learning_signal import learning_signal, one_hot
 
-__all__ = ["learning_signal_macs", "bptt_signal_macs", "paper_formulas", "learning_memory_bytes"]
+__all__ = ["learning_signal_macs", "bptt_signal_macs", "paper_formulas", "learning_memory_bytes",
+           "peak_heap_bytes"]
 
 
 def _macs(fn) -> int:
@@ -99,3 +100,45 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
                 trainer._run(x[:, : trainer.window], y, True)  # a full window, measured
             held += trainer.window_bytes
     return held
+
+
+def peak_heap_bytes(fn) -> int:
+    """Peak of the C heap in use while ``fn()`` runs, above its level at the start: the CPU
+    counterpart of ``torch.cuda.max_memory_allocated`` for one call (every tensor, saved or
+    temporary, as the allocator sees it). Sampled after every torch operation from glibc's
+    ``mallinfo2``; raises ``RuntimeError`` where that is not available (non-glibc systems).
+    """
+    import ctypes
+    import ctypes.util
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+                     "fordblks", "keepcost")]
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError) as error:
+        raise RuntimeError("peak_heap_bytes needs glibc >= 2.33 (mallinfo2)") from error
+    mallinfo2.restype = MallInfo2
+
+    def in_use() -> int:
+        info = mallinfo2()
+        return info.uordblks + info.hblkhd  # heap blocks in use + large (mmap) blocks
+
+    class Sampler(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start, self.peak = in_use(), 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            self.peak = max(self.peak, in_use() - self.start)
+            return out
+
+    with Sampler() as sampler:
+        fn()
+    return sampler.peak

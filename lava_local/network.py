@@ -58,18 +58,21 @@ class Recurrent:
     size: int
 
 
-def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, **kwargs) -> "Network":
+def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, width: float = 1.0, **kwargs) -> "Network":
     """The papers' VGG-9: 64C3-128C3-P-256C3-256C3-P-512C3-512C3-P-512C3-512C3-P-FC.
 
     Weight standardisation, no batch norm; the local signal pools to 4 x 4 in the first
     layer, 2 x 2 later and 1 x 1 in the last conv (LLS/TESS). The FC layer is the
-    read-out. Keyword arguments go to :class:`Network` (rule, neuron, seed, ...).
+    read-out. ``width`` scales every channel count (at least 1 channel; 1.0 is the
+    papers' network). Keyword arguments go to :class:`Network` (rule, neuron, seed, ...).
     """
     from dataclasses import replace
 
     default = TESS()
     kwargs.setdefault("rule", default.with_(signal=replace(default.signal, n_classes=n_classes)))
-    c = lambda ch, pool, pool_out=1: Conv(ch, 3, 1, 1, pool=pool, pool_out=pool_out, standardize=True)  # noqa: E731
+    _validate.positive("width", width)
+    c = lambda ch, pool, pool_out=1: Conv(max(1, round(ch * width)), 3, 1, 1, pool=pool,  # noqa: E731
+                                          pool_out=pool_out, standardize=True)
     hidden = (c(64, 4), c(128, 2, 2), c(256, 2), c(256, 2, 2), c(512, 2), c(512, 2, 2), c(512, 2), c(512, 1, 2))
     return Network(in_shape, hidden=hidden, n_classes=n_classes, **kwargs)
 

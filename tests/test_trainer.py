@@ -262,3 +262,26 @@ def test_windowed_updates_equal_step_by_step_updates(window, rng):
         torch.testing.assert_close(g.dw, r.dw, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="window"):
         LocalTrainer(make(), window=0)
+
+
+def test_heap_peak_of_a_step_is_flat_in_time_for_tess_and_grows_for_bptt(rng):
+    """The measured peak (every tensor, temporaries included), not a count: a TESS step,
+    step by step or in windows, peaks at the same heap at T = 10 and T = 100; BPTT's grows."""
+    import sys
+
+    from lava_local.costs import peak_heap_bytes
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("peak_heap_bytes reads glibc's mallinfo2")
+    net = lambda: Network(300, hidden=(256, 256), rule=TESS(), init_scale=3.0)  # noqa: E731
+    trainers = {"tess": LocalTrainer(net()), "tess window 5": LocalTrainer(net(), window=5), "bptt": BPTTTrainer(net())}
+    peaks = {name: {} for name in trainers}
+    for steps in (10, 100):
+        x = torch.as_tensor((rng.random((32, steps, 300)) < 0.2), dtype=torch.float32)
+        y = torch.as_tensor(rng.integers(0, 10, 32))
+        for name, trainer in trainers.items():
+            trainer.compute_grads(x, y)  # warm-up; the allocator settles within two calls
+            peaks[name][steps] = max(peak_heap_bytes(lambda: trainer.compute_grads(x, y)) for _ in range(2))
+    for name in ("tess", "tess window 5"):
+        assert 0 < peaks[name][100] < 1.1 * peaks[name][10], peaks
+    assert peaks["bptt"][100] > 5 * peaks["bptt"][10] > 0, peaks

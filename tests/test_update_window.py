@@ -1,11 +1,23 @@
-"""The backward-view window update equals the step-by-step update of the rule."""
+"""Window learning (backward view of the pre trace) equals the step-by-step layer step."""
 import numpy as np
 import pytest
 import torch
 
+from lava_local.kernels.layer import (
+    ConvGeometry,
+    DenseLayerState,
+    conv_layer_step,
+    dense_layer_step,
+    layer_integrate,
+    layer_learn_window,
+)
+from lava_local.kernels.basis import make_basis
+from lava_local.kernels.learning_signal import SignalParams, one_hot
+from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import EligibilityParams, conv_update, dense_update, eligibility_factors
+from lava_local.kernels.surrogate import Surrogate
 from lava_local.kernels.traces import trace_step
-from lava_local.kernels.window import window_init, window_push, window_update
+from lava_local.kernels.window import backward_view_update
 
 PARAMS = [
     EligibilityParams(),                                  # TESS: both terms
@@ -16,73 +28,113 @@ PARAMS = [
 ]
 
 
-def _stream(rng, steps, post_shape, pre_shape):
+def _factors(rng, steps, post_shape, pre_shape):
     m = rng.normal(size=(steps, *post_shape))
     psi = rng.random((steps, *post_shape))
     h = rng.random((steps, *post_shape))
-    pre = (rng.random((steps, *pre_shape)) < 0.4).astype(float) * rng.choice([1.0, 0.25], size=(steps, *pre_shape))
+    pre = (rng.random((steps, *pre_shape)) < 0.4) * rng.choice([1.0, 0.25], size=(steps, *pre_shape))
     return m, psi, h, pre
 
 
-def _step_by_step(m, psi, h, pre, params, update, q0):
-    q, total = q0, 0.0
+def _step_by_step(m, psi, h, pre, params, update, q):
+    total = 0.0
     for t in range(len(m)):
         q = trace_step(q, pre[t], params.lambda_pre)
         total = total + update(m[t], psi[t], h[t], q, pre[t], params)
-    return total
-
-
-def _windowed(m, psi, h, pre, params, capacity, q0, **geometry):
-    window, q, total = None, q0, 0.0
-    for t in range(len(m)):
-        a, b = eligibility_factors(m[t], psi[t], h[t], params)
-        window = window or window_init(capacity, a, pre[t])
-        window = window_push(window, a, b, pre[t], q, params)
-        q = trace_step(q, pre[t], params.lambda_pre)
-        if window.size == window.capacity:
-            update, window = window_update(window, params, **geometry)
-            total = total + update
-    if window.size:
-        total = total + window_update(window, params, **geometry)[0]
-    return total
+    return total, q
 
 
 @pytest.mark.parametrize("params", PARAMS)
-@pytest.mark.parametrize("capacity", [1, 3, 7, 12])
-def test_dense_window_equals_step_by_step(params, capacity, rng):
-    m, psi, h, pre = _stream(rng, 11, (5, 6), (5, 9))  # 11 steps, batch 5: full and partial windows
-    q0 = rng.random((5, 9))  # a trace entering the first window
-    reference = _step_by_step(m, psi, h, pre, params, dense_update, q0)
-    got = _windowed(m, psi, h, pre, params, capacity, q0)
+@pytest.mark.parametrize("steps", [1, 2, 7])
+def test_dense_backward_view_equals_step_by_step(params, steps, rng):
+    m, psi, h, pre = _factors(rng, steps, (5, 6), (5, 9))
+    q0 = rng.random((5, 9))  # the trace entering the window
+    reference, q_ref = _step_by_step(m, psi, h, pre, params, dense_update, q0)
+    a, b = eligibility_factors(m, psi, h, params)
+    got, q_got = backward_view_update(a, b, pre, q0, params)
     assert np.abs(reference).sum() > 0
     np.testing.assert_allclose(got, reference, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(q_got, q_ref, rtol=1e-12)
 
 
 @pytest.mark.parametrize("params", PARAMS[:3])
 @pytest.mark.parametrize("stride,padding", [(1, 1), (2, 0)])
-def test_conv_window_equals_step_by_step_torch(params, stride, padding, rng):
+def test_conv_backward_view_equals_step_by_step_torch(params, stride, padding, rng):
     weight_shape = (4, 3, 3, 3)
     h_out = (8 + 2 * padding - 3) // stride + 1
-    m, psi, h, pre = (torch.as_tensor(a) for a in _stream(rng, 9, (2, 4, h_out, h_out), (2, 3, 8, 8)))
-    q0 = torch.zeros(2, 3, 8, 8, dtype=torch.float64)
+    m, psi, h, pre = (torch.as_tensor(x) for x in _factors(rng, 6, (2, 4, h_out, h_out), (2, 3, 8, 8)))
+    q0 = torch.as_tensor(rng.random((2, 3, 8, 8)))
 
     def update(m_t, psi_t, h_t, q, pre_t, p):
         return conv_update(m_t, psi_t, h_t, q, pre_t, weight_shape, p, stride, padding)
 
-    reference = _step_by_step(m, psi, h, pre, params, update, q0)
-    got = _windowed(m, psi, h, pre, params, 4, q0, weight_shape=weight_shape, stride=stride, padding=padding)
+    reference, q_ref = _step_by_step(m, psi, h, pre, params, update, q0)
+    a, b = eligibility_factors(m, psi, h, params)
+    got, q_got = backward_view_update(a, b, pre, q0, params, weight_shape, stride, padding)
     assert reference.abs().sum() > 0
     torch.testing.assert_close(got, reference, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(q_got, q_ref)
 
 
-def test_window_bounds_are_checked(rng):
-    a = np.ones((2, 3))
-    with pytest.raises(ValueError, match="capacity"):
-        window_init(0, a, a)
-    window = window_init(1, a, a)
-    with pytest.raises(ValueError, match="no step"):
-        window_update(window, EligibilityParams())
-    window = window_push(window, a, a, a, a, EligibilityParams())
-    with pytest.raises(ValueError, match="full"):
-        window_push(window, a, a, a, a, EligibilityParams())
-    assert window.nbytes == 2 * 2 * a.nbytes + a.nbytes  # two 2-slot buffers and b[t0]
+def test_backward_view_checks_step_counts(rng):
+    a = np.ones((3, 2, 4))
+    with pytest.raises(ValueError, match="same k"):
+        backward_view_update(a, a[:2], np.ones((3, 2, 5)), np.zeros((2, 5)), EligibilityParams())
+
+
+def _random_state(rng, out_shape, in_shape, weight_shape, xp):
+    as_array = (lambda v: torch.as_tensor(v)) if xp is torch else (lambda v: v)
+    u = rng.normal(0.5, 0.5, out_shape)
+    return DenseLayerState(as_array(u), as_array((u > 1.0) * 1.0), as_array(rng.random(in_shape)),
+                           as_array(rng.random(out_shape)), as_array(rng.random(out_shape) * 0.3),
+                           as_array(np.zeros(weight_shape)))
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_layer_window_equals_layer_steps(xp, kind, rng):
+    """k steps of the layer step (forward, signal, update) == k integrate steps + one window."""
+    batch, steps, neuron, surrogate = 3, 5, LIFParams(), Surrogate()
+    eligibility, signal = EligibilityParams(), SignalParams(n_classes=4, scale="1/sqrt(d)")
+    if kind == "dense":
+        geometry, in_shape, out_shape = None, (batch, 20), (batch, 12)
+        weight_shape, size = (12, 20), 12
+    else:
+        geometry = ConvGeometry((2, 8, 8), 4, 3, 1, 1, pool=2)
+        in_shape, out_shape = (batch, 2, 8, 8), (batch, 4, 8, 8)
+        weight_shape, size = geometry.weight_shape, geometry.signal_size
+    as_array = (lambda v: torch.as_tensor(v)) if xp is torch else (lambda v: v)
+    weights = as_array(rng.normal(0, 0.8, weight_shape))
+    basis = as_array(make_basis("square", 4, size))
+    target = as_array(one_hot(rng.integers(0, 4, batch), 4))
+    pre = as_array((rng.random((steps, *in_shape)) < 0.4) * 1.0)
+    start = _random_state(rng, out_shape, in_shape, weight_shape, xp)
+
+    reference = start
+    for t in range(steps):
+        if geometry is None:
+            reference = dense_layer_step(reference, pre[t], weights, neuron, surrogate, eligibility, basis, signal,
+                                         target)
+        else:
+            reference = conv_layer_step(reference, pre[t], weights, geometry, neuron, surrogate, eligibility,
+                                        basis, signal, target)
+    state, u_steps = start, []
+    for t in range(steps):
+        state = layer_integrate(state, pre[t], weights, neuron, geometry)
+        u_steps.append(state.u)
+    stack = torch.stack if xp is torch else np.stack
+    state = layer_learn_window(state, stack(u_steps), pre, target, basis, neuron, surrogate, eligibility, signal,
+                               geometry)
+    assert float(abs(reference.dw).sum()) > 0 and float(reference.o.sum()) > 0
+    for name in DenseLayerState._fields:
+        np.testing.assert_allclose(np.asarray(getattr(state, name)), np.asarray(getattr(reference, name)),
+                                   rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_in_place_eligibility_factors_equal_the_plain_ones(rng):
+    m, psi, h, _ = _factors(rng, 3, (2, 5), (2, 1))
+    params = EligibilityParams(alpha_pre=0.7, alpha_post=-1.0)
+    a, b = eligibility_factors(m, psi, h, params)
+    a2, b2 = eligibility_factors(m, psi.copy(), h.copy(), params, in_place=True)
+    np.testing.assert_array_equal(a2, a)
+    np.testing.assert_array_equal(b2, b)

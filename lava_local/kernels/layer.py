@@ -38,16 +38,18 @@ from .learning_signal import (
     local_error,
     softmax_error_fixed,
 )
-from .neuron import LIFFixedParams, LIFParams, LIFState, trunc_shift, lif_step, lif_step_fixed
+from .neuron import LIFFixedParams, LIFParams, LIFState, lif_step, lif_step_fixed, spikes, trunc_shift
 from .plasticity import (
     EligibilityParams,
     apply_update_fixed,
+    eligibility_factors,
     conv_update,
     dense_update,
     dense_update_fixed,
 )
 from .surrogate import PsiTable, Surrogate, psi, psi_fixed
 from .traces import trace_step, trace_step_fixed
+from .window import backward_view_update
 
 __all__ = [
     "DenseLayerState",
@@ -71,6 +73,8 @@ __all__ = [
     "conv_layer_learn",
     "conv_learning_signal",
     "conv_layer_step_fixed",
+    "layer_integrate",
+    "layer_learn_window",
 ]
 
 
@@ -406,3 +410,58 @@ def conv_layer_step_fixed(
         dw = dw + conv2d_weight_grad_int(np.stack([q, pre * params.pre_impulse]), np.stack([a, b]),
                                          g.weight_shape, g.stride, g.padding)
     return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
+
+
+# -- window form (the batched trainer's ``window > 1``) -------------------------------------
+def layer_integrate(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams,
+                    geometry: Optional[ConvGeometry] = None) -> DenseLayerState:
+    """The per-step part of window learning: synaptic input and LIF, ``(u, o)`` only.
+
+    A batch ``pre`` (``(B, n_in)`` dense, ``(B, C, H, W)`` conv). The traces, Psi and the
+    update of the steps follow in :func:`layer_learn_window`, so between windows the
+    state's ``q, h, psi`` are those of the step before the window.
+    """
+    if geometry is None:
+        current = pre @ weights.T
+    else:
+        current = conv2d(pre, weights, geometry.stride, geometry.padding)
+    lif = lif_step(LIFState(state.u, state.o), current, neuron)
+    return state._replace(u=lif.u, o=lif.o)
+
+
+def layer_learn_window(
+    state: DenseLayerState, u_steps: Any, pre_steps: Any, target: Any, basis: Any, neuron: LIFParams,
+    surrogate: Surrogate, eligibility: EligibilityParams, signal: SignalParams,
+    geometry: Optional[ConvGeometry] = None,
+) -> DenseLayerState:
+    """Traces, Psi, local signal and update of k steps at once: the same result as k steps
+    of :func:`dense_layer_step` / :func:`conv_layer_step` (up to float summation order).
+
+    ``u_steps``: the membranes ``(k, B, ...)`` that :func:`layer_integrate` produced;
+    ``pre_steps``: the inputs ``(k, B, ...)``; ``state``: q, h, psi of the step before the
+    first. Every step's quantity is computed for all k steps in one call, which is what
+    makes the window cheap: ``h`` is the only recursion left (k small element-wise steps),
+    and the update is :func:`~lava_local.kernels.window.backward_view_update`.
+    Returns the state with ``q, h, psi`` of the last step and ``dw`` accumulated.
+    """
+    k, xp = u_steps.shape[0], namespace(u_steps)
+    psi_steps = psi(u_steps, neuron.v_th, surrogate)
+    psi_last = psi_steps[-1] * 1.0  # a copy: a view would keep all k steps alive
+    h_steps = xp.empty_like(psi_steps)
+    h, previous = state.h, state.psi
+    for j in range(k):  # h[t] = lambda_post h[t-1] + Psi(u[t-1])
+        h = trace_step(h, previous, eligibility.lambda_post)
+        h_steps[j] = h
+        previous = psi_steps[j]
+    o_steps = spikes(u_steps, neuron)
+    if geometry is None:
+        m = learning_signal(o_steps, target, basis, signal)
+        shape = {}
+    else:
+        m = conv_learning_signal(o_steps, target, basis, signal, geometry)
+        shape = {"weight_shape": geometry.weight_shape, "stride": geometry.stride, "padding": geometry.padding}
+    del o_steps
+    a, b = eligibility_factors(m, psi_steps, h_steps, eligibility, in_place=True)
+    del m, h_steps, psi_steps  # bounded memory: only a and b stay for the product
+    update, q = backward_view_update(a, b, pre_steps, state.q, eligibility, **shape)
+    return state._replace(q=q, h=h, psi=psi_last, dw=state.dw + update)

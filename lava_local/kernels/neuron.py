@@ -38,7 +38,8 @@ from .. import _validate
 from ..hw_profile import NeuronFormat
 from ._array import namespace
 
-__all__ = ["LIFParams", "LIFFixedParams", "LIFState", "lif_step", "lif_step_fixed", "lif_init", "trunc_shift"]
+__all__ = [
+    "LIFParams", "LIFFixedParams", "LIFState", "lif_step", "spikes", "lif_step_fixed", "lif_init", "trunc_shift"]
 
 ResetMode = Literal["subtract", "zero"]
 
@@ -105,12 +106,15 @@ def lif_step(state: LIFState, current: Any, params: LIFParams) -> LIFState:
     else:
         v = u * (1 - o)
     u_next = params.gamma * v + current
-    o_next = (u_next > params.v_th) * 1.0
-    if namespace(u_next) is np:
-        o_next = np.asarray(o_next, dtype=np.result_type(u_next, np.float32))
-    else:
-        o_next = o_next.to(u_next.dtype)
-    return LIFState(u_next, o_next)
+    return LIFState(u_next, spikes(u_next, params))
+
+
+def spikes(u: Any, params: LIFParams) -> Any:
+    """``o = H(u - v_th)`` as 0/1 of u's float type (NumPy or torch)."""
+    spiked = u > params.v_th
+    if namespace(u) is np:
+        return np.asarray(spiked, dtype=np.result_type(u, np.float32))
+    return spiked.to(u.dtype)
 
 
 def trunc_shift(x: np.ndarray, shift: int) -> np.ndarray:

@@ -54,9 +54,19 @@ class EligibilityParams:
         _validate.real("alpha_post", self.alpha_post)
 
 
-def eligibility_factors(m: Any, psi_u: Any, h: Any, params: EligibilityParams) -> Tuple[Any, Any]:
-    """Post-synaptic factors ``a = m alpha_pre Psi(u)`` and ``b = m alpha_post h``."""
-    return m * (params.alpha_pre * psi_u), m * (params.alpha_post * h)
+def eligibility_factors(m: Any, psi_u: Any, h: Any, params: EligibilityParams,
+                        in_place: bool = False) -> Tuple[Any, Any]:
+    """Post-synaptic factors ``a = m alpha_pre Psi(u)`` and ``b = m alpha_post h``.
+
+    ``in_place=True`` writes a over ``psi_u`` and b over ``h`` (no new arrays: what a
+    window of many steps needs to stay small).
+    """
+    if not in_place:
+        return m * (params.alpha_pre * psi_u), m * (params.alpha_post * h)
+    for factor, alpha in ((psi_u, params.alpha_pre), (h, params.alpha_post)):
+        factor *= alpha
+        factor *= m
+    return psi_u, h
 
 
 def _stack(x: Any, y: Any) -> Any:

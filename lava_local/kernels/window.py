@@ -14,103 +14,58 @@ of eligibility traces, Sutton & Barto 2018, ch. 12)::
     = sum_s  c[s] (x) o_pre[s]  +  lambda a~[t0] (x) q[t0-1]
       a~[s] = a[s] + lambda a~[s+1]   (a~[t1] = 0),      c[s] = a~[s] + b[s]
 
-one product over the window's inputs plus one with the trace that enters the window:
-about half the multiply-adds of the step-by-step form, in a single kernel call, with the
-same result up to float summation order. Memory is bounded by the window, not by T.
+one product over the window's inputs plus a batch-sized one with the trace that enters
+the window: about half the multiply-adds of the step-by-step form, in two kernel calls
+instead of 2k, with the same result up to float summation order. The trace leaving the
+window, ``q[t1-1]``, follows from the same inputs. Memory is bounded by the window, not T.
 
-So that a window holds one post-synaptic tensor per step (not both a and b), it stores::
-
-    d[s] = a[s] + b[s] - lambda b[s+1]          (d[t1-1] = a[t1-1] + b[t1-1])
-
-from which ``c[s] = d[s] + lambda c[s+1]`` and ``a~[t0] = c[t0] - b[t0]`` follow at the end.
-
-The functions work in place on preallocated buffers (NumPy or torch): slot 0 of ``post``
-and ``pre`` holds the boundary pair (``lambda a~[t0]``, ``q[t0-1]``), slots ``1..k`` the
-steps, so the update is one product over the first ``k + 1`` slots.
+:func:`lava_local.kernels.layer.layer_learn_window` composes this with the neuron,
+traces and local signal of a layer.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, Optional, Tuple
 
-import numpy as np
-
-from ._array import namespace
 from .conv import conv2d_weight_grad
 from .plasticity import EligibilityParams
+from .traces import trace_step
 
-__all__ = ["UpdateWindow", "window_init", "window_push", "window_update"]
-
-
-class UpdateWindow(NamedTuple):
-    post: Any     # (capacity + 1, *post_shape): d[s] in slots 1..size
-    pre: Any      # (capacity + 1, *pre_shape): q[t0-1] in slot 0, o_pre[s] in slots 1..size
-    b_first: Any  # b[t0], for the boundary term
-    size: int     # steps held
-
-    @property
-    def capacity(self) -> int:
-        return self.post.shape[0] - 1
-
-    @property
-    def nbytes(self) -> int:
-        return sum(int(t.numel() * t.element_size()) if hasattr(t, "numel") else int(t.nbytes)
-                   for t in (self.post, self.pre, self.b_first))
+__all__ = ["backward_view_update"]
 
 
-def window_init(capacity: int, post_like: Any, pre_like: Any) -> UpdateWindow:
-    """Empty window for ``capacity`` steps, buffers shaped and typed like one step's
-    post-synaptic factor and pre-synaptic input (same device)."""
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-        raise ValueError(f"window capacity must be a positive int, got {capacity!r}")
-    xp = namespace(post_like, pre_like)
-    if xp is np:
-        post = np.zeros((capacity + 1, *post_like.shape), post_like.dtype)
-        pre = np.zeros((capacity + 1, *pre_like.shape), pre_like.dtype)
-        return UpdateWindow(post, pre, np.zeros_like(post_like), 0)
-    post = xp.zeros((capacity + 1, *post_like.shape), dtype=post_like.dtype, device=post_like.device)
-    pre = xp.zeros((capacity + 1, *pre_like.shape), dtype=pre_like.dtype, device=pre_like.device)
-    return UpdateWindow(post, pre, xp.zeros_like(post_like), 0)
-
-
-def window_push(window: UpdateWindow, a: Any, b: Any, pre: Any, q_before: Any,
-                params: EligibilityParams) -> UpdateWindow:
-    """Add one step's factors ``a``, ``b`` and input ``o_pre`` (in place).
-
-    ``q_before`` is the pre trace of the step before (read only when the window is empty:
-    it is ``q[t0-1]``).
-    """
-    k = window.size
-    if k == window.capacity:
-        raise ValueError(f"window is full ({k} steps): take its update first")
-    if k == 0:
-        window.pre[0] = q_before
-        window.b_first[...] = b
-    else:
-        window.post[k] -= params.lambda_pre * b  # completes d[s-1] = a + b - lambda b[s]
-    window.post[k + 1] = a + b
-    window.pre[k + 1] = pre
-    return window._replace(size=k + 1)
-
-
-def window_update(window: UpdateWindow, params: EligibilityParams,
-                  weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,
-                  padding: int = 0) -> Tuple[Any, UpdateWindow]:
-    """The summed update of the steps held, and the emptied window.
-
-    Dense layers (``weight_shape=None``): ``(n_out, n_in)``; conv layers: the weight
-    gradient of ``weight_shape`` (stride, padding). Overwrites the held factors.
-    """
-    k, lam = window.size, params.lambda_pre
-    if k == 0:
-        raise ValueError("the window holds no step")
-    post, pre = window.post[: k + 1], window.pre[: k + 1]
-    for s in range(k - 1, 0, -1):  # c[s] = d[s] + lambda c[s+1]
-        post[s] += lam * post[s + 1]
-    post[0] = lam * (post[1] - window.b_first)  # lambda a~[t0]
+def _outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]], stride: int, padding: int) -> Any:
+    """``sum post (x) pre`` over all leading axes (dense), or the conv weight gradient."""
     if weight_shape is None:
-        n_out, n_in = post.shape[-1], pre.shape[-1]
-        update = post.reshape(-1, n_out).T @ pre.reshape(-1, n_in)
-    else:
-        update = conv2d_weight_grad(pre.reshape(-1, *pre.shape[2:]), post.reshape(-1, *post.shape[2:]),
-                                    weight_shape, stride, padding)
-    return update, window._replace(size=0)
+        return post.reshape(-1, post.shape[-1]).T @ pre.reshape(-1, pre.shape[-1])
+    return conv2d_weight_grad(pre.reshape(-1, *pre.shape[-3:]), post.reshape(-1, *post.shape[-3:]),
+                              weight_shape, stride, padding)
+
+
+def backward_view_update(
+    a: Any, b: Any, pre: Any, q_before: Any, params: EligibilityParams,
+    weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1, padding: int = 0,
+) -> Tuple[Any, Any]:
+    """The summed update of k steps and the pre trace after them.
+
+    ``a``, ``b``: post-synaptic factors of the steps, ``(k, ..., *post_shape)``; ``pre``:
+    the steps' inputs ``(k, ..., *pre_shape)``; ``q_before``: the pre trace of the step
+    before the first. Dense layers (``weight_shape=None``) give ``(n_out, n_in)``, conv
+    layers the weight gradient of ``weight_shape``. ``a`` is overwritten (it holds c).
+    Returns ``(update, q_after)``.
+    """
+    k, lam = a.shape[0], params.lambda_pre
+    if k == 0 or pre.shape[0] != k or b.shape[0] != k:
+        raise ValueError(f"need the same k >= 1 steps in a, b and pre, got {a.shape[0]}, {b.shape[0]}, "
+                         f"{pre.shape[0]}")
+    for s in range(k - 2, -1, -1):  # a~[s] = a[s] + lambda a~[s+1], in place on each view
+        row = a[s]
+        row += lam * a[s + 1]
+    update = 0.0
+    if lam != 0:
+        update = _outer(lam * a[0], q_before, weight_shape, stride, padding)
+    a += b  # c = a~ + b
+    update = update + _outer(a, pre, weight_shape, stride, padding)
+    q = q_before
+    for s in range(k):
+        q = trace_step(q, pre[s], lam)
+    return update, q

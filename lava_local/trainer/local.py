@@ -14,11 +14,11 @@ from lava_local.kernels.layer import (
     conv_learning_signal,
     dense_layer_forward,
     dense_layer_learn,
+    layer_integrate,
+    layer_learn_window,
     readout_step,
 )
 from lava_local.kernels.learning_signal import SignalParams, learning_signal, local_error, one_hot
-from lava_local.kernels.plasticity import eligibility_factors
-from lava_local.kernels.window import UpdateWindow, window_init, window_push, window_update
 from lava_local.trainer.base import TrainerBase
 
 
@@ -38,10 +38,12 @@ class LocalTrainer(TrainerBase):
     with e = softmax(u_ro[t]) - y*), never through time; ``"dfa"`` sends e through fixed
     random matrices (N(0, 1/C), seeded by the network seed).
 
-    ``window`` (local signals): take each layer's update once per window of that many steps
-    through the backward view of the pre trace (:mod:`lava_local.kernels.window`): one
-    product per layer and window instead of two per step, the same result up to float
-    summation order; memory grows with the window, not with T.
+    ``window`` (local signals): learn in windows of that many steps. Per step only the
+    neurons run; per window the traces, Psi, signals and the update of all its steps are
+    computed at once, the update through the backward view of the pre trace
+    (:mod:`lava_local.kernels.window`). Same result up to float summation order; fewer,
+    larger operations (fewer kernel launches on a GPU) and about half the weight-gradient
+    arithmetic; memory grows with the window, not with T.
     """
 
     def __init__(self, net, *args, window: int = 1, **kwargs) -> None:
@@ -108,10 +110,13 @@ class LocalTrainer(TrainerBase):
         """T steps of every layer with its local signal (the layer step of
         :mod:`lava_local.kernels.layer`: forward, local signal, update).
 
-        With ``window > 1`` each layer's update is taken once per window of that many steps,
-        in the backward view of :mod:`lava_local.kernels.window`: one matrix product or
-        weight-gradient convolution over the window's inputs (about half the multiply-adds of
-        the step-by-step form, fewer and larger kernels; memory bounded by the window)."""
+        With ``window > 1`` a learning step runs only the synaptic input and the LIF of each
+        layer and keeps its membrane and input; every ``window`` steps
+        :func:`~lava_local.kernels.layer.layer_learn_window` computes the traces, Psi, local
+        signals and the update of those steps at once, the update in the backward view of
+        :mod:`lava_local.kernels.window` (one product per layer and window instead of two per
+        step; a few large operations instead of many small ones per step; memory bounded by
+        the window)."""
         if self.net.rule.feedback != "local":
             return self._run_global_signal(x, y, learn_hidden)
         net, rule = self.net, self.net.rule
@@ -119,39 +124,45 @@ class LocalTrainer(TrainerBase):
         states, readout = self._zero_states(batch)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         weights = self.effective_weights()
-        windows: List[Optional[UpdateWindow]] = [None] * len(states)
+        windowed = self.window > 1 and target is not None and learn_hidden
+        capacity = min(self.window, max(steps - rule.t_l, 1))
+        u_steps: List[Optional[torch.Tensor]] = [None] * len(states)  # window buffers, per layer
+        pre_steps: List[Optional[torch.Tensor]] = [None] * len(states)
+        held = 0  # steps in the window buffers
 
-        def flush(i: int) -> None:
-            if windows[i] is None or windows[i].size == 0:
-                return
-            g = net.geometries[i]
-            update, windows[i] = (window_update(windows[i], rule.eligibility) if g is None else
-                                  window_update(windows[i], rule.eligibility, g.weight_shape, g.stride, g.padding))
-            states[i] = states[i]._replace(dw=states[i].dw + update)
+        def learn_window() -> None:
+            for i, g in enumerate(net.geometries):
+                states[i] = layer_learn_window(states[i], u_steps[i][:held], pre_steps[i][:held], target,
+                                               self.bases[i], net.neuron, net.surrogate, rule.eligibility,
+                                               rule.signal, g)
 
         for t in range(steps):
             pre = x[:, t]
             learning = target is not None and learn_hidden and t >= rule.t_l
             for i, w in enumerate(weights):
                 pre = self._layer_input(i, pre, states)
-                q_before = states[i].q
-                states[i] = self._layer_forward(i, states[i], pre, w)
-                if learning:
-                    m = self._local_signal(i, states[i].o, target)
-                    if self.window == 1:
+                if learning and windowed:
+                    states[i] = layer_integrate(states[i], pre, w, net.neuron, net.geometries[i])
+                    if u_steps[i] is None:
+                        u_steps[i] = pre.new_empty((capacity, *states[i].u.shape))
+                        pre_steps[i] = pre.new_empty((capacity, *pre.shape))
+                    u_steps[i][held] = states[i].u
+                    pre_steps[i][held] = pre
+                else:
+                    states[i] = self._layer_forward(i, states[i], pre, w)
+                    if learning:
+                        m = self._local_signal(i, states[i].o, target)
                         states[i] = self._layer_learn(i, states[i], pre, m)
-                    else:
-                        a, b = eligibility_factors(m, states[i].psi, states[i].h, rule.eligibility)
-                        if windows[i] is None:
-                            windows[i] = window_init(min(self.window, steps), a, pre)
-                        windows[i] = window_push(windows[i], a, b, pre, q_before, rule.eligibility)
-                        if windows[i].size == windows[i].capacity:
-                            flush(i)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
-        for i in range(len(states)):
-            flush(i)
-        self.window_bytes = sum(w.nbytes for w in windows if w is not None)
+            if learning and windowed:
+                held += 1
+                if held == capacity:
+                    learn_window()
+                    held = 0
+        if held:
+            learn_window()
+        self.window_bytes = sum(b.numel() * b.element_size() for b in u_steps + pre_steps if b is not None)
         return states, readout
 
     def _run_global_signal(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
