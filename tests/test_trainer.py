@@ -243,14 +243,18 @@ def test_stllr_bp_through_conv_and_pooling_matches_autograd_on_one_step(rng):
         assert not torch.equal(before, t.params[0].detach())
 
 
-@pytest.mark.parametrize("window", [3, 8])
-def test_windowed_updates_equal_step_by_step_updates(window, rng):
-    from lava_local.network import Conv
+@pytest.mark.parametrize("window,kind", [(3, "conv"), (8, "conv"), (4, "recurrent")])
+def test_windowed_updates_equal_step_by_step_updates(window, kind, rng):
+    from lava_local.network import Conv, Recurrent
 
     frames = (rng.random((4, 8, 2 * 8 * 8)) < 0.3).astype(np.uint8)
     labels = rng.integers(0, 10, 4)
-    make = lambda: Network((2, 8, 8), hidden=(Conv(4, kernel=3, padding=1, pool=2, pool_out=2), 12),  # noqa: E731
-                           rule=TESS(), init_scale=3.0, seed=9)
+    if kind == "conv":
+        make = lambda: Network((2, 8, 8), hidden=(Conv(4, kernel=3, padding=1, pool=2, pool_out=2), 12),  # noqa: E731
+                               rule=TESS(), init_scale=3.0, seed=9)
+    else:  # S-TLLR's SHD layout, learning from step 2 on (inputs before the window are traces)
+        make = lambda: Network(128, hidden=(Recurrent(12), 10), rule=STLLR.shd(t_l=2),  # noqa: E731
+                               init_scale=3.0, seed=9)
     x, y = torch.as_tensor(frames, dtype=torch.float64), torch.as_tensor(labels)
     plain = LocalTrainer(make(), device="cpu", dtype=torch.float64)
     windowed = LocalTrainer(make(), device="cpu", dtype=torch.float64, window=window)

@@ -72,6 +72,7 @@ __all__ = [
     "conv_layer_forward",
     "conv_layer_learn",
     "conv_learning_signal",
+    "conv_learning_signal_pooled",
     "conv_layer_step_fixed",
     "layer_integrate",
     "layer_learn_window",
@@ -345,11 +346,17 @@ def conv_layer_step(
 def conv_learning_signal(o: Any, target: Any, basis: Any, signal: SignalParams, geometry: ConvGeometry) -> Any:
     """The local signal of a conv layer: its spikes average-pooled to ``pool x pool`` per
     channel, projected on the basis, the error back-projected through the pooling."""
+    return avg_pool_adjoint(conv_learning_signal_pooled(o, target, basis, signal, geometry), geometry.out_shape[1:])
+
+
+def conv_learning_signal_pooled(o: Any, target: Any, basis: Any, signal: SignalParams,
+                                geometry: ConvGeometry) -> Any:
+    """:func:`conv_learning_signal` before the back-projection through the pooling:
+    ``(..., C_out, pool, pool)``."""
     g = geometry
     lead = tuple(o.shape[:-3])
     pooled = avg_pool(o, g.pool).reshape(*lead, -1)
-    m_pooled = learning_signal(pooled, target, basis, signal).reshape(*lead, g.out_channels, g.pool, g.pool)
-    return avg_pool_adjoint(m_pooled, g.out_shape[1:])
+    return learning_signal(pooled, target, basis, signal).reshape(*lead, g.out_channels, g.pool, g.pool)
 
 
 def conv_layer_forward(
@@ -363,6 +370,7 @@ def conv_layer_forward(
     h = trace_step(state.h, state.psi, eligibility.lambda_post)
     current = conv2d(pre[None] if single else pre, weights, g.stride, g.padding)
     lif = lif_step(LIFState(state.u, state.o), current[0] if single else current, neuron)
+    del current  # not kept alive while Psi's temporaries exist (peak memory)
     return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
 
 
@@ -445,6 +453,19 @@ def layer_learn_window(
     Returns the state with ``q, h, psi`` of the last step and ``dw`` accumulated.
     """
     k, xp = u_steps.shape[0], namespace(u_steps)
+    # the signal first: the spikes are needed only pooled, so they never coexist with Psi and h
+    if geometry is None:
+        m = learning_signal(spikes(u_steps, neuron), target, basis, signal)
+        spread, shape = (lambda x: x), {}
+    else:
+        g = geometry
+        m_pooled = conv_learning_signal_pooled(spikes(u_steps, neuron), target, basis, signal, g)
+        (_, height, width), p = g.out_shape, g.pool
+        fh, fw = height // p, width // p
+        # avg_pool_adjoint without its copy: each pooled value broadcast over its window
+        m = (m_pooled / (fh * fw))[..., None, :, None]
+        spread = lambda x: x.reshape(*x.shape[:-2], p, fh, p, fw)  # noqa: E731 - a view
+        shape = {"weight_shape": g.weight_shape, "stride": g.stride, "padding": g.padding}
     psi_steps = psi(u_steps, neuron.v_th, surrogate)
     psi_last = psi_steps[-1] * 1.0  # a copy: a view would keep all k steps alive
     h_steps = xp.empty_like(psi_steps)
@@ -453,15 +474,9 @@ def layer_learn_window(
         h = trace_step(h, previous, eligibility.lambda_post)
         h_steps[j] = h
         previous = psi_steps[j]
-    o_steps = spikes(u_steps, neuron)
-    if geometry is None:
-        m = learning_signal(o_steps, target, basis, signal)
-        shape = {}
-    else:
-        m = conv_learning_signal(o_steps, target, basis, signal, geometry)
-        shape = {"weight_shape": geometry.weight_shape, "stride": geometry.stride, "padding": geometry.padding}
-    del o_steps
-    a, b = eligibility_factors(m, psi_steps, h_steps, eligibility, in_place=True)
-    del m, h_steps, psi_steps  # bounded memory: only a and b stay for the product
+    # a and b overwrite Psi and h (bounded memory: two window-sized arrays for the product)
+    eligibility_factors(m, spread(psi_steps), spread(h_steps), eligibility, in_place=True)
+    a, b = psi_steps, h_steps
+    del m
     update, q = backward_view_update(a, b, pre_steps, state.q, eligibility, **shape)
     return state._replace(q=q, h=h, psi=psi_last, dw=state.dw + update)

@@ -19,6 +19,7 @@ from lava_local.kernels.layer import (
     readout_step,
 )
 from lava_local.kernels.learning_signal import SignalParams, learning_signal, local_error, one_hot
+from lava_local.kernels.neuron import spikes
 from lava_local.trainer.base import TrainerBase
 
 
@@ -126,28 +127,46 @@ class LocalTrainer(TrainerBase):
         weights = self.effective_weights()
         windowed = self.window > 1 and target is not None and learn_hidden
         capacity = min(self.window, max(steps - rule.t_l, 1))
-        u_steps: List[Optional[torch.Tensor]] = [None] * len(states)  # window buffers, per layer
-        pre_steps: List[Optional[torch.Tensor]] = [None] * len(states)
-        held = 0  # steps in the window buffers
+        u_steps: List[Optional[torch.Tensor]] = [None] * len(states)  # window buffers: membranes
+        recurrent_inputs: List[Optional[torch.Tensor]] = [None] * len(states)
+        held, first = 0, 0  # steps in the window buffers, time of the first
+
+        def window_inputs(i: int) -> torch.Tensor:
+            """Layer i's inputs over the window, ``(k, B, ...)``: recomputed from the input
+            batch or the previous layer's membranes (the same operations as the steps), so
+            only recurrent layers, whose input includes their own past spikes, store them."""
+            if net.recurrent[i]:
+                return recurrent_inputs[i][:held]
+            if i == 0:
+                inputs = x[:, first:first + held].transpose(0, 1)
+            else:
+                o = spikes(u_steps[i - 1][:held], net.neuron)
+                inputs = self.layer_output(i - 1, o.reshape(-1, *o.shape[2:]))
+            g = net.geometries[i]
+            return inputs.reshape(held, batch, *(g.in_shape if g is not None else (-1,)))
 
         def learn_window() -> None:
             for i, g in enumerate(net.geometries):
-                states[i] = layer_learn_window(states[i], u_steps[i][:held], pre_steps[i][:held], target,
+                states[i] = layer_learn_window(states[i], u_steps[i][:held], window_inputs(i), target,
                                                self.bases[i], net.neuron, net.surrogate, rule.eligibility,
                                                rule.signal, g)
 
         for t in range(steps):
             pre = x[:, t]
             learning = target is not None and learn_hidden and t >= rule.t_l
+            if learning and windowed and held == 0:
+                first = t
             for i, w in enumerate(weights):
                 pre = self._layer_input(i, pre, states)
                 if learning and windowed:
                     states[i] = layer_integrate(states[i], pre, w, net.neuron, net.geometries[i])
                     if u_steps[i] is None:
                         u_steps[i] = pre.new_empty((capacity, *states[i].u.shape))
-                        pre_steps[i] = pre.new_empty((capacity, *pre.shape))
+                        if net.recurrent[i]:
+                            recurrent_inputs[i] = pre.new_empty((capacity, *pre.shape))
                     u_steps[i][held] = states[i].u
-                    pre_steps[i][held] = pre
+                    if net.recurrent[i]:
+                        recurrent_inputs[i][held] = pre
                 else:
                     states[i] = self._layer_forward(i, states[i], pre, w)
                     if learning:
@@ -162,7 +181,7 @@ class LocalTrainer(TrainerBase):
                     held = 0
         if held:
             learn_window()
-        self.window_bytes = sum(b.numel() * b.element_size() for b in u_steps + pre_steps if b is not None)
+        self.window_bytes = sum(b.numel() * b.element_size() for b in u_steps + recurrent_inputs if b is not None)
         return states, readout
 
     def _run_global_signal(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
