@@ -289,3 +289,22 @@ def test_heap_peak_of_a_step_is_flat_in_time_for_tess_and_grows_for_bptt(rng):
     for name in ("tess", "tess window 5"):
         assert 0 < peaks[name][100] < 1.1 * peaks[name][10], peaks
     assert peaks["bptt"][100] > 5 * peaks["bptt"][10] > 0, peaks
+
+
+@pytest.mark.parametrize("cls", [LocalTrainer, BPTTTrainer])
+def test_cpu_trainers_flush_subnormals_only_while_they_run(cls, rng):
+    """Decaying traces reach float32 subnormals, which CPUs process many times slower; the
+    trainers flush them while they run and restore torch's default afterwards."""
+    def subnormal() -> float:
+        return float(torch.tensor([1e-39], dtype=torch.float32) * 1.0)
+
+    x = torch.as_tensor(rng.random((2, 3, 40)) < 0.3, dtype=torch.float32)
+    y = torch.as_tensor([1, 2])
+    for flush, expected in ((True, 0.0), (False, pytest.approx(1e-39, rel=1e-3))):
+        trainer = cls(Network(40, hidden=(8,), init_scale=3.0), device="cpu", flush_denormal=flush)
+        seen = []
+        net_step = trainer.effective_weights
+        trainer.effective_weights = lambda: seen.append(subnormal()) or net_step()  # runs inside the step
+        trainer.compute_grads(x, y)
+        assert seen == [expected]
+        assert subnormal() == pytest.approx(1e-39, rel=1e-3)  # default restored
