@@ -100,6 +100,9 @@ def memory_point(method: str, steps: int, device: str) -> float:
 
 
 def main() -> None:
+    from lava_local.trainer import flush_subnormals
+
+    flush_subnormals()  # first, so that torch's worker threads inherit it
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--nmnist-epochs", type=int, default=20)

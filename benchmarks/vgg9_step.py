@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lava_local  # noqa: E402,F401
 from lava_local.costs import peak_heap_bytes  # noqa: E402
 from lava_local.network import vgg9  # noqa: E402
-from lava_local.trainer import BPTTTrainer, LocalTrainer  # noqa: E402
+from lava_local.trainer import BPTTTrainer, LocalTrainer, flush_subnormals  # noqa: E402
 
 
 def graphed_train_step(trainer, x: torch.Tensor, y: torch.Tensor) -> Callable:
@@ -103,6 +103,7 @@ def measure(make_trainer: Callable, args, device: torch.device, graph: bool = Fa
 
 
 def main() -> None:
+    flush_subnormals()  # first, so that torch's worker threads inherit it (both trainers)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default=None)
     parser.add_argument("--steps", type=int, default=20)

@@ -87,6 +87,9 @@ def run_experiment(config: ExperimentConfig, train: Tuple[np.ndarray, np.ndarray
 
 
 def main(argv=None) -> int:
+    from .trainer import flush_subnormals
+
+    flush_subnormals()  # first, so that torch's worker threads inherit it
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config", choices=sorted(CONFIGS))
     parser.add_argument("--data", required=True, help="folder holding tonic's dataset folders")

@@ -1,7 +1,6 @@
 """Shared parts of the trainers: parameters, optimisers, data batches, evaluation."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -18,23 +17,37 @@ def resolve_device(device: Any = None) -> torch.device:
     return torch.device(device)
 
 
+def flush_subnormals() -> bool:
+    """Flush subnormal floats to zero in this process's CPU arithmetic (x86 FTZ/DAZ, Arm FZ).
+
+    Traces of silent neurons decay geometrically, and past about 50 steps their products
+    in the weight-gradient convolutions fall below 1.2e-38 (float32), where CPUs compute
+    many times slower: a VGG-9 TESS step at T = 60 took 30 s instead of 19 s on 2 cores.
+    Values that small change no update measurably (GPUs are not affected).
+
+    Call it at the start of a program, before torch does any work: the setting belongs to
+    each thread, and torch's worker threads copy it only when they start. It stays on for
+    the process (the training programs of this package call it). Returns ``False`` where
+    the CPU cannot do it.
+    """
+    return torch.set_flush_denormal(True)
+
+
 class TrainerBase:
     """Holds the network's weights as torch parameters and one optimiser per layer.
 
     ``optimizer``: ``"adam"`` (the papers': Adam per layer) or ``"sgd"``; ``lr``: one rate
-    for every layer, or a list with one per layer (hidden layers first, read-out last);
-    ``flush_denormal``: see :meth:`cpu_numerics`.
+    for every layer, or a list with one per layer (hidden layers first, read-out last).
     """
 
     def __init__(self, net, device: Any = None, dtype: torch.dtype = torch.float32,
-                 optimizer: str = "adam", lr: Any = 1e-3, flush_denormal: bool = True) -> None:
+                 optimizer: str = "adam", lr: Any = 1e-3) -> None:
         from lava_local.network import Network
 
         if not isinstance(net, Network):
             raise TypeError("net must be a lava_local.network.Network")
         self.net = net
         self.device = resolve_device(device)
-        self.flush_denormal = flush_denormal
         self.dtype = dtype
         self.params: List[torch.nn.Parameter] = [
             torch.nn.Parameter(torch.as_tensor(w, dtype=dtype, device=self.device)) for w in net.weights
@@ -55,22 +68,6 @@ class TrainerBase:
         sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
         self.bases = [torch.as_tensor(make_basis(net.rule.signal.basis, net.rule.signal.n_classes, n),
                                       dtype=dtype, device=self.device) for n in sizes]
-
-    @contextmanager
-    def cpu_numerics(self) -> Iterator[None]:
-        """While a CPU trainer runs, subnormal floats are flushed to zero (then torch's
-        default, off, is restored). The traces of silent neurons decay geometrically into
-        subnormal numbers (below 1.2e-38 in float32), which x86 CPUs process many times
-        slower: a VGG-9 step at T = 60 took 2.2x as long. Values that small change no
-        update measurably. ``flush_denormal=False`` keeps IEEE behaviour."""
-        if self.device.type != "cpu" or not self.flush_denormal:
-            yield
-            return
-        torch.set_flush_denormal(True)
-        try:
-            yield
-        finally:
-            torch.set_flush_denormal(False)
 
     # -- architecture pieces shared by both trainers ---------------------------------------
     def effective_weights(self) -> List[torch.Tensor]:

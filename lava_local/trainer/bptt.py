@@ -62,15 +62,14 @@ class BPTTTrainer(TrainerBase):
         return torch.stack(outputs)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad(), self.cpu_numerics():
+        with torch.no_grad():
             return self.forward(x).sum(0)
 
     def compute_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        with self.cpu_numerics():
-            u = self.forward(x)
-            loss = torch.nn.functional.cross_entropy(u.reshape(-1, u.shape[-1]), y.repeat(u.shape[0]),
-                                                     reduction="sum") / x.shape[0]
-            loss.backward()
+        u = self.forward(x)
+        loss = torch.nn.functional.cross_entropy(u.reshape(-1, u.shape[-1]), y.repeat(u.shape[0]),
+                                                 reduction="sum") / x.shape[0]
+        loss.backward()
         if self.net.frozen:
             for p in self.params[:-1]:
                 p.grad = None

@@ -358,6 +358,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The command-line entry (see ``--help``); returns the exit code."""
+    from lava_local.trainer.base import flush_subnormals
+
+    flush_subnormals()  # first, so that torch's worker threads inherit it
     args = _parser().parse_args(argv)
     from lava_local.network import Network
     from lava_local.rules import LLS, STLLR, TESS

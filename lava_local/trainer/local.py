@@ -238,7 +238,7 @@ class LocalTrainer(TrainerBase):
         return signals
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad(), self.cpu_numerics():
+        with torch.no_grad():
             return self._run(x, None, False)[1].score
 
     def compute_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -249,7 +249,7 @@ class LocalTrainer(TrainerBase):
         """
         if self.net.rule.apply != "sample":
             raise ValueError("the trainer applies updates per sample (rule.apply='sample')")
-        with torch.no_grad(), self.cpu_numerics():
+        with torch.no_grad():
             states, readout = self._run(x, y, learn_hidden=not self.net.frozen)
             batch = x.shape[0]
             for i, (p, s) in enumerate(zip(self.params[:-1], states)):
