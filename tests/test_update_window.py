@@ -17,7 +17,7 @@ from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import EligibilityParams, conv_update, dense_update, eligibility_factors
 from lava_local.kernels.surrogate import Surrogate
 from lava_local.kernels.traces import trace_step
-from lava_local.kernels.window import backward_view_update
+from lava_local.kernels.window import backward_view_update, trace_window
 
 PARAMS = [
     EligibilityParams(),                                  # TESS: both terms
@@ -138,3 +138,18 @@ def test_in_place_eligibility_factors_equal_the_plain_ones(rng):
     a2, b2 = eligibility_factors(m, psi.copy(), h.copy(), params, in_place=True)
     np.testing.assert_array_equal(a2, a)
     np.testing.assert_array_equal(b2, b)
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+@pytest.mark.parametrize("steps", [1, 2, 6])
+@pytest.mark.parametrize("late", [False, True])
+def test_trace_window_equals_trace_steps(xp, steps, late, rng):
+    as_array = (lambda v: torch.as_tensor(v)) if xp is torch else (lambda v: v)
+    impulses, before, first = (as_array(rng.random(shape)) for shape in ((steps, 3, 4), (3, 4), (3, 4)))
+    expected, x, previous = [], before, first
+    for j in range(steps):
+        x = trace_step(x, previous if late else impulses[j], 0.3)
+        previous = impulses[j]
+        expected.append(x)
+    got = trace_window(before, impulses, 0.3, impulse_before=first if late else None)
+    np.testing.assert_allclose(np.asarray(got), np.stack([np.asarray(e) for e in expected]), rtol=1e-13)

@@ -49,7 +49,7 @@ from .plasticity import (
 )
 from .surrogate import PsiTable, Surrogate, psi, psi_fixed
 from .traces import trace_step, trace_step_fixed
-from .window import backward_view_update
+from .window import backward_view_update, trace_window
 
 __all__ = [
     "DenseLayerState",
@@ -448,11 +448,11 @@ def layer_learn_window(
     ``u_steps``: the membranes ``(k, B, ...)`` that :func:`layer_integrate` produced;
     ``pre_steps``: the inputs ``(k, B, ...)``; ``state``: q, h, psi of the step before the
     first. Every step's quantity is computed for all k steps in one call, which is what
-    makes the window cheap: ``h`` is the only recursion left (k small element-wise steps),
-    and the update is :func:`~lava_local.kernels.window.backward_view_update`.
+    makes the window cheap: the post trace comes from
+    :func:`~lava_local.kernels.window.trace_window` (one product) and the update from
+    :func:`~lava_local.kernels.window.backward_view_update`.
     Returns the state with ``q, h, psi`` of the last step and ``dw`` accumulated.
     """
-    k, xp = u_steps.shape[0], namespace(u_steps)
     # the signal first: the spikes are needed only pooled, so they never coexist with Psi and h
     if geometry is None:
         m = learning_signal(spikes(u_steps, neuron), target, basis, signal)
@@ -468,12 +468,9 @@ def layer_learn_window(
         shape = {"weight_shape": g.weight_shape, "stride": g.stride, "padding": g.padding}
     psi_steps = psi(u_steps, neuron.v_th, surrogate)
     psi_last = psi_steps[-1] * 1.0  # a copy: a view would keep all k steps alive
-    h_steps = xp.empty_like(psi_steps)
-    h, previous = state.h, state.psi
-    for j in range(k):  # h[t] = lambda_post h[t-1] + Psi(u[t-1])
-        h = trace_step(h, previous, eligibility.lambda_post)
-        h_steps[j] = h
-        previous = psi_steps[j]
+    # h[t] = lambda_post h[t-1] + Psi(u[t-1]) for the k steps, as one product
+    h_steps = trace_window(state.h, psi_steps, eligibility.lambda_post, impulse_before=state.psi)
+    h = h_steps[-1] * 1.0
     # a and b overwrite Psi and h (bounded memory: two window-sized arrays for the product)
     eligibility_factors(m, spread(psi_steps), spread(h_steps), eligibility, in_place=True)
     a, b = psi_steps, h_steps

@@ -24,13 +24,65 @@ traces and local signal of a layer.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Optional, Tuple
 
+import numpy as np
+
+from ._array import namespace
 from .conv import conv2d_weight_grad
 from .plasticity import EligibilityParams
-from .traces import trace_step
 
-__all__ = ["backward_view_update"]
+__all__ = ["backward_view_update", "trace_window"]
+
+
+def _decay_matrix(rows: int, cols: int, decay: float, offset: int, like: Any) -> Any:
+    """``M[j, i] = decay**(j - i + offset)`` where ``j - i + offset >= 0``, else 0, with
+    ``like``'s array type, dtype and device."""
+    if namespace(like) is np:
+        return _decay_matrix_numpy(rows, cols, float(decay), offset).astype(like.dtype, copy=False)
+    return _decay_matrix_torch(rows, cols, float(decay), offset, like.dtype, like.device)
+
+
+@lru_cache(maxsize=128)
+def _decay_matrix_numpy(rows: int, cols: int, decay: float, offset: int) -> np.ndarray:
+    lag = np.arange(rows)[:, None] - np.arange(cols)[None, :] + offset
+    return np.where(lag >= 0, decay ** np.maximum(lag, 0), 0.0)
+
+
+@lru_cache(maxsize=128)
+def _decay_matrix_torch(rows: int, cols: int, decay: float, offset: int, dtype: Any, device: Any) -> Any:
+    # made on the device once per shape: no host copy inside a training step (so that a
+    # step can be captured in a CUDA graph)
+    import torch
+
+    lag = torch.arange(rows, device=device)[:, None] - torch.arange(cols, device=device)[None, :] + offset
+    powers = torch.full((), decay, dtype=dtype, device=device) ** lag.clamp(min=0).to(dtype)
+    return torch.where(lag >= 0, powers, torch.zeros((), dtype=dtype, device=device))
+
+
+def trace_window(before: Any, impulses: Any, decay: float, impulse_before: Any = None) -> Any:
+    """All k values of a trace over a window at once, as products with small matrices of
+    decay powers instead of k element-wise steps of
+    :func:`~lava_local.kernels.traces.trace_step`::
+
+        x[j] = decay x[j-1] + impulse[j]        x[-1] = before            (the pre trace q)
+        x[j] = decay x[j-1] + impulse[j-1]      impulse[-1] = impulse_before  (the post trace h,
+                                                driven by Psi of the step before)
+
+    i.e. ``x[j] = decay**(j+1) before + sum_i decay**(j-i) impulse[i]`` over ``i <= j`` (or,
+    one step late, ``decay**j impulse_before + sum_{i<j} decay**(j-1-i) impulse[i]``).
+    ``impulses``: ``(k, ...)``; ``before`` and ``impulse_before``: ``(...)``. Returns
+    ``(k, ...)``.
+    """
+    k = impulses.shape[0]
+    late = impulse_before is not None
+    flat = impulses.reshape(k, -1)
+    x = _decay_matrix(k, k, decay, -1 if late else 0, flat) @ flat
+    x += _decay_matrix(k, 1, decay, 1, flat) @ before.reshape(1, -1)
+    if late:
+        x += _decay_matrix(k, 1, decay, 0, flat) @ impulse_before.reshape(1, -1)
+    return x.reshape(impulses.shape)
 
 
 def _outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]], stride: int, padding: int) -> Any:
@@ -57,15 +109,16 @@ def backward_view_update(
     if k == 0 or pre.shape[0] != k or b.shape[0] != k:
         raise ValueError(f"need the same k >= 1 steps in a, b and pre, got {a.shape[0]}, {b.shape[0]}, "
                          f"{pre.shape[0]}")
+    numpy = namespace(a) is np
     for s in range(k - 2, -1, -1):  # a~[s] = a[s] + lambda a~[s+1], in place on each view
-        row = a[s]
-        row += lam * a[s + 1]
+        if numpy:
+            row = a[s]
+            row += lam * a[s + 1]
+        else:
+            a[s].add_(a[s + 1], alpha=lam)  # one fused operation
     update = 0.0
     if lam != 0:
         update = _outer(lam * a[0], q_before, weight_shape, stride, padding)
     a += b  # c = a~ + b
     update = update + _outer(a, pre, weight_shape, stride, padding)
-    q = q_before
-    for s in range(k):
-        q = trace_step(q, pre[s], lam)
-    return update, q
+    return update, trace_window(q_before, pre, lam)[-1]
