@@ -77,7 +77,8 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     """Bytes a trainer holds for learning during one training step on ``(x, y)``, counted
     exactly: tensors autograd saves for the backward pass (BPTT), plus the states and update
     accumulators a local rule carries from step to step and, with ``window > 1``, the
-    window's stacked factors and traces. (On CUDA, torch's peak allocation measures the
+    window's buffers of membranes (not its temporaries: :func:`peak_heap_bytes` measures
+    those with everything else). (On CUDA, torch's peak allocation measures the
     same thing with the allocator's overheads.)"""
     from .trainer.local import LocalTrainer
 

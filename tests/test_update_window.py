@@ -153,3 +153,14 @@ def test_trace_window_equals_trace_steps(xp, steps, late, rng):
         expected.append(x)
     got = trace_window(before, impulses, 0.3, impulse_before=first if late else None)
     np.testing.assert_allclose(np.asarray(got), np.stack([np.asarray(e) for e in expected]), rtol=1e-13)
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+@pytest.mark.parametrize("late", [False, True])
+def test_trace_window_last_value(xp, late, rng):
+    as_array = (lambda v: torch.as_tensor(v)) if xp is torch else (lambda v: v)
+    impulses, before, first = (as_array(rng.random(shape)) for shape in ((5, 2, 3), (2, 3), (2, 3)))
+    extra = {"impulse_before": first} if late else {}
+    every = trace_window(before, impulses, 0.6, **extra)
+    np.testing.assert_allclose(np.asarray(trace_window(before, impulses, 0.6, last=True, **extra)),
+                               np.asarray(every[-1]), rtol=1e-13)

@@ -61,7 +61,8 @@ def _decay_matrix_torch(rows: int, cols: int, decay: float, offset: int, dtype: 
     return torch.where(lag >= 0, powers, torch.zeros((), dtype=dtype, device=device))
 
 
-def trace_window(before: Any, impulses: Any, decay: float, impulse_before: Any = None) -> Any:
+def trace_window(before: Any, impulses: Any, decay: float, impulse_before: Any = None,
+                 last: bool = False) -> Any:
     """All k values of a trace over a window at once, as products with small matrices of
     decay powers instead of k element-wise steps of
     :func:`~lava_local.kernels.traces.trace_step`::
@@ -71,18 +72,23 @@ def trace_window(before: Any, impulses: Any, decay: float, impulse_before: Any =
                                                 driven by Psi of the step before)
 
     i.e. ``x[j] = decay**(j+1) before + sum_i decay**(j-i) impulse[i]`` over ``i <= j`` (or,
-    one step late, ``decay**j impulse_before + sum_{i<j} decay**(j-1-i) impulse[i]``).
+    one step late, ``+ decay**j impulse_before + sum_{i<j} decay**(j-1-i) impulse[i]``).
     ``impulses``: ``(k, ...)``; ``before`` and ``impulse_before``: ``(...)``. Returns
-    ``(k, ...)``.
+    ``(k, ...)``, or with ``last=True`` only ``x[k-1]``, ``(...)``.
     """
     k = impulses.shape[0]
     late = impulse_before is not None
+    rows, first = (1, k - 1) if last else (k, 0)  # which x[j]: j = first .. first + rows - 1
     flat = impulses.reshape(k, -1)
-    x = _decay_matrix(k, k, decay, -1 if late else 0, flat) @ flat
-    x += _decay_matrix(k, 1, decay, 1, flat) @ before.reshape(1, -1)
-    if late:
-        x += _decay_matrix(k, 1, decay, 0, flat) @ impulse_before.reshape(1, -1)
-    return x.reshape(impulses.shape)
+    x = _decay_matrix(rows, k, decay, first - (1 if late else 0), flat) @ flat
+    terms = [(before, first + 1)] + ([(impulse_before, first)] if late else [])
+    for value, offset in terms:  # rank-one terms, added in place (no window-sized temporary)
+        column, row = _decay_matrix(rows, 1, decay, offset, flat), value.reshape(1, -1)
+        if namespace(x) is np:
+            x += column @ row
+        else:
+            x.addmm_(column, row)
+    return x.reshape(impulses.shape[1:] if last else impulses.shape)
 
 
 def _outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]], stride: int, padding: int) -> Any:
@@ -121,4 +127,4 @@ def backward_view_update(
         update = _outer(lam * a[0], q_before, weight_shape, stride, padding)
     a += b  # c = a~ + b
     update = update + _outer(a, pre, weight_shape, stride, padding)
-    return update, trace_window(q_before, pre, lam)[-1]
+    return update, trace_window(q_before, pre, lam, last=True)
