@@ -75,26 +75,33 @@ def paper_formulas(net, steps: int) -> Dict[str, int]:
 
 def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     """Bytes a trainer holds for learning during one training step on ``(x, y)``, counted
-    exactly: tensors autograd saves for the backward pass (BPTT), plus the states and update
-    accumulators a local rule carries from step to step and, with ``window > 1``, the
-    window's buffers of membranes (not its temporaries: :func:`peak_heap_bytes` measures
-    those with everything else). (On CUDA, torch's peak allocation measures the
-    same thing with the allocator's overheads.)"""
+    exactly: the storages autograd saves for the backward pass (BPTT; each once, not the
+    parameters or the input batch), or the layer and read-out states a local rule carries from step to step and,
+    with ``window > 1``, the window's buffers of membranes. Gradient-sized buffers are left
+    out on both sides (BPTT's ``.grad``, the local rules' update accumulators), and so are
+    temporaries: :func:`peak_heap_bytes` measures everything.
+    """
     from .trainer.local import LocalTrainer
 
-    saved = [0]
+    # each storage once (a weight is saved at every step, an input by several operations),
+    # and neither the parameters nor the input batch, which exist whatever the rule
+    saved = {}
+    existing = {t.untyped_storage().data_ptr() for t in (*trainer.params, x)}
 
     def pack(tensor):
-        saved[0] += tensor.numel() * tensor.element_size()
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in existing:
+            saved[storage.data_ptr()] = storage.nbytes()
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         trainer.compute_grads(x, y)
-    held = saved[0]
+    held = sum(saved.values())
     if isinstance(trainer, LocalTrainer):
         with torch.no_grad():
             states, readout = trainer._run(x[:, :1], y, True)  # state sizes do not depend on T
-        held += sum(t.numel() * t.element_size() for s in states for t in s)
+        # the update accumulator dw is left out, as BPTT's .grad is: both need one
+        held += sum(t.numel() * t.element_size() for s in states for t in s._replace(dw=s.dw[:0]))
         held += sum(t.numel() * t.element_size() for t in readout)
         if trainer.window > 1:
             with torch.no_grad():
