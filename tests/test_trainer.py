@@ -266,6 +266,8 @@ def test_windowed_updates_equal_step_by_step_updates(window, kind, rng):
         torch.testing.assert_close(g.dw, r.dw, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="window"):
         LocalTrainer(make(), window=0)
+    with pytest.raises(ValueError, match="local learning signal"):
+        LocalTrainer(Network(20, hidden=(8,), rule=STLLR(feedback="dfa")), window=4)
 
 
 def test_heap_peak_of_a_step_is_flat_in_time_for_tess_and_grows_for_bptt(rng):

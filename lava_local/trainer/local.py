@@ -51,6 +51,9 @@ class LocalTrainer(TrainerBase):
         super().__init__(net, *args, **kwargs)
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ValueError(f"window must be a positive int, got {window!r}")
+        if window > 1 and net.rule.feedback != "local":
+            raise ValueError(f"window > 1 needs a local learning signal; feedback={net.rule.feedback!r} "
+                             "sends each step's signal across layers, so it learns step by step (window=1)")
         self.window = window
         self.window_bytes = 0  # buffers of the last run's update windows
         generator = torch.Generator().manual_seed(net.seed + 7)
