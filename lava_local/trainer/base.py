@@ -30,6 +30,8 @@ def flush_subnormals() -> bool:
     the process (the training programs of this package call it). Returns ``False`` where
     the CPU cannot do it.
     """
+    for kind in (np.float16, np.float32, np.float64, np.longdouble):
+        np.finfo(kind)  # cached now: computed later, NumPy would warn that subnormals read as 0
     return torch.set_flush_denormal(True)
 
 
