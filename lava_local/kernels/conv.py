@@ -81,39 +81,49 @@ def conv2d_weight_grad_int(x: np.ndarray, grad_out: np.ndarray, weight_shape: Tu
     return (g.T @ cols.reshape(-1, cols.shape[-1])).reshape(weight_shape)
 
 
-def sum_pool(x: np.ndarray, out_size: int) -> np.ndarray:
-    """Window sums (integer-exact average pooling times the window area)."""
+def pool_windows(x: Any, out_size: int) -> Any:
+    """``(..., H, W)`` viewed as ``(..., out, H/out, out, W/out)``: the pooling windows
+    (H, W divisible by ``out_size``)."""
     h, w = x.shape[-2], x.shape[-1]
     if h % out_size or w % out_size:
         raise ValueError(f"pooling {h}x{w} to {out_size}x{out_size} needs divisible sizes")
-    shaped = x.reshape(*x.shape[:-2], out_size, h // out_size, out_size, w // out_size)
-    return shaped.sum(-1).sum(-2)
+    return x.reshape(*x.shape[:-2], out_size, h // out_size, out_size, w // out_size)
+
+
+def sum_pool(x: np.ndarray, out_size: int) -> np.ndarray:
+    """Window sums (integer-exact average pooling times the window area)."""
+    return pool_windows(x, out_size).sum(-1).sum(-2)
 
 
 def avg_pool(x: Any, out_size: int) -> Any:
     """Average-pool ``(..., C, H, W)`` to ``(..., C, out_size, out_size)`` (H, W divisible)."""
-    h, w = x.shape[-2], x.shape[-1]
-    if h % out_size or w % out_size:
-        raise ValueError(f"pooling {h}x{w} to {out_size}x{out_size} needs divisible sizes")
-    fh, fw = h // out_size, w // out_size
+    windows = pool_windows(x, out_size)
     xp = namespace(x)
     if xp is np:
-        return x.reshape(*x.shape[:-2], out_size, fh, out_size, fw).mean(-1).mean(-2)
+        return windows.mean(-1).mean(-2)
     if x.requires_grad:  # a mean saves nothing for backward; avg_pool2d would save its input
-        return x.reshape(*x.shape[:-2], out_size, fh, out_size, fw).mean(dim=(-1, -3))
+        return windows.mean(dim=(-1, -3))
     # torch's pooling kernel: one pass, much faster than a strided mean on CPU
-    pooled = xp.nn.functional.avg_pool2d(x.reshape(-1, h, w), (fh, fw))
+    h, w = x.shape[-2], x.shape[-1]
+    pooled = xp.nn.functional.avg_pool2d(x.reshape(-1, h, w), (h // out_size, w // out_size))
     return pooled.reshape(*x.shape[:-2], out_size, out_size)
+
+
+def avg_pool_adjoint_windows(g: Any, in_size: Tuple[int, int]) -> Any:
+    """:func:`avg_pool_adjoint` before its copy: ``g / area`` shaped ``(..., out, 1, out, 1)``,
+    which broadcasts against :func:`pool_windows` of an ``in_size`` array."""
+    out = g.shape[-1]
+    area = (in_size[0] // out) * (in_size[1] // out)
+    return (g / area)[..., :, None, :, None]
 
 
 def avg_pool_adjoint(g: Any, in_size: Tuple[int, int]) -> Any:
     """Back-projection through :func:`avg_pool`: spread each value over its window / area."""
     out = g.shape[-1]
-    fh, fw = in_size[0] // out, in_size[1] // out
-    g = g / (fh * fw)  # on the small side, before spreading
-    if namespace(g) is np:
-        return np.repeat(np.repeat(g, fh, axis=-2), fw, axis=-1)
-    return g.repeat_interleave(fh, dim=-2).repeat_interleave(fw, dim=-1)
+    spread = (*g.shape[:-2], out, in_size[0] // out, out, in_size[1] // out)
+    windows = avg_pool_adjoint_windows(g, in_size)
+    windows = np.broadcast_to(windows, spread) if namespace(g) is np else windows.expand(spread)
+    return windows.reshape(*g.shape[:-2], *in_size)
 
 
 def standardize_weights(weight: Any, eps: float = 1e-5) -> Any:

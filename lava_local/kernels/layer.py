@@ -24,10 +24,12 @@ from ._array import namespace
 from .conv import (
     avg_pool,
     avg_pool_adjoint,
+    avg_pool_adjoint_windows,
     conv2d,
     conv2d_int,
     conv2d_weight_grad_int,
     conv_output_size,
+    pool_windows,
     sum_pool,
 )
 from .learning_signal import (
@@ -123,7 +125,7 @@ def dense_layer_forward(
     """The step without learning: traces, LIF, Psi (``dw`` unchanged)."""
     q = trace_step(state.q, pre, eligibility.lambda_pre)
     h = trace_step(state.h, state.psi, eligibility.lambda_post)
-    lif = lif_step(LIFState(state.u, state.o), pre @ weights.T, neuron)
+    lif = layer_integrate(state, pre, weights, neuron)
     return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
 
 
@@ -364,13 +366,9 @@ def conv_layer_forward(
     surrogate: Surrogate, eligibility: EligibilityParams,
 ) -> DenseLayerState:
     """The conv step without learning: traces, LIF on the convolved input, Psi."""
-    g = geometry
-    single = pre.ndim == 3
     q = trace_step(state.q, pre, eligibility.lambda_pre)
     h = trace_step(state.h, state.psi, eligibility.lambda_post)
-    current = conv2d(pre[None] if single else pre, weights, g.stride, g.padding)
-    lif = lif_step(LIFState(state.u, state.o), current[0] if single else current, neuron)
-    del current  # not kept alive while Psi's temporaries exist (peak memory)
+    lif = layer_integrate(state, pre, weights, neuron, geometry)
     return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
 
 
@@ -420,19 +418,23 @@ def conv_layer_step_fixed(
     return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
 
 
-# -- window form (the batched trainer's ``window > 1``) -------------------------------------
+# -- the neuron step, and the window form (the batched trainer's ``window > 1``) -----------
 def layer_integrate(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams,
                     geometry: Optional[ConvGeometry] = None) -> DenseLayerState:
-    """The per-step part of window learning: synaptic input and LIF, ``(u, o)`` only.
+    """Synaptic input and LIF of one step, ``(u, o)`` only: the neuron part of the forward
+    steps, and all that runs per step in window learning.
 
-    A batch ``pre`` (``(B, n_in)`` dense, ``(B, C, H, W)`` conv). The traces, Psi and the
-    update of the steps follow in :func:`layer_learn_window`, so between windows the
-    state's ``q, h, psi`` are those of the step before the window.
+    ``pre``: one sample or a batch (``(n_in,)`` / ``(B, n_in)`` dense, ``(C, H, W)`` /
+    ``(B, C, H, W)`` conv). In window learning the traces, Psi and the update of the
+    steps follow in :func:`layer_learn_window`, so between windows the state's ``q, h,
+    psi`` are those of the step before the window.
     """
     if geometry is None:
         current = pre @ weights.T
     else:
-        current = conv2d(pre, weights, geometry.stride, geometry.padding)
+        single = pre.ndim == 3
+        current = conv2d(pre[None] if single else pre, weights, geometry.stride, geometry.padding)
+        current = current[0] if single else current
     lif = lif_step(LIFState(state.u, state.o), current, neuron)
     return state._replace(u=lif.u, o=lif.o)
 
@@ -460,11 +462,9 @@ def layer_learn_window(
     else:
         g = geometry
         m_pooled = conv_learning_signal_pooled(spikes(u_steps, neuron), target, basis, signal, g)
-        (_, height, width), p = g.out_shape, g.pool
-        fh, fw = height // p, width // p
-        # avg_pool_adjoint without its copy: each pooled value broadcast over its window
-        m = (m_pooled / (fh * fw))[..., None, :, None]
-        spread = lambda x: x.reshape(*x.shape[:-2], p, fh, p, fw)  # noqa: E731 - a view
+        # the back-projection through the pooling without its copy: broadcast over the windows
+        m = avg_pool_adjoint_windows(m_pooled, g.out_shape[1:])
+        spread = lambda x: pool_windows(x, g.pool)  # noqa: E731 - a view
         shape = {"weight_shape": g.weight_shape, "stride": g.stride, "padding": g.padding}
     psi_steps = psi(u_steps, neuron.v_th, surrogate)
     psi_last = psi_steps[-1] * 1.0  # a copy: a view would keep all k steps alive

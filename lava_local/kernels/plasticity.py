@@ -18,7 +18,7 @@ layers :func:`conv_update` (the same stacking through one weight-gradient convol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from .conv import conv2d_weight_grad
 __all__ = [
     "EligibilityParams",
     "eligibility_factors",
+    "synapse_outer",
     "dense_update",
     "dense_outer",
     "conv_update",
@@ -83,6 +84,17 @@ def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Eligibili
     return dense_outer(a, b, q, pre, params)
 
 
+def synapse_outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,
+                  padding: int = 0) -> Any:
+    """``sum post (x) pre`` over all leading axes: ``(n_out, n_in)`` for dense layers
+    (``weight_shape=None``), else the weight gradient of a conv of ``weight_shape`` whose
+    output gradient is ``post`` for input ``pre`` (``(..., C, H, W)`` both)."""
+    if weight_shape is None:
+        return post.reshape(-1, post.shape[-1]).T @ pre.reshape(-1, pre.shape[-1])
+    return conv2d_weight_grad(pre.reshape(-1, *pre.shape[-3:]), post.reshape(-1, *post.shape[-3:]),
+                              weight_shape, stride, padding)
+
+
 def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams) -> Any:
     """``a (x) q + b (x) o_pre`` from the post-synaptic factors, summed over leading axes
     (so factors of several steps stacked along the batch give their summed update)."""
@@ -90,10 +102,10 @@ def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams) -> 
     a, b = a.reshape(-1, n_out), b.reshape(-1, n_out)
     q, pre = q.reshape(-1, n_in), pre.reshape(-1, n_in)
     if params.alpha_post == 0:  # a term with a zero weight costs nothing
-        return a.T @ q
+        return synapse_outer(a, q)
     if params.alpha_pre == 0:
-        return b.T @ pre
-    return _stack(a, b).T @ _stack(q, pre)
+        return synapse_outer(b, pre)
+    return synapse_outer(_stack(a, b), _stack(q, pre))
 
 
 def conv_update(
@@ -113,10 +125,10 @@ def conv_outer(a: Any, b: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...], 
                stride: int = 1, padding: int = 0) -> Any:
     """The conv form of :func:`dense_outer` (weight gradients of ``a`` on q, ``b`` on o_pre)."""
     if params.alpha_post == 0:  # a term with a zero weight costs nothing
-        return conv2d_weight_grad(q, a, weight_shape, stride, padding)
+        return synapse_outer(a, q, weight_shape, stride, padding)
     if params.alpha_pre == 0:
-        return conv2d_weight_grad(pre, b, weight_shape, stride, padding)
-    return conv2d_weight_grad(_stack(q, pre), _stack(a, b), weight_shape, stride, padding)
+        return synapse_outer(b, pre, weight_shape, stride, padding)
+    return synapse_outer(_stack(a, b), _stack(q, pre), weight_shape, stride, padding)
 
 
 def dense_update_fixed(

@@ -30,8 +30,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from ._array import namespace
-from .conv import conv2d_weight_grad
-from .plasticity import EligibilityParams
+from .plasticity import EligibilityParams, synapse_outer
 
 __all__ = ["backward_view_update", "trace_window"]
 
@@ -91,14 +90,6 @@ def trace_window(before: Any, impulses: Any, decay: float, impulse_before: Any =
     return x.reshape(impulses.shape[1:] if last else impulses.shape)
 
 
-def _outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]], stride: int, padding: int) -> Any:
-    """``sum post (x) pre`` over all leading axes (dense), or the conv weight gradient."""
-    if weight_shape is None:
-        return post.reshape(-1, post.shape[-1]).T @ pre.reshape(-1, pre.shape[-1])
-    return conv2d_weight_grad(pre.reshape(-1, *pre.shape[-3:]), post.reshape(-1, *post.shape[-3:]),
-                              weight_shape, stride, padding)
-
-
 def backward_view_update(
     a: Any, b: Any, pre: Any, q_before: Any, params: EligibilityParams,
     weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1, padding: int = 0,
@@ -124,7 +115,7 @@ def backward_view_update(
             a[s].add_(a[s + 1], alpha=lam)  # one fused operation
     update = 0.0
     if lam != 0:
-        update = _outer(lam * a[0], q_before, weight_shape, stride, padding)
+        update = synapse_outer(lam * a[0], q_before, weight_shape, stride, padding)
     a += b  # c = a~ + b
-    update = update + _outer(a, pre, weight_shape, stride, padding)
+    update = update + synapse_outer(a, pre, weight_shape, stride, padding)
     return update, trace_window(q_before, pre, lam, last=True)

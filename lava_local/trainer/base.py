@@ -8,6 +8,7 @@ import torch
 
 from lava_local import _validate
 from lava_local.kernels.basis import make_basis
+from lava_local.kernels.conv import avg_pool, standardize_weights
 
 
 def resolve_device(device: Any = None) -> torch.device:
@@ -74,15 +75,11 @@ class TrainerBase:
     # -- architecture pieces shared by both trainers ---------------------------------------
     def effective_weights(self) -> List[torch.Tensor]:
         """Hidden weights as the forward pass uses them (standardised where a Conv asks)."""
-        from lava_local.kernels.conv import standardize_weights
-
         return [standardize_weights(p) if g is not None and g.standardize else p
                 for g, p in zip(self.net.geometries, self.params[:-1])]
 
     def layer_output(self, i: int, spikes: torch.Tensor) -> torch.Tensor:
         """What layer ``i`` passes on: its spikes, average-pooled by ``pool_out``, flattened."""
-        from lava_local.kernels.conv import avg_pool
-
         g = self.net.geometries[i]
         if g is not None and g.pool_out > 1:
             spikes = avg_pool(spikes, g.next_shape[1])
@@ -94,8 +91,6 @@ class TrainerBase:
         g = self.net.geometries[i]
         if g is None or not g.standardize:
             return update
-        from lava_local.kernels.conv import standardize_weights
-
         with torch.enable_grad():
             raw = self.params[i].detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(standardize_weights(raw), raw, grad_outputs=update)

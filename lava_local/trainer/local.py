@@ -6,6 +6,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 
+from lava_local.kernels.conv import avg_pool_adjoint
 from lava_local.kernels.layer import (
     DenseLayerState,
     ReadoutState,
@@ -66,9 +67,11 @@ class LocalTrainer(TrainerBase):
         ] if net.rule.feedback == "dfa" else []
 
     def _zero_states(self, batch: int):
+        def zeros(*shape: int) -> torch.Tensor:
+            return torch.zeros(*shape, dtype=self.dtype, device=self.device)
+
         states = []
         for g, p in zip(self.net.geometries, self.params[:-1]):
-            zeros = lambda *shape: torch.zeros(*shape, dtype=self.dtype, device=self.device)  # noqa: E731
             if g is None:
                 n_out, n_in = p.shape
                 out, inp = (batch, n_out), (batch, n_in)
@@ -77,8 +80,8 @@ class LocalTrainer(TrainerBase):
             states.append(DenseLayerState(zeros(*out), zeros(*out), zeros(*inp), zeros(*out), zeros(*out),
                                           zeros(*p.shape)))
         n_classes, n_in = self.params[-1].shape
-        z = lambda *shape: torch.zeros(*shape, dtype=self.dtype, device=self.device)  # noqa: E731
-        readout = ReadoutState(z(batch, n_classes), z(batch, n_in), z(batch, n_classes), z(n_classes, n_in))
+        readout = ReadoutState(zeros(batch, n_classes), zeros(batch, n_in), zeros(batch, n_classes),
+                               zeros(n_classes, n_in))
         return states, readout
 
     # -- one layer, one step: the pieces every signal source shares ------------------------
@@ -217,8 +220,6 @@ class LocalTrainer(TrainerBase):
     def _backpropagate_step(self, grad: torch.Tensor, states, inputs, weights):
         """dL_t/do of every hidden layer at one step, across layers only (Psi as the spike
         derivative); ``grad`` is dL_t/d(what the last hidden layer passes on)."""
-        from lava_local.kernels.conv import avg_pool_adjoint
-
         net = self.net
         signals = [None] * len(states)
         for i in range(len(states) - 1, -1, -1):
