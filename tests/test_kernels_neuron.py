@@ -93,3 +93,25 @@ def test_fixed_params_reject_values_outside_bit_widths():
         LIFFixedParams(dv=0, vth=2**17, fmt=fmt)
     with pytest.raises(ValueError, match="vth"):
         LIFFixedParams(dv=0, vth=0, fmt=fmt)
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+def test_add_into_writes_in_place_only_where_the_result_fits(xp):
+    """``scale * fresh + other`` in ``fresh``'s storage when shape and dtype allow; otherwise
+    exactly what the plain expression gives (broadcasting, type promotion, scalars)."""
+    from lava_local.kernels._array import add_into
+
+    arr = (lambda v, dt=np.float64: torch.as_tensor(np.asarray(v, dt))) if xp is torch else \
+        (lambda v, dt=np.float64: np.asarray(v, dt))
+    fresh = arr([1.0, 2.0, 3.0])
+    result = add_into(fresh, arr([0.5, 0.5, 0.5]), 2.0)
+    assert result is fresh
+    np.testing.assert_array_equal(np.asarray(result), [2.5, 4.5, 6.5])
+    for other in (arr([[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]), arr([1.0, 1.0, 1.0], np.float64)):
+        small = arr([1.0, 2.0, 3.0], np.float32)
+        expected = 0.5 * small + other
+        got = add_into(small, other, 0.5)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+        np.testing.assert_array_equal(np.asarray(small), [1.0, 2.0, 3.0])  # not written over
+    assert add_into(np.float64(2.0), 1.0, 3.0) == 7.0

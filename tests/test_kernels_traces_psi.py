@@ -55,6 +55,19 @@ def test_psi_matches_paper_formulas_numpy_and_torch(kind, formula, rng):
     assert isinstance(got, torch.Tensor)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-15)
     assert psi(np.array([0.6]), 0.6, Surrogate(kind))[0] == pytest.approx(Surrogate(kind).peak)
+    # Psi is computed in place on its own copy: the membrane is left alone, dtype and
+    # scalars are kept
+    before = u.copy()
+    psi(u, 0.6, Surrogate(kind))
+    np.testing.assert_array_equal(u, before)
+    assert psi(u.astype(np.float32), 0.6, Surrogate(kind)).dtype == np.float32
+    assert float(psi(np.float64(0.6), 0.6, Surrogate(kind))) == pytest.approx(Surrogate(kind).peak)
+    # and autograd follows it (the S-TLLR bp test differentiates through Psi)
+    leaf = torch.from_numpy(u).requires_grad_(True)
+    psi(leaf * 1.0, 0.6, Surrogate(kind)).sum().backward()
+    step = 1e-6
+    numeric = (formula(u + step - 0.6) - formula(u - step - 0.6)) / (2 * step)
+    np.testing.assert_allclose(leaf.grad.numpy(), numeric, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["triangular", "inverse_square", "sigmoid", "lorentzian"])

@@ -188,6 +188,10 @@ def test_slayer_baseline_learns_the_same_layer_sizes(rng):
     net = Network(40, hidden=(24,), seed=0)
     trainer = SlayerTrainer(net, device="cpu", lr=1e-2)
     assert [b.synapse.weight.shape[:2] for b in trainer.model] == [(24, 40), (10, 24)]
+    torch.randn(100)  # the initial weights come from the network's seed, not torch's global state
+    again = SlayerTrainer(Network(40, hidden=(24,), seed=0), device="cpu", lr=1e-2)
+    for a, b in zip(trainer.model.parameters(), again.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
     for _ in range(15):
         trainer.fit_epoch(frames, labels, batch_size=8)
     assert trainer.evaluate(frames, labels) >= 0.9
@@ -291,6 +295,27 @@ def test_heap_peak_of_a_step_is_flat_in_time_for_tess_and_grows_for_bptt(rng):
     for name in ("tess", "tess window 5"):
         assert 0 < peaks[name][100] < 1.1 * peaks[name][10], peaks
     assert peaks["bptt"][100] > 5 * peaks["bptt"][10] > 0, peaks
+
+
+@pytest.mark.parametrize("window", [1, 4])
+def test_a_local_step_holds_little_beyond_its_gradients(window, rng):
+    """The updates are summed in place into the arrays that become ``.grad``: a step's
+    heap peak stays near one set of gradients (adding each step's update to a new sum,
+    and copying the sum into ``.grad``, held about three)."""
+    import sys
+
+    from lava_local.costs import peak_heap_bytes
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("peak_heap_bytes reads glibc's mallinfo2")
+    trainer = LocalTrainer(Network(2000, hidden=(512, 256), rule=TESS(), init_scale=3.0), window=window)
+    gradient_bytes = sum(p.numel() * p.element_size() for p in trainer.params)
+    x = torch.as_tensor(rng.random((8, 12, 2000)) < 0.2, dtype=torch.float32)
+    y = torch.as_tensor(rng.integers(0, 10, 8))
+    trainer.compute_grads(x, y)
+    peak = max(peak_heap_bytes(lambda: trainer.compute_grads(x, y)) for _ in range(2))
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.params)
+    assert gradient_bytes < peak < 1.4 * gradient_bytes, (peak, gradient_bytes)
 
 
 def test_flush_subnormals_reaches_torch_worker_threads():

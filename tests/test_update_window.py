@@ -76,6 +76,33 @@ def test_conv_backward_view_equals_step_by_step_torch(params, stride, padding, r
     torch.testing.assert_close(q_got, q_ref)
 
 
+@pytest.mark.parametrize("xp", [np, torch])
+@pytest.mark.parametrize("params", PARAMS)
+def test_updates_accumulate_in_place_into_out(xp, params, rng):
+    """``out=``: the same sum as adding the returned update, written into the accumulator
+    itself (dense and conv step updates, and the window's backward view)."""
+    as_array = torch.as_tensor if xp is torch else np.asarray
+    m, psi, h, pre = (as_array(v) for v in _factors(rng, 4, (3, 6), (3, 9)))
+    q = as_array(rng.random((3, 9)))
+    a, b = eligibility_factors(m, psi, h, params)
+    cases = {  # name: (update with out=, accumulator)
+        "dense": (lambda out: dense_update(m[0], psi[0], h[0], q, pre[0], params, out=out), (6, 9)),
+        "window": (lambda out: backward_view_update(a * 1.0, b, pre, q, params, out=out)[0], (6, 9)),
+    }
+    if xp is torch:  # conv weight gradients are torch's (NumPy's im2col form is tested above)
+        weight_shape = (4, 3, 3, 3)
+        mc, psic, hc, prec = (torch.as_tensor(v[0]) for v in _factors(rng, 1, (2, 4, 6, 6), (2, 3, 6, 6)))
+        cases["conv"] = (lambda out: conv_update(mc, psic, hc, prec * 0.5, prec, weight_shape, params, 1, 1,
+                                                 out=out), weight_shape)
+    for name, (update, shape) in cases.items():
+        initial = as_array(rng.normal(size=shape))
+        out = initial * 1.0
+        assert update(out) is out, name
+        expected = initial + update(None)
+        assert float(abs(expected - initial).sum()) > 0, name
+        np.testing.assert_allclose(np.asarray(out), np.asarray(expected), rtol=1e-12, atol=1e-12, err_msg=name)
+
+
 def test_backward_view_checks_step_counts(rng):
     a = np.ones((3, 2, 4))
     with pytest.raises(ValueError, match="same k"):

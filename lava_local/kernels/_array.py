@@ -19,3 +19,25 @@ def namespace(*arrays: Any) -> ModuleType:
     if torch is not None and any(isinstance(a, torch.Tensor) for a in arrays):
         return torch
     return np
+
+
+def add_into(fresh: Any, other: Any, scale: float = 1.0) -> Any:
+    """``scale * fresh + other``, computed in ``fresh``'s own storage when the result has
+    its shape and dtype (else as a new array). ``fresh`` must be an array the caller has
+    just made and nobody else holds: the kernels' state-in, state-out functions then need
+    one new array per result instead of one per operator."""
+    xp = namespace(fresh, other)
+    if xp is np:
+        fits = (isinstance(fresh, np.ndarray) and fresh.flags.writeable
+                and np.broadcast_shapes(fresh.shape, np.shape(other)) == fresh.shape
+                and np.result_type(fresh, other, scale) == fresh.dtype)
+    else:
+        fits = (isinstance(fresh, xp.Tensor)
+                and xp.broadcast_shapes(fresh.shape, getattr(other, "shape", ())) == fresh.shape
+                and xp.result_type(fresh, other) == fresh.dtype)
+    if not fits:
+        return scale * fresh + other
+    if scale != 1.0:
+        fresh *= scale
+    fresh += other
+    return fresh

@@ -129,9 +129,15 @@ def dense_layer_forward(
     return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
 
 
-def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: EligibilityParams) -> DenseLayerState:
-    """Add this step's update for a learning signal ``m`` (local, back-propagated or DFA)."""
-    return state._replace(dw=state.dw + dense_update(m, state.psi, state.h, state.q, pre, eligibility))
+def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: EligibilityParams,
+                      in_place: bool = False) -> DenseLayerState:
+    """Add this step's update for a learning signal ``m`` (local, back-propagated or DFA).
+
+    ``in_place=True`` adds it into ``state.dw`` itself (for a caller that owns the
+    accumulator, like the batched trainer: no second weight-sized array per step).
+    """
+    dw = dense_update(m, state.psi, state.h, state.q, pre, eligibility, out=state.dw if in_place else None)
+    return state._replace(dw=dw if in_place else state.dw + dw)
 
 
 @dataclass(frozen=True)
@@ -219,16 +225,20 @@ def readout_eligibility(gamma: float) -> EligibilityParams:
 
 
 def readout_step(
-    state: ReadoutState, pre: np.ndarray, weights: np.ndarray, gamma: float, target: Optional[np.ndarray]
+    state: ReadoutState, pre: np.ndarray, weights: np.ndarray, gamma: float, target: Optional[np.ndarray],
+    in_place: bool = False,
 ) -> ReadoutState:
-    """One float read-out step; scores accumulate ``u`` over the sample."""
+    """One float read-out step; scores accumulate ``u`` over the sample (``in_place`` as in
+    :func:`dense_layer_learn`)."""
     q = trace_step(state.q, pre, gamma)
     u = trace_step(state.u, pre @ weights.T, gamma)
     dw = state.dw
     if target is not None:
         xp = namespace(u)
         m = local_error(u, target, _SOFTMAX)
-        dw = dw + dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre, readout_eligibility(gamma))
+        update = dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre, readout_eligibility(gamma),
+                              out=dw if in_place else None)
+        dw = update if in_place else dw + update
     return ReadoutState(u, q, state.score + u, dw)
 
 
@@ -373,13 +383,14 @@ def conv_layer_forward(
 
 
 def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeometry,
-                     eligibility: EligibilityParams) -> DenseLayerState:
-    """Add this step's shared-weight update for a learning signal ``m`` shaped like the output."""
+                     eligibility: EligibilityParams, in_place: bool = False) -> DenseLayerState:
+    """Add this step's shared-weight update for a learning signal ``m`` shaped like the
+    output (``in_place`` as in :func:`dense_layer_learn`)."""
     g = geometry
     batch = (lambda x: x[None]) if pre.ndim == 3 else (lambda x: x)
     update = conv_update(batch(m), batch(state.psi), batch(state.h), batch(state.q), batch(pre), g.weight_shape,
-                         eligibility, g.stride, g.padding)
-    return state._replace(dw=state.dw + update)
+                         eligibility, g.stride, g.padding, out=state.dw if in_place else None)
+    return state._replace(dw=update if in_place else state.dw + update)
 
 
 def conv_layer_step_fixed(
@@ -442,7 +453,7 @@ def layer_integrate(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFP
 def layer_learn_window(
     state: DenseLayerState, u_steps: Any, pre_steps: Any, target: Any, basis: Any, neuron: LIFParams,
     surrogate: Surrogate, eligibility: EligibilityParams, signal: SignalParams,
-    geometry: Optional[ConvGeometry] = None,
+    geometry: Optional[ConvGeometry] = None, in_place: bool = False,
 ) -> DenseLayerState:
     """Traces, Psi, local signal and update of k steps at once: the same result as k steps
     of :func:`dense_layer_step` / :func:`conv_layer_step` (up to float summation order).
@@ -453,7 +464,8 @@ def layer_learn_window(
     makes the window cheap: the post trace comes from
     :func:`~lava_local.kernels.window.trace_window` (one product) and the update from
     :func:`~lava_local.kernels.window.backward_view_update`.
-    Returns the state with ``q, h, psi`` of the last step and ``dw`` accumulated.
+    Returns the state with ``q, h, psi`` of the last step and ``dw`` accumulated (into
+    ``state.dw`` itself with ``in_place=True``, as in :func:`dense_layer_learn`).
     """
     # the signal first: the spikes are needed only pooled, so they never coexist with Psi and h
     if geometry is None:
@@ -475,5 +487,6 @@ def layer_learn_window(
     eligibility_factors(m, spread(psi_steps), spread(h_steps), eligibility, in_place=True)
     a, b = psi_steps, h_steps
     del m
-    update, q = backward_view_update(a, b, pre_steps, state.q, eligibility, **shape)
-    return state._replace(q=q, h=h, psi=psi_last, dw=state.dw + update)
+    update, q = backward_view_update(a, b, pre_steps, state.q, eligibility, **shape,
+                                     out=state.dw if in_place else None)
+    return state._replace(q=q, h=h, psi=psi_last, dw=update if in_place else state.dw + update)

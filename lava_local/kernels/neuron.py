@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import _validate
 from ..hw_profile import NeuronFormat
-from ._array import namespace
+from ._array import add_into, namespace
 
 __all__ = [
     "LIFParams", "LIFFixedParams", "LIFState", "lif_step", "spikes", "lif_step_fixed", "lif_init", "trunc_shift"]
@@ -101,11 +101,8 @@ def lif_step(state: LIFState, current: Any, params: LIFParams) -> LIFState:
     Works on NumPy arrays and torch tensors alike (any float dtype, any shape).
     """
     u, o = state
-    if params.reset == "subtract":
-        v = u - params.v_th * o
-    else:
-        v = u * (1 - o)
-    u_next = params.gamma * v + current
+    v = u - params.v_th * o if params.reset == "subtract" else u * (1 - o)
+    u_next = add_into(v, current, params.gamma)  # in v's storage: one layer-sized array, not three
     return LIFState(u_next, spikes(u_next, params))
 
 

@@ -75,60 +75,82 @@ def _stack(x: Any, y: Any) -> Any:
     return xp.concatenate([x, y], 0) if xp is np else xp.cat([x, y], 0)
 
 
-def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: EligibilityParams) -> Any:
+def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: EligibilityParams,
+                 out: Any = None) -> Any:
     """``dW = a (x) q + b (x) o_pre`` summed over leading batch axes; shape ``(n_out, n_in)``.
 
-    ``m, psi_u, h`` have shape ``(..., n_out)``; ``q, pre`` shape ``(..., n_in)``.
+    ``m, psi_u, h`` have shape ``(..., n_out)``; ``q, pre`` shape ``(..., n_in)``. With
+    ``out`` (an accumulator of that shape) dW is added to it in place and ``out`` returned.
     """
     a, b = eligibility_factors(m, psi_u, h, params)
-    return dense_outer(a, b, q, pre, params)
+    return dense_outer(a, b, q, pre, params, out)
 
 
 def synapse_outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,
-                  padding: int = 0) -> Any:
+                  padding: int = 0, out: Any = None) -> Any:
     """``sum post (x) pre`` over all leading axes: ``(n_out, n_in)`` for dense layers
     (``weight_shape=None``), else the weight gradient of a conv of ``weight_shape`` whose
-    output gradient is ``post`` for input ``pre`` (``(..., C, H, W)`` both)."""
+    output gradient is ``post`` for input ``pre`` (``(..., C, H, W)`` both).
+
+    ``out``: add the result to this accumulator in place and return it. An update summed
+    over a sample then needs one weight-sized array, not three (accumulator, this step's
+    term, their sum); dense torch layers multiply straight into it.
+    """
     if weight_shape is None:
-        return post.reshape(-1, post.shape[-1]).T @ pre.reshape(-1, pre.shape[-1])
-    return conv2d_weight_grad(pre.reshape(-1, *pre.shape[-3:]), post.reshape(-1, *post.shape[-3:]),
+        post, pre = post.reshape(-1, post.shape[-1]), pre.reshape(-1, pre.shape[-1])
+        if out is None:
+            return post.T @ pre
+        if namespace(out) is np:
+            out += post.T @ pre
+        else:
+            out.addmm_(post.T, pre)
+        return out
+    grad = conv2d_weight_grad(pre.reshape(-1, *pre.shape[-3:]), post.reshape(-1, *post.shape[-3:]),
                               weight_shape, stride, padding)
+    if out is None:
+        return grad
+    out += grad
+    return out
 
 
-def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams) -> Any:
+def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams, out: Any = None) -> Any:
     """``a (x) q + b (x) o_pre`` from the post-synaptic factors, summed over leading axes
-    (so factors of several steps stacked along the batch give their summed update)."""
+    (so factors of several steps stacked along the batch give their summed update);
+    ``out`` as in :func:`synapse_outer`."""
     n_out, n_in = a.shape[-1], q.shape[-1]
     a, b = a.reshape(-1, n_out), b.reshape(-1, n_out)
     q, pre = q.reshape(-1, n_in), pre.reshape(-1, n_in)
     if params.alpha_post == 0:  # a term with a zero weight costs nothing
-        return synapse_outer(a, q)
+        return synapse_outer(a, q, out=out)
     if params.alpha_pre == 0:
-        return synapse_outer(b, pre)
+        return synapse_outer(b, pre, out=out)
+    if out is not None:  # two products into the accumulator: the stacked copies are not needed
+        return synapse_outer(b, pre, out=synapse_outer(a, q, out=out))
     return synapse_outer(_stack(a, b), _stack(q, pre))
 
 
 def conv_update(
     m: Any, psi_u: Any, h: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...],
-    params: EligibilityParams, stride: int = 1, padding: int = 0,
+    params: EligibilityParams, stride: int = 1, padding: int = 0, out: Any = None,
 ) -> Any:
     """Conv form with shared weights: the weight gradient of a conv whose output gradient
     is ``a`` (for input q) plus ``b`` (for input o_pre), as one stacked call.
 
-    ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``.
+    ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``;
+    ``out`` as in :func:`synapse_outer`.
     """
     a, b = eligibility_factors(m, psi_u, h, params)
-    return conv_outer(a, b, q, pre, weight_shape, params, stride, padding)
+    return conv_outer(a, b, q, pre, weight_shape, params, stride, padding, out)
 
 
 def conv_outer(a: Any, b: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...], params: EligibilityParams,
-               stride: int = 1, padding: int = 0) -> Any:
+               stride: int = 1, padding: int = 0, out: Any = None) -> Any:
     """The conv form of :func:`dense_outer` (weight gradients of ``a`` on q, ``b`` on o_pre)."""
     if params.alpha_post == 0:  # a term with a zero weight costs nothing
-        return synapse_outer(a, q, weight_shape, stride, padding)
+        return synapse_outer(a, q, weight_shape, stride, padding, out)
     if params.alpha_pre == 0:
-        return synapse_outer(b, pre, weight_shape, stride, padding)
-    return synapse_outer(_stack(a, b), _stack(q, pre), weight_shape, stride, padding)
+        return synapse_outer(b, pre, weight_shape, stride, padding, out)
+    return synapse_outer(_stack(a, b), _stack(q, pre), weight_shape, stride, padding, out)
 
 
 def dense_update_fixed(

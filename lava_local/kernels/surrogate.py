@@ -31,23 +31,50 @@ from ._array import namespace
 __all__ = ["Surrogate", "PsiTable", "psi", "psi_fixed", "psi_table", "SURROGATES"]
 
 
+# Each function overwrites its argument with the result: ``psi`` passes a fresh ``u - v_th``,
+# so Psi of a large array (a window of membranes) costs one array, not four temporaries.
+def _over(xp: Any, name: str, x: Any, *args: Any) -> Any:
+    """``xp.<name>(x, *args)`` written over ``x``: NumPy's ``out=``, torch's in-place method
+    (which autograd follows, unlike ``out=``)."""
+    if xp is np:
+        return getattr(np, name)(x, *args, out=x)
+    return getattr(x, name + "_")(*args)
+
+
 def _triangular(x: Any, xp: Any) -> Any:
-    return 0.3 * xp.clip(1.0 - xp.abs(x), 0.0, None)
+    x = _over(xp, "abs", x)
+    x *= -1.0
+    x += 1.0
+    x = _over(xp, "clip", x, 0.0, None)
+    x *= 0.3
+    return x
 
 
 def _inverse_square(x: Any, xp: Any) -> Any:
-    return 1.0 / (100.0 * xp.abs(x) + 1.0) ** 2
+    x = _over(xp, "abs", x)
+    x *= 100.0
+    x += 1.0
+    x = _over(xp, "square", x)
+    return _over(xp, "reciprocal", x)
 
 
 def _sigmoid(x: Any, xp: Any) -> Any:
-    s = 1.0 / (1.0 + xp.exp(-x))
-    return 4.0 * s * (1.0 - s)
+    # 4 sigma(x) (1 - sigma(x)) = 1 / cosh(x / 2)**2: one array, and no cancellation in 1 - sigma
+    x *= 0.5
+    with np.errstate(over="ignore"):  # far from threshold cosh overflows to inf: Psi = 0, as it should
+        x = _over(xp, "cosh", x)
+        x = _over(xp, "square", x)
+    return _over(xp, "reciprocal", x)
 
 
 def _lorentzian(x: Any, xp: Any) -> Any:
-    return 1.0 / (1.0 + (10.0 * x) ** 2)
+    x *= 10.0
+    x = _over(xp, "square", x)
+    x += 1.0
+    return _over(xp, "reciprocal", x)
 
 
+#: ``f(x, xp)`` for each kind: Psi of ``x = u - v_th``, written over ``x`` (pass a copy).
 SURROGATES: Dict[str, Callable[[Any, Any], Any]] = {
     "triangular": _triangular,
     "inverse_square": _inverse_square,
@@ -76,8 +103,13 @@ class Surrogate:
 
 
 def psi(u: Any, v_th: float, surrogate: Surrogate = Surrogate()) -> Any:
-    """Psi(u) = f(u - v_th) for the chosen kind (NumPy or torch input)."""
-    return SURROGATES[surrogate.kind](u - v_th, namespace(u))
+    """Psi(u) = f(u - v_th) for the chosen kind (NumPy or torch input; a new array, ``u``
+    is not changed)."""
+    xp = namespace(u)
+    distance = u - v_th
+    if xp is np and not isinstance(distance, np.ndarray):  # a NumPy scalar cannot be overwritten
+        distance = np.array(distance, dtype=float)
+    return SURROGATES[surrogate.kind](distance, xp)
 
 
 @dataclass(frozen=True)
@@ -119,7 +151,7 @@ def psi_table(surrogate: Surrogate, membrane_unit: int, frac_bits: int, lut_bits
     # Psi is non-increasing in |x|: from one membrane unit, double the reach until Psi is
     # below half an LSB there, so the table spends its bins where Psi is non-zero.
     reach = 1.0 / membrane_unit
-    while float(f(np.float64(reach), np)) >= half_lsb:
+    while float(f(np.array(reach), np)) >= half_lsb:
         reach *= 2.0
     bins = 2**lut_bits - 1
     shift = max(0, math.ceil(math.log2(reach * membrane_unit / bins)))

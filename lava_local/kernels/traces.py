@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate
+from ._array import add_into
 
 __all__ = ["TraceParams", "trace_step", "trace_step_fixed", "pre_trace_step", "post_trace_step"]
 
@@ -35,7 +36,7 @@ class TraceParams:
 
 def trace_step(trace: Any, impulse: Any, decay: float) -> Any:
     """``x[t] = decay * x[t-1] + impulse[t]`` (NumPy or torch)."""
-    return decay * trace + impulse
+    return add_into(decay * trace, impulse)
 
 
 def pre_trace_step(q: Any, pre_spikes: Any, params: TraceParams) -> Any:

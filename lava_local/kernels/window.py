@@ -92,7 +92,7 @@ def trace_window(before: Any, impulses: Any, decay: float, impulse_before: Any =
 
 def backward_view_update(
     a: Any, b: Any, pre: Any, q_before: Any, params: EligibilityParams,
-    weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1, padding: int = 0,
+    weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1, padding: int = 0, out: Any = None,
 ) -> Tuple[Any, Any]:
     """The summed update of k steps and the pre trace after them.
 
@@ -100,7 +100,8 @@ def backward_view_update(
     the steps' inputs ``(k, ..., *pre_shape)``; ``q_before``: the pre trace of the step
     before the first. Dense layers (``weight_shape=None``) give ``(n_out, n_in)``, conv
     layers the weight gradient of ``weight_shape``. ``a`` is overwritten (it holds c).
-    Returns ``(update, q_after)``.
+    Returns ``(update, q_after)``; with ``out`` the update is added to that accumulator in
+    place and ``out`` returned as the update.
     """
     k, lam = a.shape[0], params.lambda_pre
     if k == 0 or pre.shape[0] != k or b.shape[0] != k:
@@ -113,9 +114,9 @@ def backward_view_update(
             row += lam * a[s + 1]
         else:
             a[s].add_(a[s + 1], alpha=lam)  # one fused operation
-    update = 0.0
+    update = out  # None: the first product makes the accumulator, the second adds into it
     if lam != 0:
-        update = synapse_outer(lam * a[0], q_before, weight_shape, stride, padding)
+        update = synapse_outer(lam * a[0], q_before, weight_shape, stride, padding, out=update)
     a += b  # c = a~ + b
-    update = update + synapse_outer(a, pre, weight_shape, stride, padding)
+    update = synapse_outer(a, pre, weight_shape, stride, padding, out=update)
     return update, trace_window(q_before, pre, lam, last=True)

@@ -30,7 +30,10 @@ class LocalTrainer(TrainerBase):
     Per time step every hidden layer runs the layer step of :mod:`lava_local.kernels.layer`
     (or the conv step) on the batch, exactly as the Lava models do per sample; the summed
     update over the batch, divided by the batch size, becomes the parameter's ``.grad``
-    after the sample (``rule.apply="sample"``). Everything runs under ``torch.no_grad()``:
+    after the sample (``rule.apply="sample"``). The updates are added in place into one
+    accumulator per layer, which then becomes ``.grad`` itself (dense layers multiply
+    straight into it, conv layers add one step's weight gradient at a time): beyond the
+    gradients any optimiser needs, a step holds one layer's weight-sized temporary at most. Everything runs under ``torch.no_grad()``:
     memory is the layer states, independent of T. Network delays: none (the Lava network
     exchanges spikes within a step), so step t here is step t there.
 
@@ -104,8 +107,8 @@ class LocalTrainer(TrainerBase):
     def _layer_learn(self, i: int, state, pre: torch.Tensor, m: torch.Tensor):
         g = self.net.geometries[i]
         if g is None:
-            return dense_layer_learn(state, pre, m, self.net.rule.eligibility)
-        return conv_layer_learn(state, pre, m, g, self.net.rule.eligibility)
+            return dense_layer_learn(state, pre, m, self.net.rule.eligibility, in_place=True)
+        return conv_layer_learn(state, pre, m, g, self.net.rule.eligibility, in_place=True)
 
     def _local_signal(self, i: int, spikes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         g, signal = self.net.geometries[i], self.net.rule.signal
@@ -155,7 +158,7 @@ class LocalTrainer(TrainerBase):
             for i, g in enumerate(net.geometries):
                 states[i] = layer_learn_window(states[i], u_steps[i][:held], window_inputs(i), target,
                                                self.bases[i], net.neuron, net.surrogate, rule.eligibility,
-                                               rule.signal, g)
+                                               rule.signal, g, in_place=True)
 
         for t in range(steps):
             pre = x[:, t]
@@ -179,7 +182,7 @@ class LocalTrainer(TrainerBase):
                         m = self._local_signal(i, states[i].o, target)
                         states[i] = self._layer_learn(i, states[i], pre, m)
                 pre = self.layer_output(i, states[i].o)
-            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
             if learning and windowed:
                 held += 1
                 if held == capacity:
@@ -205,7 +208,7 @@ class LocalTrainer(TrainerBase):
                 inputs.append(pre)
                 states[i] = self._layer_forward(i, states[i], pre, w)
                 pre = self.layer_output(i, states[i].o)
-            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target)
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
             if target is None or not learn_hidden or t < rule.t_l:
                 continue
             error = local_error(readout.u, target, softmax)
@@ -256,7 +259,12 @@ class LocalTrainer(TrainerBase):
         with torch.no_grad():
             states, readout = self._run(x, y, learn_hidden=not self.net.frozen)
             batch = x.shape[0]
-            for i, (p, s) in enumerate(zip(self.params[:-1], states)):
-                p.grad = None if self.net.frozen else self.to_parameter_grad(i, s.dw / batch)
-            self.params[-1].grad = readout.dw / batch
+            for i, p in enumerate(self.params[:-1]):
+                # the accumulator becomes the gradient (no copy); each state is let go as
+                # soon as it is used, so weight standardisation's chain rule adds one
+                # layer's gradient at a time
+                dw, states[i] = states[i].dw, None
+                p.grad = None if self.net.frozen else self.to_parameter_grad(i, dw.div_(batch))
+                del dw
+            self.params[-1].grad = readout.dw.div_(batch)
         return readout.score

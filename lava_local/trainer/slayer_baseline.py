@@ -41,9 +41,13 @@ class SlayerTrainer:
             "requires_grad": False,
         }
         sizes = [net.n_in] + list(net.hidden) + [net.n_classes]
-        self.model = torch.nn.Sequential(
-            *[slayer.block.cuba.Dense(params, a, b, weight_norm=False) for a, b in zip(sizes[:-1], sizes[1:])]
-        ).to(self.device)
+        with torch.random.fork_rng(devices=[]):  # SLAYER draws its initial weights from torch's
+            torch.manual_seed(net.seed)          # global generator: seeded by the network instead
+            self.model = torch.nn.Sequential(
+                *[slayer.block.cuba.Dense(params, a, b, weight_norm=False) for a, b in zip(sizes[:-1], sizes[1:])]
+            ).to(self.device)
+        # shuffles when no generator is passed: seeded, and advancing from epoch to epoch
+        self.generator = np.random.default_rng(net.seed)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
 
     def _counts(self, x: torch.Tensor) -> torch.Tensor:
@@ -51,7 +55,7 @@ class SlayerTrainer:
 
     def fit_epoch(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 32,
                   generator: Optional[np.random.Generator] = None) -> float:
-        order = (generator or np.random.default_rng(self.net.seed)).permutation(len(labels))
+        order = (generator or self.generator).permutation(len(labels))
         correct = 0
         self.model.train()
         for start in range(0, len(order), batch_size):
