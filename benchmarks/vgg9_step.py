@@ -6,8 +6,10 @@
 Input 2 x size x size (32: the TESS paper's DVS Gesture setting), 11 classes, T = 20,
 batch 16, random input spikes at 5 %. Every trainer runs in the same process on the same
 device, after one warm-up step: median time per training step (``torch.cuda.synchronize``
-on GPUs) and peak memory of a step above what was held before it (CUDA: torch's peak
-allocation; CPU: the peak of the C heap in use, ``lava_local.costs.peak_heap_bytes``). Rows: BPTT, TESS step by step (window 1), and TESS with each
+on GPUs), peak memory of a step above what was held before it (CUDA: torch's peak
+allocation; CPU: the peak of the C heap in use, ``lava_local.costs.peak_heap_bytes``) and
+the operations a step issues (``lava_local.costs.count_operations``; at least one kernel
+launch each on a GPU). Rows: BPTT, TESS step by step (window 1), and TESS with each
 weight-gradient window (``lava_local.kernels.window``).
 
 ``--graph`` (CUDA only) adds each trainer's ``compute_grads`` captured once in a CUDA
@@ -36,7 +38,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lava_local  # noqa: E402,F401
-from lava_local.costs import peak_heap_bytes  # noqa: E402
+from lava_local.costs import count_operations, peak_heap_bytes  # noqa: E402
 from lava_local.network import vgg9  # noqa: E402
 from lava_local.trainer import BPTTTrainer, LocalTrainer, flush_subnormals  # noqa: E402
 
@@ -99,7 +101,10 @@ def measure(make_trainer: Callable, args, device: torch.device, graph: bool = Fa
         memory = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
         memory = max(peak_heap_bytes(lambda: step(x, y)) for _ in range(2)) / 2**20
-    return {"ms_per_step": statistics.median(times) * 1000, "memory_MiB": memory}
+    # operations a step issues, the optimisers' included (kernel launches, at least, on a GPU;
+    # with a graph, what runs outside the replay)
+    operations = count_operations(lambda: step(x, y))
+    return {"ms_per_step": statistics.median(times) * 1000, "memory_MiB": memory, "operations": operations}
 
 
 def main() -> None:
@@ -136,7 +141,7 @@ def main() -> None:
             try:
                 rows[key] = measure(make, args, device, graph)
                 print(f"{key}: {rows[key]['ms_per_step']:.1f} ms per training step, "
-                      f"{rows[key]['memory_MiB']:.0f} MiB", flush=True)
+                      f"{rows[key]['memory_MiB']:.0f} MiB, {rows[key]['operations']} operations", flush=True)
             except Exception as error:  # a graph that cannot be captured is a result too
                 if not graph:
                     raise
@@ -146,17 +151,18 @@ def main() -> None:
     (args.out / "vgg9_step.json").write_text(json.dumps(
         {"device": name, "args": vars(args) | {"out": str(args.out)}, "rows": rows}, indent=2))
     lines = [f"VGG-9 (width {args.width}), 2x{args.size}x{args.size}, T = {args.steps}, batch {args.batch}, "
-             f"device {name}\n", "| trainer | ms per step | peak memory (MiB) | speed-up over BPTT | memory / BPTT |",
-             "|---|---|---|---|---|"]
+             f"device {name}\n",
+             "| trainer | ms per step | peak memory (MiB) | operations per step | speed-up over BPTT | memory / BPTT |",
+             "|---|---|---|---|---|---|"]
     for graph_suffix in ("", " (CUDA graph)"):
         bptt = rows.get("BPTT" + graph_suffix, {})
         for key, row in rows.items():
             if key.endswith(" (CUDA graph)") != bool(graph_suffix):
                 continue
             if "error" in row or "error" in bptt:
-                lines.append(f"| {key} | {row.get('error', '-')} | | | |")
+                lines.append(f"| {key} | {row.get('error', '-')} | | | | |")
                 continue
-            lines.append(f"| {key} | {row['ms_per_step']:.1f} | {row['memory_MiB']:.0f} | "
+            lines.append(f"| {key} | {row['ms_per_step']:.1f} | {row['memory_MiB']:.0f} | {row['operations']} | "
                          f"{bptt['ms_per_step'] / row['ms_per_step']:.2f}x | "
                          f"{row['memory_MiB'] / bptt['memory_MiB']:.2f} |")
     (args.out / "vgg9_step.md").write_text("\n".join(lines) + "\n")

@@ -22,7 +22,7 @@ from .kernels.conv import conv2d
 from .kernels.learning_signal import learning_signal, one_hot
 
 __all__ = ["learning_signal_macs", "bptt_signal_macs", "paper_formulas", "learning_memory_bytes",
-           "peak_heap_bytes"]
+           "peak_heap_bytes", "count_operations"]
 
 
 def _macs(fn) -> int:
@@ -150,3 +150,24 @@ def peak_heap_bytes(fn) -> int:
     with Sampler() as sampler:
         fn()
     return sampler.peak
+
+
+def count_operations(fn) -> int:
+    """How many tensor operations ``fn()`` runs, views left out: on a GPU each is at least
+    one kernel launch, which is what bounds a small training step there. Counted at
+    torch's dispatcher, so autograd's backward operations count too (on CPU tensors they
+    run on the calling thread)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Counter(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.count += not func.is_view
+            return func(*args, **(kwargs or {}))
+
+    with Counter() as counter:
+        fn()
+    return counter.count

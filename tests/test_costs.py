@@ -1,5 +1,8 @@
-"""Learning-signal MACs counted from the code agree with the papers' cost formulas."""
+"""Costs counted from the code: learning-signal MACs against the papers' cost formulas, and
+operations per training step."""
+import numpy as np
 import pytest
+import torch
 
 from lava_local.costs import bptt_signal_macs, learning_signal_macs, paper_formulas
 from lava_local.network import Network, vgg9
@@ -27,3 +30,32 @@ def test_vgg9_at_dvs_gesture_size_needs_over_100x_fewer_signal_macs_than_bptt():
     assert tess == 20 * 2 * 11 * (64 * 16 + 128 * 4 + 256 * 4 + 256 * 4 + 512 * 4 * 3 + 512)
     assert 11_000e6 < bptt < 13_000e6  # TESS paper: 12,079.69 M for BPTT on DVS Gesture
     assert bptt / tess > 100
+
+
+def test_count_operations_counts_computations_not_views():
+    from lava_local.costs import count_operations
+
+    a, b = torch.ones(3, 4), torch.ones(3, 4)
+    assert count_operations(lambda: (a + b).reshape(4, 3).T * 2.0) == 2
+    w = torch.ones(4, requires_grad=True)
+    assert count_operations(lambda: (w * 3.0).sum().backward()) > 2  # backward operations count too
+
+
+def test_window_learning_issues_fewer_operations_than_step_by_step():
+    """What window learning is for: VGG-9's TESS step in windows of 4 issues far fewer
+    operations (kernel launches on a GPU) than step by step, near BPTT's count."""
+    from lava_local.costs import count_operations
+    from lava_local.network import vgg9
+    from lava_local.trainer import BPTTTrainer, LocalTrainer
+
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.random((1, 8, 2 * 16 * 16)) < 0.1, dtype=torch.float32)
+    y = torch.as_tensor([3])
+    counts = {}
+    for name, make in (("step", lambda n: LocalTrainer(n)), ("window 4", lambda n: LocalTrainer(n, window=4)),
+                       ("bptt", BPTTTrainer)):
+        trainer = make(vgg9((2, 16, 16), 11, width=0.03, seed=0))
+        trainer.compute_grads(x, y)  # caches (decay matrices) made once
+        counts[name] = count_operations(lambda: trainer.compute_grads(x, y))
+    assert counts["window 4"] < 0.6 * counts["step"], counts
+    assert counts["window 4"] < 1.2 * counts["bptt"], counts

@@ -150,7 +150,10 @@ def conv_outer(a: Any, b: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...], 
         return synapse_outer(a, q, weight_shape, stride, padding, out)
     if params.alpha_pre == 0:
         return synapse_outer(b, pre, weight_shape, stride, padding, out)
-    return synapse_outer(_stack(a, b), _stack(q, pre), weight_shape, stride, padding, out)
+    if out is not None:  # two products into the accumulator: no stacked copies, half the workspace
+        synapse_outer(a, q, weight_shape, stride, padding, out)
+        return synapse_outer(b, pre, weight_shape, stride, padding, out)
+    return synapse_outer(_stack(a, b), _stack(q, pre), weight_shape, stride, padding)
 
 
 def dense_update_fixed(
