@@ -1,4 +1,5 @@
-"""Window learning (backward view of the pre trace) equals the step-by-step layer step."""
+"""Window learning (backward view of the pre trace) and the trainer's in-place steps equal
+the step-by-step layer step."""
 import numpy as np
 import pytest
 import torch
@@ -6,13 +7,18 @@ import torch
 from lava_local.kernels.layer import (
     ConvGeometry,
     DenseLayerState,
+    conv_layer_forward,
+    conv_layer_learn,
     conv_layer_step,
+    conv_learning_signal,
+    dense_layer_forward,
+    dense_layer_learn,
     dense_layer_step,
     layer_integrate,
     layer_learn_window,
 )
 from lava_local.kernels.basis import make_basis
-from lava_local.kernels.learning_signal import SignalParams, one_hot
+from lava_local.kernels.learning_signal import SignalParams, learning_signal, one_hot
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import EligibilityParams, conv_update, dense_update, eligibility_factors
 from lava_local.kernels.surrogate import Surrogate
@@ -117,15 +123,11 @@ def _random_state(rng, out_shape, in_shape, weight_shape, xp):
                            as_array(np.zeros(weight_shape)))
 
 
-@pytest.mark.parametrize("xp", [np, torch])
-@pytest.mark.parametrize("kind", ["dense", "conv"])
-def test_layer_window_equals_layer_steps(xp, kind, rng):
-    """k steps of the layer step (forward, signal, update) == k integrate steps + one window."""
-    batch, steps, neuron, surrogate = 3, 5, LIFParams(), Surrogate()
-    eligibility, signal = EligibilityParams(), SignalParams(n_classes=4, scale="1/sqrt(d)")
+def _layer_case(rng, xp, kind, steps, batch=3):
+    """A dense or conv layer with weights, basis, labels, ``steps`` of input spikes and a
+    random state to start from."""
     if kind == "dense":
-        geometry, in_shape, out_shape = None, (batch, 20), (batch, 12)
-        weight_shape, size = (12, 20), 12
+        geometry, in_shape, out_shape, weight_shape, size = None, (batch, 20), (batch, 12), (12, 20), 12
     else:
         geometry = ConvGeometry((2, 8, 8), 4, 3, 1, 1, pool=2)
         in_shape, out_shape = (batch, 2, 8, 8), (batch, 4, 8, 8)
@@ -135,7 +137,16 @@ def test_layer_window_equals_layer_steps(xp, kind, rng):
     basis = as_array(make_basis("square", 4, size))
     target = as_array(one_hot(rng.integers(0, 4, batch), 4))
     pre = as_array((rng.random((steps, *in_shape)) < 0.4) * 1.0)
-    start = _random_state(rng, out_shape, in_shape, weight_shape, xp)
+    return geometry, weights, basis, target, pre, _random_state(rng, out_shape, in_shape, weight_shape, xp)
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_layer_window_equals_layer_steps(xp, kind, rng):
+    """k steps of the layer step (forward, signal, update) == k integrate steps + one window."""
+    steps, neuron, surrogate = 5, LIFParams(), Surrogate()
+    eligibility, signal = EligibilityParams(), SignalParams(n_classes=4, scale="1/sqrt(d)")
+    geometry, weights, basis, target, pre, start = _layer_case(rng, xp, kind, steps)
 
     reference = start
     for t in range(steps):
@@ -156,6 +167,37 @@ def test_layer_window_equals_layer_steps(xp, kind, rng):
     for name in DenseLayerState._fields:
         np.testing.assert_allclose(np.asarray(getattr(state, name)), np.asarray(getattr(reference, name)),
                                    rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("xp", [np, torch])
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, rng):
+    """``in_place=True`` (the trainer's form: the state written over, the update added into
+    its accumulator) gives the same states as the pure steps, step after step."""
+    steps, neuron, surrogate = 4, LIFParams(reset=reset), Surrogate()
+    eligibility, signal = EligibilityParams(), SignalParams(n_classes=4, scale="1/sqrt(d)")
+    geometry, weights, basis, target, pre, pure = _layer_case(rng, xp, kind, steps)
+    owned = DenseLayerState(*(v * 1.0 for v in pure))
+    arrays = [id(v) for v in owned]
+    for t in range(steps):
+        if geometry is None:
+            pure = dense_layer_step(pure, pre[t], weights, neuron, surrogate, eligibility, basis, signal, target)
+            owned = dense_layer_forward(owned, pre[t], weights, neuron, surrogate, eligibility, in_place=True)
+            m = learning_signal(owned.o, target, basis, signal)
+            owned = dense_layer_learn(owned, pre[t], m, eligibility, in_place=True)
+        else:
+            pure = conv_layer_step(pure, pre[t], weights, geometry, neuron, surrogate, eligibility, basis, signal,
+                                   target)
+            owned = conv_layer_forward(owned, pre[t], weights, geometry, neuron, surrogate, eligibility,
+                                       in_place=True)
+            m = conv_learning_signal(owned.o, target, basis, signal, geometry)
+            owned = conv_layer_learn(owned, pre[t], m, geometry, eligibility, in_place=True)
+        assert [id(v) for v in owned] == arrays  # nothing new: every array written over
+        for name in DenseLayerState._fields:
+            np.testing.assert_allclose(np.asarray(getattr(owned, name)), np.asarray(getattr(pure, name)),
+                                       rtol=1e-12, atol=1e-13, err_msg=f"{name} at step {t}")
+    assert float(abs(pure.dw).sum()) > 0 and float(pure.o.sum()) > 0
 
 
 def test_in_place_eligibility_factors_equal_the_plain_ones(rng):

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Optional, Tuple
 import numpy as np
 
 from ..hw_profile import SynapseFormat, TraceFormat
-from ._array import namespace
+from ._array import add_into, namespace
 from .conv import (
     avg_pool,
     avg_pool_adjoint,
@@ -120,13 +120,22 @@ def dense_layer_step(
 
 def dense_layer_forward(
     state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams, surrogate: Surrogate,
-    eligibility: EligibilityParams,
+    eligibility: EligibilityParams, in_place: bool = False,
 ) -> DenseLayerState:
-    """The step without learning: traces, LIF, Psi (``dw`` unchanged)."""
-    q = trace_step(state.q, pre, eligibility.lambda_pre)
-    h = trace_step(state.h, state.psi, eligibility.lambda_post)
-    lif = layer_integrate(state, pre, weights, neuron)
-    return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
+    """The step without learning: traces, LIF, Psi (``dw`` unchanged). ``in_place=True``
+    writes the new state over the old one (for a caller that owns it, like the batched
+    trainer: no second set of layer-sized arrays while a step runs)."""
+    return _forward(state, pre, weights, neuron, surrogate, eligibility, None, in_place)
+
+
+def _forward(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams, surrogate: Surrogate,
+             eligibility: EligibilityParams, geometry: Optional["ConvGeometry"], in_place: bool) -> DenseLayerState:
+    # h takes Psi of the step before, so it goes before Psi is written over
+    q = trace_step(state.q, pre, eligibility.lambda_pre, in_place)
+    h = trace_step(state.h, state.psi, eligibility.lambda_post, in_place)
+    lif = layer_integrate(state, pre, weights, neuron, geometry, in_place)
+    psi_u = psi(lif.u, neuron.v_th, surrogate, out=state.psi if in_place else None)
+    return DenseLayerState(lif.u, lif.o, q, h, psi_u, state.dw)
 
 
 def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: EligibilityParams,
@@ -228,10 +237,10 @@ def readout_step(
     state: ReadoutState, pre: np.ndarray, weights: np.ndarray, gamma: float, target: Optional[np.ndarray],
     in_place: bool = False,
 ) -> ReadoutState:
-    """One float read-out step; scores accumulate ``u`` over the sample (``in_place`` as in
-    :func:`dense_layer_learn`)."""
-    q = trace_step(state.q, pre, gamma)
-    u = trace_step(state.u, pre @ weights.T, gamma)
+    """One float read-out step; scores accumulate ``u`` over the sample. ``in_place=True``
+    writes the new state over the old one (traces, scores and the update accumulator)."""
+    q = trace_step(state.q, pre, gamma, in_place)
+    u = trace_step(state.u, pre @ weights.T, gamma, in_place)
     dw = state.dw
     if target is not None:
         xp = namespace(u)
@@ -239,7 +248,7 @@ def readout_step(
         update = dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre, readout_eligibility(gamma),
                               out=dw if in_place else None)
         dw = update if in_place else dw + update
-    return ReadoutState(u, q, state.score + u, dw)
+    return ReadoutState(u, q, add_into(state.score, u) if in_place else state.score + u, dw)
 
 
 @dataclass(frozen=True)
@@ -373,13 +382,11 @@ def conv_learning_signal_pooled(o: Any, target: Any, basis: Any, signal: SignalP
 
 def conv_layer_forward(
     state: DenseLayerState, pre: Any, weights: Any, geometry: ConvGeometry, neuron: LIFParams,
-    surrogate: Surrogate, eligibility: EligibilityParams,
+    surrogate: Surrogate, eligibility: EligibilityParams, in_place: bool = False,
 ) -> DenseLayerState:
-    """The conv step without learning: traces, LIF on the convolved input, Psi."""
-    q = trace_step(state.q, pre, eligibility.lambda_pre)
-    h = trace_step(state.h, state.psi, eligibility.lambda_post)
-    lif = layer_integrate(state, pre, weights, neuron, geometry)
-    return DenseLayerState(lif.u, lif.o, q, h, psi(lif.u, neuron.v_th, surrogate), state.dw)
+    """The conv step without learning: traces, LIF on the convolved input, Psi
+    (``in_place`` as in :func:`dense_layer_forward`)."""
+    return _forward(state, pre, weights, neuron, surrogate, eligibility, geometry, in_place)
 
 
 def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeometry,
@@ -431,14 +438,15 @@ def conv_layer_step_fixed(
 
 # -- the neuron step, and the window form (the batched trainer's ``window > 1``) -----------
 def layer_integrate(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams,
-                    geometry: Optional[ConvGeometry] = None) -> DenseLayerState:
+                    geometry: Optional[ConvGeometry] = None, in_place: bool = False) -> DenseLayerState:
     """Synaptic input and LIF of one step, ``(u, o)`` only: the neuron part of the forward
     steps, and all that runs per step in window learning.
 
     ``pre``: one sample or a batch (``(n_in,)`` / ``(B, n_in)`` dense, ``(C, H, W)`` /
     ``(B, C, H, W)`` conv). In window learning the traces, Psi and the update of the
     steps follow in :func:`layer_learn_window`, so between windows the state's ``q, h,
-    psi`` are those of the step before the window.
+    psi`` are those of the step before the window. ``in_place=True`` writes u and o over
+    the state's.
     """
     if geometry is None:
         current = pre @ weights.T
@@ -446,7 +454,7 @@ def layer_integrate(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFP
         single = pre.ndim == 3
         current = conv2d(pre[None] if single else pre, weights, geometry.stride, geometry.padding)
         current = current[0] if single else current
-    lif = lif_step(LIFState(state.u, state.o), current, neuron)
+    lif = lif_step(LIFState(state.u, state.o), current, neuron, in_place)
     return state._replace(u=lif.u, o=lif.o)
 
 

@@ -95,19 +95,29 @@ def lif_init(shape: tuple, dtype: Any = float) -> LIFState:
     return LIFState(np.zeros(shape, dtype=dtype), np.zeros(shape, dtype=dtype))
 
 
-def lif_step(state: LIFState, current: Any, params: LIFParams) -> LIFState:
+def lif_step(state: LIFState, current: Any, params: LIFParams, in_place: bool = False) -> LIFState:
     """One float LIF step: ``u = gamma (u - v_th o) + I``, ``o = H(u - v_th)``.
 
     Works on NumPy arrays and torch tensors alike (any float dtype, any shape).
+    ``in_place=True`` writes the new u and o over the state's (a caller that owns them).
     """
     u, o = state
-    v = u - params.v_th * o if params.reset == "subtract" else u * (1 - o)
+    if in_place:
+        if params.reset == "subtract":
+            u -= params.v_th * o
+        else:
+            u *= 1 - o
+        v = u
+    else:
+        v = u - params.v_th * o if params.reset == "subtract" else u * (1 - o)
     u_next = add_into(v, current, params.gamma)  # in v's storage: one layer-sized array, not three
-    return LIFState(u_next, spikes(u_next, params))
+    return LIFState(u_next, spikes(u_next, params, out=o if in_place else None))
 
 
-def spikes(u: Any, params: LIFParams) -> Any:
-    """``o = H(u - v_th)`` as 0/1 of u's float type (NumPy or torch)."""
+def spikes(u: Any, params: LIFParams, out: Any = None) -> Any:
+    """``o = H(u - v_th)`` as 0/1 of u's float type (NumPy or torch), or written into ``out``."""
+    if out is not None:
+        return (np.greater if namespace(u) is np else namespace(u).gt)(u, params.v_th, out=out)
     spiked = u > params.v_th
     if namespace(u) is np:
         return np.asarray(spiked, dtype=np.result_type(u, np.float32))

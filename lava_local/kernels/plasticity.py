@@ -63,11 +63,15 @@ def eligibility_factors(m: Any, psi_u: Any, h: Any, params: EligibilityParams,
     window of many steps needs to stay small).
     """
     if not in_place:
-        return m * (params.alpha_pre * psi_u), m * (params.alpha_post * h)
+        psi_u, h = m * psi_u, m * h  # new arrays, scaled in place below: no alpha * Psi temporary
+    factors = []
     for factor, alpha in ((psi_u, params.alpha_pre), (h, params.alpha_post)):
-        factor *= alpha
-        factor *= m
-    return psi_u, h
+        if in_place:
+            factor *= m
+        if alpha != 1:  # (m factor) alpha in both forms: the same floats
+            factor *= alpha
+        factors.append(factor)
+    return factors[0], factors[1]
 
 
 def _stack(x: Any, y: Any) -> Any:

@@ -102,11 +102,14 @@ class Surrogate:
         return _PEAK[self.kind]
 
 
-def psi(u: Any, v_th: float, surrogate: Surrogate = Surrogate()) -> Any:
-    """Psi(u) = f(u - v_th) for the chosen kind (NumPy or torch input; a new array, ``u``
-    is not changed)."""
+def psi(u: Any, v_th: float, surrogate: Surrogate = Surrogate(), out: Any = None) -> Any:
+    """Psi(u) = f(u - v_th) for the chosen kind (NumPy or torch input): a new array, or
+    written into ``out`` (``u`` is not changed)."""
     xp = namespace(u)
-    distance = u - v_th
+    if out is not None:
+        distance = (np.subtract if xp is np else xp.sub)(u, v_th, out=out)
+    else:
+        distance = u - v_th
     if xp is np and not isinstance(distance, np.ndarray):  # a NumPy scalar cannot be overwritten
         distance = np.array(distance, dtype=float)
     return SURROGATES[surrogate.kind](distance, xp)

@@ -34,8 +34,11 @@ class TraceParams:
         _validate.in_unit_interval("lambda_post", self.lambda_post)
 
 
-def trace_step(trace: Any, impulse: Any, decay: float) -> Any:
-    """``x[t] = decay * x[t-1] + impulse[t]`` (NumPy or torch)."""
+def trace_step(trace: Any, impulse: Any, decay: float, in_place: bool = False) -> Any:
+    """``x[t] = decay * x[t-1] + impulse[t]`` (NumPy or torch); ``in_place=True`` writes it
+    over ``trace`` (for a caller that owns the state, like the batched trainer)."""
+    if in_place:
+        return add_into(trace, impulse, decay)
     return add_into(decay * trace, impulse)
 
 

@@ -101,8 +101,10 @@ class LocalTrainer(TrainerBase):
     def _layer_forward(self, i: int, state, pre: torch.Tensor, weight: torch.Tensor):
         net, g = self.net, self.net.geometries[i]
         if g is None:
-            return dense_layer_forward(state, pre, weight, net.neuron, net.surrogate, net.rule.eligibility)
-        return conv_layer_forward(state, pre, weight, g, net.neuron, net.surrogate, net.rule.eligibility)
+            return dense_layer_forward(state, pre, weight, net.neuron, net.surrogate, net.rule.eligibility,
+                                       in_place=True)
+        return conv_layer_forward(state, pre, weight, g, net.neuron, net.surrogate, net.rule.eligibility,
+                                  in_place=True)
 
     def _layer_learn(self, i: int, state, pre: torch.Tensor, m: torch.Tensor):
         g = self.net.geometries[i]
@@ -116,6 +118,7 @@ class LocalTrainer(TrainerBase):
             return learning_signal(spikes, target, self.bases[i], signal)
         return conv_learning_signal(spikes, target, self.bases[i], signal, g)
 
+    @torch.no_grad()  # nothing here is differentiated (and the states are written over in place)
     def _run(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
         """T steps of every layer with its local signal (the layer step of
         :mod:`lava_local.kernels.layer`: forward, local signal, update).
@@ -168,7 +171,7 @@ class LocalTrainer(TrainerBase):
             for i, w in enumerate(weights):
                 pre = self._layer_input(i, pre, states)
                 if learning and windowed:
-                    states[i] = layer_integrate(states[i], pre, w, net.neuron, net.geometries[i])
+                    states[i] = layer_integrate(states[i], pre, w, net.neuron, net.geometries[i], in_place=True)
                     if u_steps[i] is None:
                         u_steps[i] = pre.new_empty((capacity, *states[i].u.shape))
                         if net.recurrent[i]:
