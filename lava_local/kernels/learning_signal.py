@@ -101,12 +101,12 @@ def local_error(z: Any, target: Any, params: SignalParams) -> Any:
     """``softmax(z / T) - y*`` (or ``z - y*`` for regression)."""
     if params.error == "identity":
         return z - target
-    xp = namespace(z)
-    zt = z / params.temperature
-    zt = zt - zt.max(-1, keepdims=True) if xp is np else zt - zt.amax(-1, keepdim=True)
-    ez = xp.exp(zt)
-    p = ez / ez.sum(-1, keepdims=True) if xp is np else ez / ez.sum(-1, keepdim=True)
-    return p - target
+    zt = z / params.temperature if params.temperature != 1 else z
+    if namespace(z) is not np:
+        return zt.softmax(-1) - target  # torch's one fused kernel (max-shifted, as below)
+    zt = zt - zt.max(-1, keepdims=True)
+    ez = np.exp(zt)
+    return ez / ez.sum(-1, keepdims=True) - target
 
 
 def learning_signal(o: Any, target: Any, basis: Any, params: SignalParams) -> Any:

@@ -103,7 +103,9 @@ def lif_step(state: LIFState, current: Any, params: LIFParams, in_place: bool = 
     """
     u, o = state
     if in_place:
-        if params.reset == "subtract":
+        if params.reset == "subtract" and namespace(u) is not np:
+            u.sub_(o, alpha=params.v_th)  # one operation; exact, as v_th o is v_th or 0
+        elif params.reset == "subtract":
             u -= params.v_th * o
         else:
             u *= 1 - o

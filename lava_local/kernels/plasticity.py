@@ -86,50 +86,62 @@ def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Eligibili
     ``m, psi_u, h`` have shape ``(..., n_out)``; ``q, pre`` shape ``(..., n_in)``. With
     ``out`` (an accumulator of that shape) dW is added to it in place and ``out`` returned.
     """
+    if out is not None:
+        return _accumulate_terms(m, psi_u, h, q, pre, params, out)
     a, b = eligibility_factors(m, psi_u, h, params)
-    return dense_outer(a, b, q, pre, params, out)
+    return dense_outer(a, b, q, pre, params)
+
+
+def _accumulate_terms(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: EligibilityParams, out: Any,
+                      **conv: Any) -> Any:
+    """``out += alpha_pre (m Psi) (x) q + alpha_post (m h) (x) o_pre``, one product per term
+    straight into the accumulator, the alphas applied by the accumulation (no stacked
+    copies, no multiply for the alphas)."""
+    for factor, trace, alpha in ((psi_u, q, params.alpha_pre), (h, pre, params.alpha_post)):
+        if alpha != 0:  # a term with a zero weight costs nothing
+            synapse_outer(m * factor, trace, out=out, scale=alpha, **conv)
+    return out
 
 
 def synapse_outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,
-                  padding: int = 0, out: Any = None) -> Any:
+                  padding: int = 0, out: Any = None, scale: float = 1.0) -> Any:
     """``sum post (x) pre`` over all leading axes: ``(n_out, n_in)`` for dense layers
     (``weight_shape=None``), else the weight gradient of a conv of ``weight_shape`` whose
     output gradient is ``post`` for input ``pre`` (``(..., C, H, W)`` both).
 
-    ``out``: add the result to this accumulator in place and return it. An update summed
-    over a sample then needs one weight-sized array, not three (accumulator, this step's
-    term, their sum); dense torch layers multiply straight into it.
+    ``out``: add ``scale`` times the result to this accumulator in place and return it. An
+    update summed over a sample then needs one weight-sized array, not three (accumulator,
+    this step's term, their sum); dense torch layers multiply straight into it.
     """
+    torch_out = out is not None and namespace(out) is not np
     if weight_shape is None:
         post, pre = post.reshape(-1, post.shape[-1]), pre.reshape(-1, pre.shape[-1])
-        if out is None:
-            return post.T @ pre
-        if namespace(out) is np:
-            out += post.T @ pre
-        else:
-            out.addmm_(post.T, pre)
-        return out
-    grad = conv2d_weight_grad(pre.reshape(-1, *pre.shape[-3:]), post.reshape(-1, *post.shape[-3:]),
-                              weight_shape, stride, padding)
+        if torch_out:
+            return out.addmm_(post.T, pre, alpha=scale)
+        product = post.T @ pre
+    else:
+        product = conv2d_weight_grad(pre.reshape(-1, *pre.shape[-3:]), post.reshape(-1, *post.shape[-3:]),
+                                     weight_shape, stride, padding)
+        if torch_out:
+            return out.add_(product, alpha=scale)
+    if scale != 1:
+        product = product * scale
     if out is None:
-        return grad
-    out += grad
+        return product
+    out += product
     return out
 
 
-def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams, out: Any = None) -> Any:
+def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams) -> Any:
     """``a (x) q + b (x) o_pre`` from the post-synaptic factors, summed over leading axes
-    (so factors of several steps stacked along the batch give their summed update);
-    ``out`` as in :func:`synapse_outer`."""
+    (so factors of several steps stacked along the batch give their summed update)."""
     n_out, n_in = a.shape[-1], q.shape[-1]
     a, b = a.reshape(-1, n_out), b.reshape(-1, n_out)
     q, pre = q.reshape(-1, n_in), pre.reshape(-1, n_in)
     if params.alpha_post == 0:  # a term with a zero weight costs nothing
-        return synapse_outer(a, q, out=out)
+        return synapse_outer(a, q)
     if params.alpha_pre == 0:
-        return synapse_outer(b, pre, out=out)
-    if out is not None:  # two products into the accumulator: the stacked copies are not needed
-        return synapse_outer(b, pre, out=synapse_outer(a, q, out=out))
+        return synapse_outer(b, pre)
     return synapse_outer(_stack(a, b), _stack(q, pre))
 
 
@@ -143,20 +155,20 @@ def conv_update(
     ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``;
     ``out`` as in :func:`synapse_outer`.
     """
+    if out is not None:
+        return _accumulate_terms(m, psi_u, h, q, pre, params, out, weight_shape=weight_shape, stride=stride,
+                                 padding=padding)
     a, b = eligibility_factors(m, psi_u, h, params)
-    return conv_outer(a, b, q, pre, weight_shape, params, stride, padding, out)
+    return conv_outer(a, b, q, pre, weight_shape, params, stride, padding)
 
 
 def conv_outer(a: Any, b: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...], params: EligibilityParams,
-               stride: int = 1, padding: int = 0, out: Any = None) -> Any:
+               stride: int = 1, padding: int = 0) -> Any:
     """The conv form of :func:`dense_outer` (weight gradients of ``a`` on q, ``b`` on o_pre)."""
     if params.alpha_post == 0:  # a term with a zero weight costs nothing
-        return synapse_outer(a, q, weight_shape, stride, padding, out)
+        return synapse_outer(a, q, weight_shape, stride, padding)
     if params.alpha_pre == 0:
-        return synapse_outer(b, pre, weight_shape, stride, padding, out)
-    if out is not None:  # two products into the accumulator: no stacked copies, half the workspace
-        synapse_outer(a, q, weight_shape, stride, padding, out)
-        return synapse_outer(b, pre, weight_shape, stride, padding, out)
+        return synapse_outer(b, pre, weight_shape, stride, padding)
     return synapse_outer(_stack(a, b), _stack(q, pre), weight_shape, stride, padding)
 
 

@@ -36,6 +36,16 @@ def flush_subnormals() -> bool:
     return torch.set_flush_denormal(True)
 
 
+def _adam(param: torch.nn.Parameter, lr: float) -> torch.optim.Adam:
+    """Adam in torch's fused form where the device has it: one kernel per step and no
+    parameter-sized temporaries (the loop form's square roots and quotients were the peak
+    of a local rule's training step); the same update up to float rounding."""
+    try:
+        return torch.optim.Adam([param], lr=lr, fused=True)
+    except RuntimeError:  # a device without the fused kernel
+        return torch.optim.Adam([param], lr=lr)
+
+
 class TrainerBase:
     """Holds the network's weights as torch parameters and one optimiser per layer.
 
@@ -61,7 +71,7 @@ class TrainerBase:
         for r in rates:
             _validate.positive("lr", r)
         if optimizer == "adam":
-            self.optimizers = [torch.optim.Adam([p], lr=r) for p, r in zip(self.params, rates)]
+            self.optimizers = [_adam(p, r) for p, r in zip(self.params, rates)]
         elif optimizer == "sgd":
             self.optimizers = [torch.optim.SGD([p], lr=r) for p, r in zip(self.params, rates)]
         else:
