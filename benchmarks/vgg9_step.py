@@ -1,7 +1,7 @@
 """VGG-9 at DVS Gesture size: TESS versus BPTT, time per training step and peak memory.
 
     .venv/bin/python benchmarks/vgg9_step.py [--device cuda] [--steps 20] [--batch 16]
-        [--windows 2 4 10] [--repeats 5] [--graph] [--width 1.0] [--size 32]
+        [--windows 2 4 10] [--repeats 5] [--graph] [--compile] [--width 1.0] [--size 32]
 
 Input 2 x size x size (32: the TESS paper's DVS Gesture setting), 11 classes, T = 20,
 batch 16, random input spikes at 5 %. Every trainer runs in the same process on the same
@@ -15,6 +15,9 @@ weight-gradient window (``lava_local.kernels.window``).
 ``--graph`` (CUDA only) adds each trainer's ``compute_grads`` captured once in a CUDA
 graph and replayed (one launch per step instead of thousands); a trainer that cannot
 be captured gets its error in the table instead of a time.
+
+``--compile`` adds TESS step by step with each layer's step through ``torch.compile``
+(compiled during the warm-up step; its time is not in the figures).
 
 ``--width 0.03 --size 16 --batch 1`` keeps VGG-9's sequence of operations with almost no
 arithmetic: the per-operation overhead that bounds small steps on a GPU, measurable on
@@ -97,14 +100,21 @@ def measure(make_trainer: Callable, args, device: torch.device, graph: bool = Fa
         step(x, y)
         sync()
         times.append(time.perf_counter() - start)
+    # compiled steps run eagerly under the sampling and counting modes of lava_local.costs
+    # (and their fused kernels are not tensor operations): no CPU memory or count for them
+    compiled = bool(getattr(trainer, "compile", False))
     if cuda:
         memory = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        memory = max(peak_heap_bytes(lambda: step(x, y)) for _ in range(2)) / 2**20
+        memory = None if compiled else max(peak_heap_bytes(lambda: step(x, y)) for _ in range(2)) / 2**20
     # operations a step issues, the optimisers' included (kernel launches, at least, on a GPU;
     # with a graph, what runs outside the replay)
-    operations = count_operations(lambda: step(x, y))
+    operations = None if compiled else count_operations(lambda: step(x, y))
     return {"ms_per_step": statistics.median(times) * 1000, "memory_MiB": memory, "operations": operations}
+
+
+def _shown(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
 
 
 def main() -> None:
@@ -117,6 +127,8 @@ def main() -> None:
     parser.add_argument("--windows", type=int, nargs="*", default=[2, 4, 10],
                         help="TESS weight-gradient windows (steps) to measure besides 1")
     parser.add_argument("--graph", action="store_true", help="also replay each step from a CUDA graph")
+    parser.add_argument("--compile", action="store_true",
+                        help="also TESS step by step with each layer's step through torch.compile")
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0: the papers' VGG-9)")
     parser.add_argument("--size", type=int, default=32, help="input height and width")
     parser.add_argument("--out", type=Path, default=Path("results"))
@@ -134,6 +146,9 @@ def main() -> None:
         label = "TESS" if window == 1 else f"TESS window {window}"
         runs.append((label, lambda w=window: LocalTrainer(net(), device=device, optimizer="adam", lr=1e-3,
                                                           window=w)))
+    if args.compile:  # compiled in the warm-up step, outside the measure
+        runs.append(("TESS compiled", lambda: LocalTrainer(net(), device=device, optimizer="adam", lr=1e-3,
+                                                           compile=True)))
     rows = {}
     for label, make in runs:
         for graph in (False, True) if args.graph else (False,):
@@ -141,9 +156,10 @@ def main() -> None:
             try:
                 rows[key] = measure(make, args, device, graph)
                 print(f"{key}: {rows[key]['ms_per_step']:.1f} ms per training step, "
-                      f"{rows[key]['memory_MiB']:.0f} MiB, {rows[key]['operations']} operations", flush=True)
-            except Exception as error:  # a graph that cannot be captured is a result too
-                if not graph:
+                      f"{_shown(rows[key]['memory_MiB'], '.0f')} MiB, {_shown(rows[key]['operations'], 'd')} "
+                      "operations", flush=True)
+            except Exception as error:  # a graph that cannot be captured (or compiled) is a result too
+                if not graph and label != "TESS compiled":
                     raise
                 rows[key] = {"error": f"{type(error).__name__}: {error}"[:300]}
                 print(f"{key}: {rows[key]['error']}", flush=True)
@@ -162,9 +178,10 @@ def main() -> None:
             if "error" in row or "error" in bptt:
                 lines.append(f"| {key} | {row.get('error', '-')} | | | | |")
                 continue
-            lines.append(f"| {key} | {row['ms_per_step']:.1f} | {row['memory_MiB']:.0f} | {row['operations']} | "
-                         f"{bptt['ms_per_step'] / row['ms_per_step']:.2f}x | "
-                         f"{row['memory_MiB'] / bptt['memory_MiB']:.2f} |")
+            ratio = None if row["memory_MiB"] is None else row["memory_MiB"] / bptt["memory_MiB"]
+            lines.append(f"| {key} | {row['ms_per_step']:.1f} | {_shown(row['memory_MiB'], '.0f')} | "
+                         f"{_shown(row['operations'], 'd')} | {bptt['ms_per_step'] / row['ms_per_step']:.2f}x | "
+                         f"{_shown(ratio, '.2f')} |")
     (args.out / "vgg9_step.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -318,6 +318,38 @@ def test_a_local_step_holds_little_beyond_its_gradients(window, rng):
     assert gradient_bytes < peak < 1.4 * gradient_bytes, (peak, gradient_bytes)
 
 
+def test_compiled_layer_steps_give_the_same_updates(rng):
+    """``compile``: each layer's step through torch.compile, traced without graph breaks
+    (so the whole step can fuse), with the same updates and scores as the eager steps."""
+    import shutil
+
+    import torch._dynamo
+
+    def make():
+        return Network((2, 8, 8), hidden=(Conv(4, pool=2), 16), rule=TESS(), init_scale=3.0, seed=1)
+
+    x = torch.as_tensor(rng.random((3, 4, 128)) < 0.3, dtype=torch.float64)
+    y = torch.as_tensor([1, 2, 3])
+    eager = LocalTrainer(make(), dtype=torch.float64)
+    eager.compute_grads(x, y)
+    backends = ["aot_eager"] + (["inductor"] if shutil.which("c++") or shutil.which("g++") else [])
+    for backend in backends:  # aot_eager: the traced graphs; inductor: the generated kernels too
+        compiled = LocalTrainer(make(), dtype=torch.float64, compile=backend)
+        compiled.compute_grads(x, y)
+        for a, b in zip(eager.params, compiled.params):
+            assert a.grad.abs().sum() > 0
+            torch.testing.assert_close(b.grad, a.grad, rtol=1e-12, atol=1e-15)
+        torch.testing.assert_close(compiled.scores(x), eager.scores(x), rtol=1e-12, atol=1e-12)
+    states, _ = eager._zero_states(3)
+    for i, (step, w) in enumerate(zip(eager._layer_steps, eager.effective_weights())):
+        with torch.no_grad():
+            explained = torch._dynamo.explain(step)(states[i], torch.zeros_like(states[i].q), w,
+                                                    torch.eye(10, dtype=torch.float64)[:3])
+        assert explained.graph_break_count == 0, explained.break_reasons
+    with pytest.raises(ValueError, match="compile"):
+        LocalTrainer(make(), compile=3)
+
+
 def test_flush_subnormals_reaches_torch_worker_threads():
     """Called before torch works, the setting reaches the worker threads that split large
     operations (they copy it when they start); without it, subnormals survive."""

@@ -32,9 +32,11 @@ def add_into(fresh: Any, other: Any, scale: float = 1.0) -> Any:
                 and np.broadcast_shapes(fresh.shape, np.shape(other)) == fresh.shape
                 and np.result_type(fresh, other, scale) == fresh.dtype)
     else:
-        fits = (isinstance(fresh, xp.Tensor)
+        # the same dtype, or a Python number (which never promotes a float tensor): compared
+        # directly, as torch.compile cannot trace torch.result_type
+        fits = (isinstance(fresh, xp.Tensor) and fresh.is_floating_point()
                 and xp.broadcast_shapes(fresh.shape, getattr(other, "shape", ())) == fresh.shape
-                and xp.result_type(fresh, other) == fresh.dtype)
+                and (not isinstance(other, xp.Tensor) or other.dtype == fresh.dtype))
     if not fits:
         return scale * fresh + other
     if scale != 1.0:

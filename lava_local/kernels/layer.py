@@ -106,16 +106,18 @@ def dense_layer_step(
     basis: np.ndarray,
     signal: SignalParams,
     target: Optional[np.ndarray],
+    in_place: bool = False,
 ) -> DenseLayerState:
     """One float step; ``target`` is the one-hot label, or ``None`` for no learning.
 
     Works on one sample (``pre`` of shape ``(n_in,)``, NumPy) and on batches (``(B, n_in)``,
-    NumPy or torch); ``dw`` sums over the batch.
+    NumPy or torch); ``dw`` sums over the batch. ``in_place=True`` writes the new state
+    over the old one (:func:`dense_layer_forward`, :func:`dense_layer_learn`).
     """
-    state = dense_layer_forward(state, pre, weights, neuron, surrogate, eligibility)
+    state = dense_layer_forward(state, pre, weights, neuron, surrogate, eligibility, in_place)
     if target is None:
         return state
-    return dense_layer_learn(state, pre, learning_signal(state.o, target, basis, signal), eligibility)
+    return dense_layer_learn(state, pre, learning_signal(state.o, target, basis, signal), eligibility, in_place)
 
 
 def dense_layer_forward(
@@ -351,17 +353,19 @@ def conv_layer_step(
     basis: np.ndarray,
     signal: SignalParams,
     target: Optional[np.ndarray],
+    in_place: bool = False,
 ) -> DenseLayerState:
     """One float step of a plastic conv layer.
 
     ``pre`` is ``(C_in, H, W)`` (one sample) or ``(B, C_in, H, W)`` (a batch, NumPy or
-    torch); the basis is ``(n_classes, C_out pool**2)``; ``dw`` sums over the batch.
+    torch); the basis is ``(n_classes, C_out pool**2)``; ``dw`` sums over the batch;
+    ``in_place`` as in :func:`dense_layer_step`.
     """
-    state = conv_layer_forward(state, pre, weights, geometry, neuron, surrogate, eligibility)
+    state = conv_layer_forward(state, pre, weights, geometry, neuron, surrogate, eligibility, in_place)
     if target is None:
         return state
     m = conv_learning_signal(state.o, target, basis, signal, geometry)
-    return conv_layer_learn(state, pre, m, geometry, eligibility)
+    return conv_layer_learn(state, pre, m, geometry, eligibility, in_place)
 
 
 def conv_learning_signal(o: Any, target: Any, basis: Any, signal: SignalParams, geometry: ConvGeometry) -> Any:

@@ -1,7 +1,7 @@
 """The local-rule trainer: TESS, S-TLLR and LLS on batches, from the shared kernels."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Callable, List, Optional, Union
 
 import numpy as np
 import torch
@@ -12,14 +12,15 @@ from lava_local.kernels.layer import (
     ReadoutState,
     conv_layer_forward,
     conv_layer_learn,
-    conv_learning_signal,
+    conv_layer_step,
     dense_layer_forward,
     dense_layer_learn,
+    dense_layer_step,
     layer_integrate,
     layer_learn_window,
     readout_step,
 )
-from lava_local.kernels.learning_signal import SignalParams, learning_signal, local_error, one_hot
+from lava_local.kernels.learning_signal import SignalParams, local_error, one_hot
 from lava_local.kernels.neuron import spikes
 from lava_local.trainer.base import TrainerBase
 
@@ -32,10 +33,11 @@ class LocalTrainer(TrainerBase):
     update over the batch, divided by the batch size, becomes the parameter's ``.grad``
     after the sample (``rule.apply="sample"``). The updates are added in place into one
     accumulator per layer, which then becomes ``.grad`` itself (dense layers multiply
-    straight into it, conv layers add one step's weight gradient at a time): beyond the
-    gradients any optimiser needs, a step holds one layer's weight-sized temporary at most. Everything runs under ``torch.no_grad()``:
-    memory is the layer states, independent of T. Network delays: none (the Lava network
-    exchanges spikes within a step), so step t here is step t there.
+    straight into it, conv layers add one step's weight gradient at a time), and the layer
+    states are written over in place: beyond the gradients any optimiser needs, a step
+    holds the layer states and one layer's temporaries, independent of T (everything runs
+    under ``torch.no_grad()``). Network delays: none (the Lava network exchanges spikes
+    within a step), so step t here is step t there.
 
     S-TLLR's non-local signals (``rule.feedback``; dense, conv and recurrent layers):
     ``"bp"`` back-propagates the read-out's loss at step t across the layers (m_L = e W_ro,
@@ -49,10 +51,17 @@ class LocalTrainer(TrainerBase):
     (:mod:`lava_local.kernels.window`). Same result up to float summation order; fewer,
     larger operations (fewer kernel launches on a GPU) and about half the weight-gradient
     arithmetic; memory grows with the window, not with T.
+
+    ``compile`` (step by step): run each layer's step through ``torch.compile`` (``True``:
+    its default backend, or a backend's name), which fuses the step's element-wise
+    operations; on a GPU that removes most of the kernel launches that bound a small step.
+    The first steps pay the compilation (each layer shape, with and without learning).
     """
 
-    def __init__(self, net, *args, window: int = 1, **kwargs) -> None:
+    def __init__(self, net, *args, window: int = 1, compile: Union[bool, str] = False, **kwargs) -> None:
         super().__init__(net, *args, **kwargs)
+        if not isinstance(compile, (bool, str)):
+            raise ValueError(f"compile must be True, False or a torch.compile backend name, got {compile!r}")
         if isinstance(window, bool) or not isinstance(window, int) or window < 1:
             raise ValueError(f"window must be a positive int, got {window!r}")
         if window > 1 and net.rule.feedback != "local":
@@ -60,6 +69,11 @@ class LocalTrainer(TrainerBase):
                              "sends each step's signal across layers, so it learns step by step (window=1)")
         self.window = window
         self.window_bytes = 0  # buffers of the last run's update windows
+        self.compile = compile
+        self._layer_steps = [self._make_layer_step(i) for i in range(len(net.geometries))]
+        if compile:
+            backend = {} if compile is True else {"backend": compile}
+            self._layer_steps = [torch.compile(step, dynamic=False, **backend) for step in self._layer_steps]
         generator = torch.Generator().manual_seed(net.seed + 7)
         out_sizes = [p.shape[0] if g is None else int(np.prod(g.out_shape))
                      for g, p in zip(net.geometries, self.params[:-1])]
@@ -112,14 +126,37 @@ class LocalTrainer(TrainerBase):
             return dense_layer_learn(state, pre, m, self.net.rule.eligibility, in_place=True)
         return conv_layer_learn(state, pre, m, g, self.net.rule.eligibility, in_place=True)
 
-    def _local_signal(self, i: int, spikes: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        g, signal = self.net.geometries[i], self.net.rule.signal
-        if g is None:
-            return learning_signal(spikes, target, self.bases[i], signal)
-        return conv_learning_signal(spikes, target, self.bases[i], signal, g)
+    def _make_layer_step(self, i: int) -> Callable:
+        """Layer ``i``'s whole step with its local signal, the layer step of
+        :mod:`lava_local.kernels.layer` (as the Lava models run it) on the trainer's own
+        state, written over in place; ``target=None``: no learning."""
+        net, g, basis = self.net, self.net.geometries[i], self.bases[i]
+        rule = net.rule
+
+        def step(state: DenseLayerState, pre: torch.Tensor, weight: torch.Tensor,
+                 target: Optional[torch.Tensor]) -> DenseLayerState:
+            if g is None:
+                return dense_layer_step(state, pre, weight, net.neuron, net.surrogate, rule.eligibility, basis,
+                                        rule.signal, target, in_place=True)
+            return conv_layer_step(state, pre, weight, g, net.neuron, net.surrogate, rule.eligibility, basis,
+                                   rule.signal, target, in_place=True)
+
+        return step
 
     @torch.no_grad()  # nothing here is differentiated (and the states are written over in place)
     def _run(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
+        if self.net.rule.feedback != "local":
+            return self._run_global_signal(x, y, learn_hidden)
+        if not self.compile:
+            return self._run_local(x, y, learn_hidden)
+        # the layers share one step function, so torch.compile keeps an entry per layer
+        # shape, with and without learning: more than its default limit for VGG-9
+        import torch._dynamo
+
+        with torch._dynamo.config.patch(recompile_limit=max(8, 2 * len(self.net.geometries) + 2)):
+            return self._run_local(x, y, learn_hidden)
+
+    def _run_local(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
         """T steps of every layer with its local signal (the layer step of
         :mod:`lava_local.kernels.layer`: forward, local signal, update).
 
@@ -130,8 +167,6 @@ class LocalTrainer(TrainerBase):
         :mod:`lava_local.kernels.window` (one product per layer and window instead of two per
         step; a few large operations instead of many small ones per step; memory bounded by
         the window)."""
-        if self.net.rule.feedback != "local":
-            return self._run_global_signal(x, y, learn_hidden)
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch)
@@ -180,10 +215,7 @@ class LocalTrainer(TrainerBase):
                     if net.recurrent[i]:
                         recurrent_inputs[i][held] = pre
                 else:
-                    states[i] = self._layer_forward(i, states[i], pre, w)
-                    if learning:
-                        m = self._local_signal(i, states[i].o, target)
-                        states[i] = self._layer_learn(i, states[i], pre, m)
+                    states[i] = self._layer_steps[i](states[i], pre, w, target if learning else None)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
             if learning and windowed:
