@@ -48,18 +48,20 @@ CONFIGS: Dict[str, ExperimentConfig] = {
 }
 
 
-def build_experiment(config: ExperimentConfig, device: Any = None, seed: int = 0, window: int = 1):
+def build_experiment(config: ExperimentConfig, device: Any = None, seed: int = 0, window: int = 1,
+                     compile: Any = False):
     """The network, its trainer (Adam per layer) and one ReduceLROnPlateau per optimiser.
 
     ``window``: the trainer learns in windows of that many steps (same updates, fewer and
-    larger operations, more memory; see :class:`~lava_local.trainer.LocalTrainer`)."""
+    larger operations, more memory); ``compile``: each layer's step through
+    ``torch.compile`` (see :class:`~lava_local.trainer.LocalTrainer`)."""
     import torch
 
     from .network import vgg9
     from .trainer import LocalTrainer
 
     net = vgg9(config.in_shape, config.n_classes, rule=config.rule, seed=seed)
-    trainer = LocalTrainer(net, device=device, optimizer="adam", lr=config.lr, window=window)
+    trainer = LocalTrainer(net, device=device, optimizer="adam", lr=config.lr, window=window, compile=compile)
     schedulers = [torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="max", factor=config.lr_factor,
                                                              patience=config.lr_patience)
                   for o in trainer.optimizers]
@@ -68,10 +70,10 @@ def build_experiment(config: ExperimentConfig, device: Any = None, seed: int = 0
 
 def run_experiment(config: ExperimentConfig, train: Tuple[np.ndarray, np.ndarray],
                    test: Tuple[np.ndarray, np.ndarray], device: Any = None, seed: int = 0,
-                   epochs: Optional[int] = None, log=print, window: int = 1):
+                   epochs: Optional[int] = None, log=print, window: int = 1, compile: Any = False):
     """Train and evaluate every epoch (the schedulers follow the test accuracy); returns
     ``(history, network)`` with the trained weights in the network."""
-    net, trainer, schedulers = build_experiment(config, device, seed, window)
+    net, trainer, schedulers = build_experiment(config, device, seed, window, compile)
     generator = np.random.default_rng(seed)
     history: Dict[str, list] = {"train_accuracy": [], "test_accuracy": []}
     for epoch in range(epochs or config.epochs):
@@ -98,6 +100,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--window", type=int, default=1,
                         help="learn in windows of this many steps: faster, more memory (same updates)")
+    parser.add_argument("--compile", action="store_true",
+                        help="run each layer's step through torch.compile (fuses its element-wise work)")
     args = parser.parse_args(argv)
     from . import data
 
@@ -105,7 +109,7 @@ def main(argv=None) -> int:
     loader = {"dvs_gesture": "load_dvs_gesture", "cifar10_dvs": "load_cifar10_dvs"}[config.dataset]
     train, test = getattr(data, loader)(args.data)
     run_experiment(config, train, test, device=args.device, seed=args.seed, epochs=args.epochs,
-                   window=args.window)
+                   window=args.window, compile=args.compile)
     return 0
 
 

@@ -6,8 +6,9 @@ from lava_local.experiments import CONFIGS, build_experiment, run_experiment
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("name,window", [("cifar10_dvs", 1), ("dvs_gesture", 1), ("dvs_gesture", 8)])
-def test_config_runs_one_training_step_on_generated_data(name, window):
+@pytest.mark.parametrize("name,window,compile", [("cifar10_dvs", 1, False), ("dvs_gesture", 1, False),
+                                                 ("dvs_gesture", 8, False), ("dvs_gesture", 1, "aot_eager")])
+def test_config_runs_one_training_step_on_generated_data(name, window, compile):
     config = CONFIGS[name]
     rng = np.random.default_rng(0)
     n_in = int(np.prod(config.in_shape))
@@ -18,7 +19,7 @@ def test_config_runs_one_training_step_on_generated_data(name, window):
     assert all(g.standardize for g in initial.geometries)
     assert len(schedulers) == len(initial.weights)
     history, trained = run_experiment(config, (frames, labels), (frames, labels), device="cpu", epochs=1,
-                                      log=lambda *_: None, window=window)
+                                      log=lambda *_: None, window=window, compile=compile)
     assert len(history["test_accuracy"]) == 1
     assert (config.batch_size, config.steps) == ((16, 20) if name == "dvs_gesture" else (64, 10))
     changed = [not np.allclose(a, b) for a, b in zip(trained.weights, initial.weights)]
