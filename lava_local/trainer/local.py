@@ -153,7 +153,9 @@ class LocalTrainer(TrainerBase):
         # shape, with and without learning: more than its default limit for VGG-9
         import torch._dynamo
 
-        with torch._dynamo.config.patch(recompile_limit=max(8, 2 * len(self.net.geometries) + 2)):
+        config = torch._dynamo.config
+        limit = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"  # older torch
+        with config.patch(**{limit: max(8, 2 * len(self.net.geometries) + 2)}):
             return self._run_local(x, y, learn_hidden)
 
     def _run_local(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
