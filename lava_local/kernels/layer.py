@@ -131,7 +131,8 @@ def dense_layer_forward(
 
 
 def _forward(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams, surrogate: Surrogate,
-             eligibility: EligibilityParams, geometry: Optional["ConvGeometry"], in_place: bool) -> DenseLayerState:
+             eligibility: EligibilityParams, geometry: Optional[ConvGeometry], in_place: bool) -> DenseLayerState:
+    """Traces, LIF and Psi of one step, dense (``geometry=None``) or conv."""
     # h takes Psi of the step before, so it goes before Psi is written over
     q = trace_step(state.q, pre, eligibility.lambda_pre, in_place)
     h = trace_step(state.h, state.psi, eligibility.lambda_post, in_place)
