@@ -148,8 +148,14 @@ def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: Eli
     ``in_place=True`` adds it into ``state.dw`` itself (for a caller that owns the
     accumulator, like the batched trainer: no second weight-sized array per step).
     """
-    dw = dense_update(m, state.psi, state.h, state.q, pre, eligibility, out=state.dw if in_place else None)
-    return state._replace(dw=dw if in_place else state.dw + dw)
+    return state._replace(dw=_accumulate(
+        state.dw, in_place, lambda out: dense_update(m, state.psi, state.h, state.q, pre, eligibility, out=out)))
+
+
+def _accumulate(dw: Any, in_place: bool, update: Any) -> Any:
+    """``dw`` plus a step's update, where ``update(out)`` computes it (into ``out`` when
+    given): added into ``dw`` itself when the caller owns it, else as a new sum."""
+    return update(dw) if in_place else dw + update(None)
 
 
 @dataclass(frozen=True)
@@ -248,9 +254,8 @@ def readout_step(
     if target is not None:
         xp = namespace(u)
         m = local_error(u, target, _SOFTMAX)
-        update = dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre, readout_eligibility(gamma),
-                              out=dw if in_place else None)
-        dw = update if in_place else dw + update
+        dw = _accumulate(dw, in_place, lambda out: dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre,
+                                                                readout_eligibility(gamma), out=out))
     return ReadoutState(u, q, add_into(state.score, u) if in_place else state.score + u, dw)
 
 
@@ -400,9 +405,10 @@ def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeo
     output (``in_place`` as in :func:`dense_layer_learn`)."""
     g = geometry
     batch = (lambda x: x[None]) if pre.ndim == 3 else (lambda x: x)
-    update = conv_update(batch(m), batch(state.psi), batch(state.h), batch(state.q), batch(pre), g.weight_shape,
-                         eligibility, g.stride, g.padding, out=state.dw if in_place else None)
-    return state._replace(dw=update if in_place else state.dw + update)
+    return state._replace(dw=_accumulate(
+        state.dw, in_place, lambda out: conv_update(batch(m), batch(state.psi), batch(state.h), batch(state.q),
+                                                    batch(pre), g.weight_shape, eligibility, g.stride, g.padding,
+                                                    out=out)))
 
 
 def conv_layer_step_fixed(

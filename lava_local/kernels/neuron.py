@@ -118,10 +118,11 @@ def lif_step(state: LIFState, current: Any, params: LIFParams, in_place: bool = 
 
 def spikes(u: Any, params: LIFParams, out: Any = None) -> Any:
     """``o = H(u - v_th)`` as 0/1 of u's float type (NumPy or torch), or written into ``out``."""
+    xp = namespace(u)
     if out is not None:
-        return (np.greater if namespace(u) is np else namespace(u).gt)(u, params.v_th, out=out)
+        return (np.greater if xp is np else xp.gt)(u, params.v_th, out=out)
     spiked = u > params.v_th
-    if namespace(u) is np:
+    if xp is np:
         return np.asarray(spiked, dtype=np.result_type(u, np.float32))
     return spiked.to(u.dtype)
 
