@@ -100,8 +100,10 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     if isinstance(trainer, LocalTrainer):
         with torch.no_grad():
             states, readout = trainer._run(x[:, :1], y, True)  # state sizes do not depend on T
-        # the update accumulator dw is left out, as BPTT's .grad is: both need one
-        held += sum(t.numel() * t.element_size() for s in states for t in s._replace(dw=s.dw[:0]))
+        # the update accumulator dw is left out, as BPTT's .grad is: both need one; each
+        # storage once (Psi, h and q may be views of the term stacks)
+        arrays = [t for s in states for t in (s.u, s.o, s.q, s.h, s.psi, *(s.stacks or ()))]
+        held += sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in arrays}.values())
         held += sum(t.numel() * t.element_size() for t in readout)
         if trainer.window > 1:
             with torch.no_grad():

@@ -11,14 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_vgg9_step_writes_its_table(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "vgg9_step.py"), "--width", "0.03", "--size", "16",
-         "--batch", "2", "--steps", "3", "--windows", "2", "--repeats", "1", "--out", str(tmp_path)],
+         "--batch", "2", "--steps", "3", "--windows", "3", "--repeats", "1", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     result = json.loads((tmp_path / "vgg9_step.json").read_text())
-    assert set(result["rows"]) == {"BPTT", "TESS", "TESS window 2"}
+    assert set(result["rows"]) == {"BPTT", "TESS", "TESS window 3"}
     for row in result["rows"].values():
         assert row["ms_per_step"] > 0 and row["operations"] > 100
     # a window batches the learning of its steps: fewer operations than step by step
-    assert result["rows"]["TESS"]["operations"] > result["rows"]["TESS window 2"]["operations"]
+    assert result["rows"]["TESS"]["operations"] > result["rows"]["TESS window 3"]["operations"]
     table = (tmp_path / "vgg9_step.md").read_text()
-    assert "| TESS window 2 |" in table and "operations per step" in table
+    assert "| TESS window 3 |" in table and "operations per step" in table

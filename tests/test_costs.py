@@ -41,9 +41,10 @@ def test_count_operations_counts_computations_not_views():
     assert count_operations(lambda: (w * 3.0).sum().backward()) > 2  # backward operations count too
 
 
-def test_window_learning_issues_fewer_operations_than_step_by_step():
-    """What window learning is for: VGG-9's TESS step in windows of 4 issues far fewer
-    operations (kernel launches on a GPU) than step by step, near BPTT's count."""
+def test_tess_issues_about_as_many_operations_as_bptt():
+    """VGG-9's TESS step issues operations (kernel launches on a GPU) near BPTT's count step
+    by step (both terms of the update in one product, fused trace and membrane updates;
+    it was 1.56x) and fewer than BPTT in windows of 4."""
     from lava_local.costs import count_operations
     from lava_local.network import vgg9
     from lava_local.trainer import BPTTTrainer, LocalTrainer
@@ -57,5 +58,6 @@ def test_window_learning_issues_fewer_operations_than_step_by_step():
         trainer = make(vgg9((2, 16, 16), 11, width=0.03, seed=0))
         trainer.compute_grads(x, y)  # caches (decay matrices) made once
         counts[name] = count_operations(lambda: trainer.compute_grads(x, y))
-    assert counts["window 4"] < 0.6 * counts["step"], counts
-    assert counts["window 4"] < 1.2 * counts["bptt"], counts
+    assert counts["step"] < 1.25 * counts["bptt"], counts
+    assert counts["window 4"] < 0.8 * counts["step"], counts
+    assert counts["window 4"] < counts["bptt"], counts

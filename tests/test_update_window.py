@@ -10,7 +10,7 @@ from lava_local.kernels.layer import (
     conv_layer_forward,
     conv_layer_learn,
     conv_layer_step,
-    conv_learning_signal,
+    conv_learning_signal_pooled,
     dense_layer_forward,
     dense_layer_learn,
     dense_layer_step,
@@ -18,9 +18,16 @@ from lava_local.kernels.layer import (
     layer_learn_window,
 )
 from lava_local.kernels.basis import make_basis
+from lava_local.kernels.conv import avg_pool_adjoint, avg_pool_adjoint_windows
 from lava_local.kernels.learning_signal import SignalParams, learning_signal, one_hot
 from lava_local.kernels.neuron import LIFParams
-from lava_local.kernels.plasticity import EligibilityParams, conv_update, dense_update, eligibility_factors
+from lava_local.kernels.plasticity import (
+    EligibilityParams,
+    TermStacks,
+    conv_update,
+    dense_update,
+    eligibility_factors,
+)
 from lava_local.kernels.surrogate import Surrogate
 from lava_local.kernels.traces import trace_step
 from lava_local.kernels.window import backward_view_update, trace_window
@@ -164,21 +171,35 @@ def test_layer_window_equals_layer_steps(xp, kind, rng):
     state = layer_learn_window(state, stack(u_steps), pre, target, basis, neuron, surrogate, eligibility, signal,
                                geometry)
     assert float(abs(reference.dw).sum()) > 0 and float(reference.o.sum()) > 0
-    for name in DenseLayerState._fields:
+    for name in ARRAYS:
         np.testing.assert_allclose(np.asarray(getattr(state, name)), np.asarray(getattr(reference, name)),
                                    rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+ARRAYS = [name for name in DenseLayerState._fields if name != "stacks"]
+
+
+def _stacked(state: DenseLayerState, xp) -> DenseLayerState:
+    """A copy of ``state`` laid out as the batched trainer keeps it: Psi, h and q as views
+    of :class:`TermStacks`."""
+    stacks = TermStacks(xp.stack([state.psi, state.h]), xp.stack([state.q, state.q * 0]))
+    return DenseLayerState(state.u * 1.0, state.o * 1.0, stacks.pre[0], stacks.post[1], stacks.post[0],
+                           state.dw * 1.0, stacks)
 
 
 @pytest.mark.parametrize("xp", [np, torch])
 @pytest.mark.parametrize("kind", ["dense", "conv"])
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
-def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, rng):
+@pytest.mark.parametrize("stacked", [False, True])
+def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, stacked, rng):
     """``in_place=True`` (the trainer's form: the state written over, the update added into
-    its accumulator) gives the same states as the pure steps, step after step."""
+    its accumulator; with ``stacked``, Psi, h and q kept in TermStacks so that both terms go
+    in one product) gives the same states as the pure steps, step after step; conv layers
+    also take the pooled signal's broadcasting form."""
     steps, neuron, surrogate = 4, LIFParams(reset=reset), Surrogate()
-    eligibility, signal = EligibilityParams(), SignalParams(n_classes=4, scale="1/sqrt(d)")
+    eligibility, signal = EligibilityParams(alpha_pre=0.7), SignalParams(n_classes=4, scale="1/sqrt(d)")
     geometry, weights, basis, target, pre, pure = _layer_case(rng, xp, kind, steps)
-    owned = DenseLayerState(*(v * 1.0 for v in pure))
+    owned = _stacked(pure, xp) if stacked else DenseLayerState(*(getattr(pure, name) * 1.0 for name in ARRAYS))
     arrays = [id(v) for v in owned]
     for t in range(steps):
         if geometry is None:
@@ -191,10 +212,15 @@ def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, rng):
                                    target)
             owned = conv_layer_forward(owned, pre[t], weights, geometry, neuron, surrogate, eligibility,
                                        in_place=True)
-            m = conv_learning_signal(owned.o, target, basis, signal, geometry)
+            m = conv_learning_signal_pooled(owned.o, target, basis, signal, geometry)
+            if t % 2:  # both forms of the signal: spread over the output, or broadcast
+                m = avg_pool_adjoint(m, geometry.out_shape[1:])
+            else:
+                m = avg_pool_adjoint_windows(m, geometry.out_shape[1:])
             owned = conv_layer_learn(owned, pre[t], m, geometry, eligibility, in_place=True)
         assert [id(v) for v in owned] == arrays  # nothing new: every array written over
-        for name in DenseLayerState._fields:
+        assert (owned.stacks is not None) == stacked
+        for name in ARRAYS:
             np.testing.assert_allclose(np.asarray(getattr(owned, name)), np.asarray(getattr(pure, name)),
                                        rtol=1e-12, atol=1e-13, err_msg=f"{name} at step {t}")
     assert float(abs(pure.dw).sum()) > 0 and float(pure.o.sum()) > 0

@@ -39,7 +39,20 @@ def add_into(fresh: Any, other: Any, scale: float = 1.0) -> Any:
                 and (not isinstance(other, xp.Tensor) or other.dtype == fresh.dtype))
     if not fits:
         return scale * fresh + other
+    if scale != 1.0 and xp is not np and isinstance(other, xp.Tensor) and not (
+            xp.is_grad_enabled() and (fresh.requires_grad or other.requires_grad)) and not _compiling(xp):
+        # one operation (one kernel launch on a GPU) instead of two, which may round once
+        # (a fused multiply-add) where NumPy rounds twice; autograd refuses out=
+        return xp.add(other, fresh, alpha=scale, out=fresh)
     if scale != 1.0:
         fresh *= scale
     fresh += other
     return fresh
+
+
+def _compiling(torch: Any) -> bool:
+    """Whether torch.compile is tracing: it fuses element-wise operations itself, and its
+    inductor backend (torch 2.14) turns ``add(x @ w.T, u, alpha=a)`` into an addmm that
+    drops ``alpha`` (pytorch/pytorch#167313), so compiled code takes the two-operation form."""
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and getattr(compiler, "is_compiling", lambda: False)())

@@ -43,11 +43,13 @@ from .learning_signal import (
 from .neuron import LIFFixedParams, LIFParams, LIFState, lif_step, lif_step_fixed, spikes, trunc_shift
 from .plasticity import (
     EligibilityParams,
+    TermStacks,
     apply_update_fixed,
     eligibility_factors,
     conv_update,
     dense_update,
     dense_update_fixed,
+    stacked_update,
 )
 from .surrogate import PsiTable, Surrogate, psi, psi_fixed
 from .traces import trace_step, trace_step_fixed
@@ -88,6 +90,9 @@ class DenseLayerState(NamedTuple):
     h: np.ndarray
     psi: np.ndarray
     dw: np.ndarray
+    #: where ``psi``, ``h`` and ``q`` are views of :class:`~.plasticity.TermStacks` (a
+    #: caller that writes its states in place), the update's two terms go in one product
+    stacks: Optional[TermStacks] = None
 
 
 def dense_layer_init(n_in: int, n_out: int, dtype=float) -> DenseLayerState:
@@ -138,7 +143,8 @@ def _forward(state: DenseLayerState, pre: Any, weights: Any, neuron: LIFParams, 
     h = trace_step(state.h, state.psi, eligibility.lambda_post, in_place)
     lif = layer_integrate(state, pre, weights, neuron, geometry, in_place)
     psi_u = psi(lif.u, neuron.v_th, surrogate, out=state.psi if in_place else None)
-    return DenseLayerState(lif.u, lif.o, q, h, psi_u, state.dw)
+    # new arrays are no views of the stacks: they stay only where everything was written over
+    return state._replace(u=lif.u, o=lif.o, q=q, h=h, psi=psi_u, stacks=state.stacks if in_place else None)
 
 
 def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: EligibilityParams,
@@ -146,8 +152,11 @@ def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: Eli
     """Add this step's update for a learning signal ``m`` (local, back-propagated or DFA).
 
     ``in_place=True`` adds it into ``state.dw`` itself (for a caller that owns the
-    accumulator, like the batched trainer: no second weight-sized array per step).
+    accumulator, like the batched trainer: no second weight-sized array per step), with
+    ``state.stacks`` both terms in one product.
     """
+    if in_place and state.stacks is not None:
+        return state._replace(dw=stacked_update(m, state.stacks, pre, eligibility, out=state.dw))
     return state._replace(dw=_accumulate(
         state.dw, in_place, lambda out: dense_update(m, state.psi, state.h, state.q, pre, eligibility, out=out)))
 
@@ -370,7 +379,9 @@ def conv_layer_step(
     state = conv_layer_forward(state, pre, weights, geometry, neuron, surrogate, eligibility, in_place)
     if target is None:
         return state
-    m = conv_learning_signal(state.o, target, basis, signal, geometry)
+    # the back-projection through the pooling as a broadcasting view: the update spreads it
+    m = avg_pool_adjoint_windows(conv_learning_signal_pooled(state.o, target, basis, signal, geometry),
+                                 geometry.out_shape[1:])
     return conv_layer_learn(state, pre, m, geometry, eligibility, in_place)
 
 
@@ -402,13 +413,19 @@ def conv_layer_forward(
 def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeometry,
                      eligibility: EligibilityParams, in_place: bool = False) -> DenseLayerState:
     """Add this step's shared-weight update for a learning signal ``m`` shaped like the
-    output (``in_place`` as in :func:`dense_layer_learn`)."""
+    output, or a pooled signal in the broadcasting form of
+    :func:`~lava_local.kernels.conv.avg_pool_adjoint_windows` (two more axes than ``pre``:
+    spread over the pooling windows without a copy). ``in_place`` as in
+    :func:`dense_layer_learn`."""
     g = geometry
+    shape = {"weight_shape": g.weight_shape, "stride": g.stride, "padding": g.padding,
+             "pool": m.shape[-2] if m.ndim == pre.ndim + 2 else None}
+    if in_place and state.stacks is not None:
+        return state._replace(dw=stacked_update(m, state.stacks, pre, eligibility, out=state.dw, **shape))
     batch = (lambda x: x[None]) if pre.ndim == 3 else (lambda x: x)
     return state._replace(dw=_accumulate(
         state.dw, in_place, lambda out: conv_update(batch(m), batch(state.psi), batch(state.h), batch(state.q),
-                                                    batch(pre), g.weight_shape, eligibility, g.stride, g.padding,
-                                                    out=out)))
+                                                    batch(pre), params=eligibility, out=out, **shape)))
 
 
 def conv_layer_step_fixed(
@@ -508,4 +525,4 @@ def layer_learn_window(
     del m
     update, q = backward_view_update(a, b, pre_steps, state.q, eligibility, **shape,
                                      out=state.dw if in_place else None)
-    return state._replace(q=q, h=h, psi=psi_last, dw=update if in_place else state.dw + update)
+    return state._replace(q=q, h=h, psi=psi_last, dw=update if in_place else state.dw + update, stacks=None)

@@ -94,7 +94,8 @@ def one_hot(labels: Any, n_classes: int, like: Any = None) -> Any:
 
 def local_logits(o: Any, basis: Any, scale: float) -> Any:
     """``z = s B o`` for ``o`` of shape ``(..., d)``: logits ``(..., C)``."""
-    return scale * (o @ basis.T)
+    z = o @ basis.T
+    return z if scale == 1 else scale * z
 
 
 def local_error(z: Any, target: Any, params: SignalParams) -> Any:
@@ -113,7 +114,8 @@ def learning_signal(o: Any, target: Any, basis: Any, params: SignalParams) -> An
     """``m = s B^T (softmax(s B o / T) - y*)`` for ``o`` of shape ``(..., d)``."""
     s = params.basis_scale(basis.shape[-1])
     e = local_error(local_logits(o, basis, s), target, params)
-    return s * (e @ basis)
+    m = e @ basis
+    return m if s == 1 else s * m  # a caller may pass s B with scale 1 (the batched trainer does)
 
 
 def lls_m_gradient(o: Any, target: Any, basis: Any, gain: Any, params: SignalParams):

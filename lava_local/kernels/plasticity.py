@@ -14,17 +14,20 @@ LLS in spiking form is the same update with ``lambda_pre = 0`` (q = o_pre) and
 The two outer products are computed as *one* matrix product by stacking the terms along
 the batch axis: ``[a; b]^T [q; o_pre]``. Dense layers use :func:`dense_update`, conv
 layers :func:`conv_update` (the same stacking through one weight-gradient convolution).
+Summed into an accumulator (``out=``) the terms go in one product each, or, where the
+caller keeps its traces in :class:`TermStacks` (the batched trainer), in one product for
+both without copying anything but the input spikes (:func:`stacked_update`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from .. import _validate
 from ._array import namespace
-from .conv import conv2d_weight_grad
+from .conv import conv2d_weight_grad, pool_windows
 
 __all__ = [
     "EligibilityParams",
@@ -34,6 +37,8 @@ __all__ = [
     "dense_outer",
     "conv_update",
     "conv_outer",
+    "TermStacks",
+    "stacked_update",
     "dense_update_fixed",
     "apply_update_fixed",
 ]
@@ -93,14 +98,54 @@ def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Eligibili
 
 
 def _accumulate_terms(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: EligibilityParams, out: Any,
-                      **conv: Any) -> Any:
+                      pool: Optional[int] = None, **conv: Any) -> Any:
     """``out += alpha_pre (m Psi) (x) q + alpha_post (m h) (x) o_pre``, one product per term
     straight into the accumulator, the alphas applied by the accumulation (no stacked
     copies, no multiply for the alphas)."""
     for factor, trace, alpha in ((psi_u, q, params.alpha_pre), (h, pre, params.alpha_post)):
         if alpha != 0:  # a term with a zero weight costs nothing
-            synapse_outer(m * factor, trace, out=out, scale=alpha, **conv)
+            synapse_outer(gate(m, factor, pool), trace, out=out, scale=alpha, **conv)
     return out
+
+
+def gate(m: Any, factor: Any, pool: Optional[int] = None) -> Any:
+    """``m * factor``, a new array. ``pool``: ``m`` is a pooled conv signal in the
+    broadcasting form of :func:`~lava_local.kernels.conv.avg_pool_adjoint_windows`
+    (``(..., C, pool, 1, pool, 1)``), spread over ``factor``'s pooling windows by
+    broadcasting instead of a copy of the back-projection."""
+    if pool is None:
+        return m * factor
+    return (m * pool_windows(factor, pool)).reshape(factor.shape)
+
+
+class TermStacks(NamedTuple):
+    """Both terms of the update side by side on a leading axis of 2, so that one product
+    computes their sum: ``post = [Psi(u), h]`` and ``pre = [q, r o_pre]`` with
+    ``r = alpha_post / alpha_pre``. A layer state's ``psi``, ``h`` and ``q`` are views of
+    them (kept only by a caller that writes its states in place, like the batched
+    trainer); ``pre[1]`` is scratch that each step overwrites."""
+
+    post: Any
+    pre: Any
+
+
+def stacked_update(m: Any, stacks: TermStacks, pre: Any, params: EligibilityParams, out: Any,
+                   pool: Optional[int] = None, **conv: Any) -> Any:
+    """``out += alpha_pre (m [Psi; h]) (x) [q; r o_pre]``: the same sum as
+    :func:`_accumulate_terms`, in one product (one weight-gradient convolution for conv
+    layers instead of two) and three element-wise operations (the scaled copy of the input
+    spikes, the gating, the accumulation) instead of four.
+
+    ``stacks`` as in :class:`TermStacks` (both alphas non-zero); ``m``, ``pool`` as in
+    :func:`gate`; ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
+    """
+    ratio = params.alpha_post / params.alpha_pre
+    scratch = stacks.pre[1]
+    if namespace(scratch) is np:
+        np.multiply(pre, ratio, out=scratch)
+    else:
+        scratch.copy_(pre) if ratio == 1 else namespace(scratch).mul(pre, ratio, out=scratch)
+    return synapse_outer(gate(m, stacks.post, pool), stacks.pre, out=out, scale=params.alpha_pre, **conv)
 
 
 def synapse_outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,
@@ -147,17 +192,20 @@ def dense_outer(a: Any, b: Any, q: Any, pre: Any, params: EligibilityParams) -> 
 
 def conv_update(
     m: Any, psi_u: Any, h: Any, q: Any, pre: Any, weight_shape: Tuple[int, ...],
-    params: EligibilityParams, stride: int = 1, padding: int = 0, out: Any = None,
+    params: EligibilityParams, stride: int = 1, padding: int = 0, out: Any = None, pool: Optional[int] = None,
 ) -> Any:
     """Conv form with shared weights: the weight gradient of a conv whose output gradient
     is ``a`` (for input q) plus ``b`` (for input o_pre), as one stacked call.
 
     ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``;
-    ``out`` as in :func:`synapse_outer`.
+    ``out`` as in :func:`synapse_outer`; ``pool``: ``m`` in the broadcasting form of
+    :func:`gate`.
     """
     if out is not None:
-        return _accumulate_terms(m, psi_u, h, q, pre, params, out, weight_shape=weight_shape, stride=stride,
+        return _accumulate_terms(m, psi_u, h, q, pre, params, out, pool, weight_shape=weight_shape, stride=stride,
                                  padding=padding)
+    if pool is not None:
+        m = gate(m, namespace(psi_u).ones_like(psi_u), pool)
     a, b = eligibility_factors(m, psi_u, h, params)
     return conv_outer(a, b, q, pre, weight_shape, params, stride, padding)
 

@@ -42,12 +42,11 @@ def _over(xp: Any, name: str, x: Any, *args: Any) -> Any:
 
 
 def _triangular(x: Any, xp: Any) -> Any:
+    # max(0.3 - 0.3 |x|, 0): the peak folded into the slope, one operation fewer
     x = _over(xp, "abs", x)
-    x *= -1.0
-    x += 1.0
-    x = _over(xp, "clip", x, 0.0, None)
-    x *= 0.3
-    return x
+    x *= -0.3
+    x += 0.3
+    return _over(xp, "clip", x, 0.0, None)
 
 
 def _inverse_square(x: Any, xp: Any) -> Any:

@@ -1,6 +1,7 @@
 """The local-rule trainer: TESS, S-TLLR and LLS on batches, from the shared kernels."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, List, Optional, Union
 
 import numpy as np
@@ -22,6 +23,7 @@ from lava_local.kernels.layer import (
 )
 from lava_local.kernels.learning_signal import SignalParams, local_error, one_hot
 from lava_local.kernels.neuron import spikes
+from lava_local.kernels.plasticity import TermStacks
 from lava_local.trainer.base import TrainerBase
 
 
@@ -36,8 +38,12 @@ class LocalTrainer(TrainerBase):
     straight into it, conv layers add one step's weight gradient at a time), and the layer
     states are written over in place: beyond the gradients any optimiser needs, a step
     holds the layer states and one layer's temporaries, independent of T (everything runs
-    under ``torch.no_grad()``). Network delays: none (the Lava network exchanges spikes
-    within a step), so step t here is step t there.
+    under ``torch.no_grad()``). Psi, h and q live in
+    :class:`~lava_local.kernels.plasticity.TermStacks` (where both term weights are
+    non-zero), so the causal and non-causal terms of a step's update are one product: one
+    weight-gradient convolution per conv layer and step, not two. The basis comes with its
+    scale multiplied in. Network delays: none (the Lava network exchanges spikes within a
+    step), so step t here is step t there.
 
     S-TLLR's non-local signals (``rule.feedback``; dense, conv and recurrent layers):
     ``"bp"`` back-propagates the read-out's loss at step t across the layers (m_L = e W_ro,
@@ -70,6 +76,10 @@ class LocalTrainer(TrainerBase):
         self.window = window
         self.window_bytes = 0  # buffers of the last run's update windows
         self.compile = compile
+        # the basis with its scale s multiplied in once (s B o and s B^T e as one product
+        # each): the same signal, two element-wise operations fewer per layer and step
+        self.signal = replace(net.rule.signal, scale=None)
+        self.signal_bases = [b * net.rule.signal.basis_scale(b.shape[-1]) for b in self.bases]
         self._layer_steps = [self._make_layer_step(i) for i in range(len(net.geometries))]
         if compile:
             backend = {} if compile is True else {"backend": compile}
@@ -87,6 +97,10 @@ class LocalTrainer(TrainerBase):
         def zeros(*shape: int) -> torch.Tensor:
             return torch.zeros(*shape, dtype=self.dtype, device=self.device)
 
+        eligibility = self.net.rule.eligibility
+        # both terms of the update in one product (TermStacks): Psi and h side by side, q
+        # beside scratch for the input spikes; not for windows, which keep their own buffers
+        stacked = self.window == 1 and eligibility.alpha_pre != 0 and eligibility.alpha_post != 0
         states = []
         for g, p in zip(self.net.geometries, self.params[:-1]):
             if g is None:
@@ -94,8 +108,12 @@ class LocalTrainer(TrainerBase):
                 out, inp = (batch, n_out), (batch, n_in)
             else:
                 out, inp = (batch, *g.out_shape), (batch, *g.in_shape)
-            states.append(DenseLayerState(zeros(*out), zeros(*out), zeros(*inp), zeros(*out), zeros(*out),
-                                          zeros(*p.shape)))
+            if stacked:
+                stacks = TermStacks(zeros(2, *out), zeros(2, *inp))
+                psi, h, q = stacks.post[0], stacks.post[1], stacks.pre[0]
+            else:
+                stacks, psi, h, q = None, zeros(*out), zeros(*out), zeros(*inp)
+            states.append(DenseLayerState(zeros(*out), zeros(*out), q, h, psi, zeros(*p.shape), stacks))
         n_classes, n_in = self.params[-1].shape
         readout = ReadoutState(zeros(batch, n_classes), zeros(batch, n_in), zeros(batch, n_classes),
                                zeros(n_classes, n_in))
@@ -130,16 +148,16 @@ class LocalTrainer(TrainerBase):
         """Layer ``i``'s whole step with its local signal, the layer step of
         :mod:`lava_local.kernels.layer` (as the Lava models run it) on the trainer's own
         state, written over in place; ``target=None``: no learning."""
-        net, g, basis = self.net, self.net.geometries[i], self.bases[i]
+        net, g, basis, signal = self.net, self.net.geometries[i], self.signal_bases[i], self.signal
         rule = net.rule
 
         def step(state: DenseLayerState, pre: torch.Tensor, weight: torch.Tensor,
                  target: Optional[torch.Tensor]) -> DenseLayerState:
             if g is None:
                 return dense_layer_step(state, pre, weight, net.neuron, net.surrogate, rule.eligibility, basis,
-                                        rule.signal, target, in_place=True)
+                                        signal, target, in_place=True)
             return conv_layer_step(state, pre, weight, g, net.neuron, net.surrogate, rule.eligibility, basis,
-                                   rule.signal, target, in_place=True)
+                                   signal, target, in_place=True)
 
         return step
 
@@ -197,8 +215,8 @@ class LocalTrainer(TrainerBase):
         def learn_window() -> None:
             for i, g in enumerate(net.geometries):
                 states[i] = layer_learn_window(states[i], u_steps[i][:held], window_inputs(i), target,
-                                               self.bases[i], net.neuron, net.surrogate, rule.eligibility,
-                                               rule.signal, g, in_place=True)
+                                               self.signal_bases[i], net.neuron, net.surrogate, rule.eligibility,
+                                               self.signal, g, in_place=True)
 
         for t in range(steps):
             pre = x[:, t]
