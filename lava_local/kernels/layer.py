@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Optional, Tuple
 import numpy as np
 
 from ..hw_profile import SynapseFormat, TraceFormat
-from ._array import add_into, namespace
+from ._array import add_into
 from .conv import (
     avg_pool,
     avg_pool_adjoint,
@@ -50,6 +50,7 @@ from .plasticity import (
     dense_update,
     dense_update_fixed,
     stacked_update,
+    synapse_outer,
 )
 from .surrogate import PsiTable, Surrogate, psi, psi_fixed
 from .traces import trace_step, trace_step_fixed
@@ -230,7 +231,7 @@ def dense_layer_apply_fixed(
 # the class scores. Its own local loss is CE(softmax(u[t]), y*) at every step; because the
 # read-out is linear, du[t]/dW = q[t] with the pre trace decaying at gamma, so the update
 # (p - y*) (x) q is the exact local gradient: the plasticity kernel with Psi = 1 and
-# alpha_post = 0.
+# alpha_post = 0, which is the synapse product itself (:func:`~.plasticity.synapse_outer`).
 
 _SOFTMAX = SignalParams(error="softmax")
 
@@ -247,10 +248,6 @@ def readout_init(n_in: int, n_classes: int, dtype=float) -> ReadoutState:
                         np.zeros((n_classes, n_in), dtype))
 
 
-def readout_eligibility(gamma: float) -> EligibilityParams:
-    return EligibilityParams(lambda_pre=gamma, lambda_post=0.0, alpha_pre=1.0, alpha_post=0.0)
-
-
 def readout_step(
     state: ReadoutState, pre: np.ndarray, weights: np.ndarray, gamma: float, target: Optional[np.ndarray],
     in_place: bool = False,
@@ -261,10 +258,8 @@ def readout_step(
     u = trace_step(state.u, pre @ weights.T, gamma, in_place)
     dw = state.dw
     if target is not None:
-        xp = namespace(u)
         m = local_error(u, target, _SOFTMAX)
-        dw = _accumulate(dw, in_place, lambda out: dense_update(m, xp.ones_like(u), xp.zeros_like(u), q, pre,
-                                                                readout_eligibility(gamma), out=out))
+        dw = _accumulate(dw, in_place, lambda out: synapse_outer(m, q, out=out))
     return ReadoutState(u, q, add_into(state.score, u) if in_place else state.score + u, dw)
 
 

@@ -104,11 +104,11 @@ def _accumulate_terms(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Elig
     copies, no multiply for the alphas)."""
     for factor, trace, alpha in ((psi_u, q, params.alpha_pre), (h, pre, params.alpha_post)):
         if alpha != 0:  # a term with a zero weight costs nothing
-            synapse_outer(gate(m, factor, pool), trace, out=out, scale=alpha, **conv)
+            synapse_outer(_gate(m, factor, pool), trace, out=out, scale=alpha, **conv)
     return out
 
 
-def gate(m: Any, factor: Any, pool: Optional[int] = None) -> Any:
+def _gate(m: Any, factor: Any, pool: Optional[int] = None) -> Any:
     """``m * factor``, a new array. ``pool``: ``m`` is a pooled conv signal in the
     broadcasting form of :func:`~lava_local.kernels.conv.avg_pool_adjoint_windows`
     (``(..., C, pool, 1, pool, 1)``), spread over ``factor``'s pooling windows by
@@ -137,15 +137,17 @@ def stacked_update(m: Any, stacks: TermStacks, pre: Any, params: EligibilityPara
     spikes, the gating, the accumulation) instead of four.
 
     ``stacks`` as in :class:`TermStacks` (both alphas non-zero); ``m``, ``pool`` as in
-    :func:`gate`; ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
+    :func:`_gate`; ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
     """
-    ratio = params.alpha_post / params.alpha_pre
-    scratch = stacks.pre[1]
-    if namespace(scratch) is np:
+    ratio, scratch = params.alpha_post / params.alpha_pre, stacks.pre[1]
+    xp = namespace(scratch)
+    if xp is np:
         np.multiply(pre, ratio, out=scratch)
+    elif ratio == 1:
+        scratch.copy_(pre)
     else:
-        scratch.copy_(pre) if ratio == 1 else namespace(scratch).mul(pre, ratio, out=scratch)
-    return synapse_outer(gate(m, stacks.post, pool), stacks.pre, out=out, scale=params.alpha_pre, **conv)
+        xp.mul(pre, ratio, out=scratch)
+    return synapse_outer(_gate(m, stacks.post, pool), stacks.pre, out=out, scale=params.alpha_pre, **conv)
 
 
 def synapse_outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,
@@ -199,13 +201,13 @@ def conv_update(
 
     ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``;
     ``out`` as in :func:`synapse_outer`; ``pool``: ``m`` in the broadcasting form of
-    :func:`gate`.
+    :func:`_gate`.
     """
     if out is not None:
         return _accumulate_terms(m, psi_u, h, q, pre, params, out, pool, weight_shape=weight_shape, stride=stride,
                                  padding=padding)
     if pool is not None:
-        m = gate(m, namespace(psi_u).ones_like(psi_u), pool)
+        m = _gate(m, namespace(psi_u).ones_like(psi_u), pool)
     a, b = eligibility_factors(m, psi_u, h, params)
     return conv_outer(a, b, q, pre, weight_shape, params, stride, padding)
 
