@@ -179,10 +179,10 @@ def test_layer_window_equals_layer_steps(xp, kind, rng):
 ARRAYS = [name for name in DenseLayerState._fields if name != "stacks"]
 
 
-def _stacked(state: DenseLayerState, xp) -> DenseLayerState:
+def _stacked(state: DenseLayerState, xp, input_inside: bool) -> DenseLayerState:
     """A copy of ``state`` laid out as the batched trainer keeps it: Psi, h and q as views
     of :class:`TermStacks`."""
-    stacks = TermStacks(xp.stack([state.psi, state.h]), xp.stack([state.q, state.q * 0]))
+    stacks = TermStacks(xp.stack([state.psi, state.h]), xp.stack([state.q, state.q * 0]), input_inside)
     return DenseLayerState(state.u * 1.0, state.o * 1.0, stacks.pre[0], stacks.post[1], stacks.post[0],
                            state.dw * 1.0, stacks)
 
@@ -190,36 +190,44 @@ def _stacked(state: DenseLayerState, xp) -> DenseLayerState:
 @pytest.mark.parametrize("xp", [np, torch])
 @pytest.mark.parametrize("kind", ["dense", "conv"])
 @pytest.mark.parametrize("reset", ["subtract", "zero"])
-@pytest.mark.parametrize("stacked", [False, True])
+@pytest.mark.parametrize("stacked", ["no", "scratch", "input inside"])
 def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, stacked, rng):
     """``in_place=True`` (the trainer's form: the state written over, the update added into
     its accumulator; with ``stacked``, Psi, h and q kept in TermStacks so that both terms go
-    in one product) gives the same states as the pure steps, step after step; conv layers
-    also take the pooled signal's broadcasting form."""
+    in one product, the input copied beside q or already there) gives the same states as
+    the pure steps, step after step; conv layers also take the pooled signal's
+    broadcasting form."""
     steps, neuron, surrogate = 4, LIFParams(reset=reset), Surrogate()
     eligibility, signal = EligibilityParams(alpha_pre=0.7), SignalParams(n_classes=4, scale="1/sqrt(d)")
     geometry, weights, basis, target, pre, pure = _layer_case(rng, xp, kind, steps)
-    owned = _stacked(pure, xp) if stacked else DenseLayerState(*(getattr(pure, name) * 1.0 for name in ARRAYS))
+    if stacked == "no":
+        owned = DenseLayerState(*(getattr(pure, name) * 1.0 for name in ARRAYS))
+    else:
+        owned = _stacked(pure, xp, input_inside=stacked == "input inside")
     arrays = [id(v) for v in owned]
     for t in range(steps):
+        x = pre[t]
+        if stacked == "input inside":  # written where the update reads it, as a layer before does
+            owned.stacks.pre[1][...] = pre[t]
+            x = owned.stacks.pre[1]
         if geometry is None:
             pure = dense_layer_step(pure, pre[t], weights, neuron, surrogate, eligibility, basis, signal, target)
-            owned = dense_layer_forward(owned, pre[t], weights, neuron, surrogate, eligibility, in_place=True)
+            owned = dense_layer_forward(owned, x, weights, neuron, surrogate, eligibility, in_place=True)
             m = learning_signal(owned.o, target, basis, signal)
-            owned = dense_layer_learn(owned, pre[t], m, eligibility, in_place=True)
+            owned = dense_layer_learn(owned, x, m, eligibility, in_place=True)
         else:
             pure = conv_layer_step(pure, pre[t], weights, geometry, neuron, surrogate, eligibility, basis, signal,
                                    target)
-            owned = conv_layer_forward(owned, pre[t], weights, geometry, neuron, surrogate, eligibility,
+            owned = conv_layer_forward(owned, x, weights, geometry, neuron, surrogate, eligibility,
                                        in_place=True)
             m = conv_learning_signal_pooled(owned.o, target, basis, signal, geometry)
             if t % 2:  # both forms of the signal: spread over the output, or broadcast
                 m = avg_pool_adjoint(m, geometry.out_shape[1:])
             else:
                 m = avg_pool_adjoint_windows(m, geometry.out_shape[1:])
-            owned = conv_layer_learn(owned, pre[t], m, geometry, eligibility, in_place=True)
+            owned = conv_layer_learn(owned, x, m, geometry, eligibility, in_place=True)
         assert [id(v) for v in owned] == arrays  # nothing new: every array written over
-        assert (owned.stacks is not None) == stacked
+        assert (owned.stacks is not None) == (stacked != "no")
         for name in ARRAYS:
             np.testing.assert_allclose(np.asarray(getattr(owned, name)), np.asarray(getattr(pure, name)),
                                        rtol=1e-12, atol=1e-13, err_msg=f"{name} at step {t}")

@@ -123,10 +123,13 @@ class TermStacks(NamedTuple):
     computes their sum: ``post = [Psi(u), h]`` and ``pre = [q, r o_pre]`` with
     ``r = alpha_post / alpha_pre``. A layer state's ``psi``, ``h`` and ``q`` are views of
     them (kept only by a caller that writes its states in place, like the batched
-    trainer); ``pre[1]`` is scratch that each step overwrites."""
+    trainer). ``pre[1]`` is scratch that each step overwrites with ``r o_pre``, or, with
+    ``input_inside``, where the layer's input spikes already are (the previous layer
+    writes its spikes there), and r scales the gated h instead."""
 
     post: Any
     pre: Any
+    input_inside: bool = False
 
 
 def stacked_update(m: Any, stacks: TermStacks, pre: Any, params: EligibilityParams, out: Any,
@@ -134,13 +137,19 @@ def stacked_update(m: Any, stacks: TermStacks, pre: Any, params: EligibilityPara
     """``out += alpha_pre (m [Psi; h]) (x) [q; r o_pre]``: the same sum as
     :func:`_accumulate_terms`, in one product (one weight-gradient convolution for conv
     layers instead of two) and three element-wise operations (the scaled copy of the input
-    spikes, the gating, the accumulation) instead of four.
+    spikes, or the scaling of the gated h, then the gating and the accumulation) instead of
+    four. With ``stacks.input_inside``, ``pre`` must be (a view of) ``stacks.pre[1]``.
 
     ``stacks`` as in :class:`TermStacks` (both alphas non-zero); ``m``, ``pool`` as in
     :func:`_gate`; ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
     """
     ratio, scratch = params.alpha_post / params.alpha_pre, stacks.pre[1]
     xp = namespace(scratch)
+    if stacks.input_inside:
+        gated = _gate(m, stacks.post, pool)
+        if ratio != 1:
+            gated[1] *= ratio
+        return synapse_outer(gated, stacks.pre, out=out, scale=params.alpha_pre, **conv)
     if xp is np:
         np.multiply(pre, ratio, out=scratch)
     elif ratio == 1:

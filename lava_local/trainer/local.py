@@ -97,27 +97,39 @@ class LocalTrainer(TrainerBase):
         def zeros(*shape: int) -> torch.Tensor:
             return torch.zeros(*shape, dtype=self.dtype, device=self.device)
 
-        eligibility = self.net.rule.eligibility
+        net, eligibility = self.net, self.net.rule.eligibility
         # both terms of the update in one product (TermStacks): Psi and h side by side, q
-        # beside scratch for the input spikes; not for windows, which keep their own buffers
+        # beside the input spikes; not for windows, which keep their own buffers
         stacked = self.window == 1 and eligibility.alpha_pre != 0 and eligibility.alpha_post != 0
+        shapes = []
+        for g, p in zip(net.geometries, self.params[:-1]):
+            shapes.append(((batch, p.shape[0]), (batch, p.shape[1])) if g is None
+                          else ((batch, *g.out_shape), (batch, *g.in_shape)))
+        stacks = [TermStacks(zeros(2, *out), zeros(2, *inp), self._input_inside(i)) if stacked else None
+                  for i, (out, inp) in enumerate(shapes)]
         states = []
-        for g, p in zip(self.net.geometries, self.params[:-1]):
-            if g is None:
-                n_out, n_in = p.shape
-                out, inp = (batch, n_out), (batch, n_in)
-            else:
-                out, inp = (batch, *g.out_shape), (batch, *g.in_shape)
+        for i, (out, inp) in enumerate(shapes):
+            # a layer whose spikes are the next layer's input as they are writes them straight
+            # into that layer's stack, beside its pre trace: no copy, no second array
+            inside = i + 1 < len(shapes) and stacked and stacks[i + 1].input_inside
+            o = stacks[i + 1].pre[1].view(out) if inside else zeros(*out)
             if stacked:
-                stacks = TermStacks(zeros(2, *out), zeros(2, *inp))
-                psi, h, q = stacks.post[0], stacks.post[1], stacks.pre[0]
+                psi, h, q = stacks[i].post[0], stacks[i].post[1], stacks[i].pre[0]
             else:
-                stacks, psi, h, q = None, zeros(*out), zeros(*out), zeros(*inp)
-            states.append(DenseLayerState(zeros(*out), zeros(*out), q, h, psi, zeros(*p.shape), stacks))
+                psi, h, q = zeros(*out), zeros(*out), zeros(*inp)
+            states.append(DenseLayerState(zeros(*out), o, q, h, psi, zeros(*self.params[i].shape), stacks[i]))
         n_classes, n_in = self.params[-1].shape
         readout = ReadoutState(zeros(batch, n_classes), zeros(batch, n_in), zeros(batch, n_classes),
                                zeros(n_classes, n_in))
         return states, readout
+
+    def _input_inside(self, i: int) -> bool:
+        """Whether layer ``i`` receives the previous layer's spikes as they are (no pooling,
+        no recurrent spikes appended), so they can be written where its update reads them."""
+        if i == 0 or self.net.recurrent[i]:
+            return False
+        before = self.net.geometries[i - 1]
+        return before is None or before.pool_out == 1
 
     # -- one layer, one step: the pieces every signal source shares ------------------------
     def _layer_input(self, i: int, pre: torch.Tensor, states) -> torch.Tensor:
