@@ -18,7 +18,7 @@ from lava_local.kernels.layer import (
     layer_learn_window,
 )
 from lava_local.kernels.basis import make_basis
-from lava_local.kernels.conv import avg_pool_adjoint, avg_pool_adjoint_windows
+from lava_local.kernels.conv import avg_pool_adjoint
 from lava_local.kernels.learning_signal import SignalParams, learning_signal, one_hot
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import (
@@ -195,8 +195,8 @@ def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, stacked, rng)
     """``in_place=True`` (the trainer's form: the state written over, the update added into
     its accumulator; with ``stacked``, Psi, h and q kept in TermStacks so that both terms go
     in one product, the input copied beside q or already there) gives the same states as
-    the pure steps, step after step; conv layers also take the pooled signal's
-    broadcasting form."""
+    the pure steps, step after step; conv layers also take the pooled signal (spread over
+    the pooling windows by broadcasting, its 1 / area in the accumulation's scale)."""
     steps, neuron, surrogate = 4, LIFParams(reset=reset), Surrogate()
     eligibility, signal = EligibilityParams(alpha_pre=0.7), SignalParams(n_classes=4, scale="1/sqrt(d)")
     geometry, weights, basis, target, pre, pure = _layer_case(rng, xp, kind, steps)
@@ -221,10 +221,8 @@ def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, stacked, rng)
             owned = conv_layer_forward(owned, x, weights, geometry, neuron, surrogate, eligibility,
                                        in_place=True)
             m = conv_learning_signal_pooled(owned.o, target, basis, signal, geometry)
-            if t % 2:  # both forms of the signal: spread over the output, or broadcast
+            if t % 2:  # both forms of the signal: spread over the output, or pooled
                 m = avg_pool_adjoint(m, geometry.out_shape[1:])
-            else:
-                m = avg_pool_adjoint_windows(m, geometry.out_shape[1:])
             owned = conv_layer_learn(owned, x, m, geometry, eligibility, in_place=True)
         assert [id(v) for v in owned] == arrays  # nothing new: every array written over
         assert (owned.stacks is not None) == (stacked != "no")
@@ -267,3 +265,9 @@ def test_trace_window_last_value(xp, late, rng):
     every = trace_window(before, impulses, 0.6, **extra)
     np.testing.assert_allclose(np.asarray(trace_window(before, impulses, 0.6, last=True, **extra)),
                                np.asarray(every[-1]), rtol=1e-13)
+
+
+def test_conv_layer_learn_names_the_signal_shapes_it_takes(rng):
+    geometry, weights, basis, target, pre, state = _layer_case(rng, np, "conv", 1)
+    with pytest.raises(ValueError, match=r"shaped like its output \(8, 8\) or pooled \(2, 2\)"):
+        conv_layer_learn(state, pre[0], np.ones((3, 4, 4, 4)), geometry, EligibilityParams())

@@ -374,9 +374,8 @@ def conv_layer_step(
     state = conv_layer_forward(state, pre, weights, geometry, neuron, surrogate, eligibility, in_place)
     if target is None:
         return state
-    # the back-projection through the pooling as a broadcasting view: the update spreads it
-    m = avg_pool_adjoint_windows(conv_learning_signal_pooled(state.o, target, basis, signal, geometry),
-                                 geometry.out_shape[1:])
+    # pooled: the update spreads it over the pooling windows without copying it
+    m = conv_learning_signal_pooled(state.o, target, basis, signal, geometry)
     return conv_layer_learn(state, pre, m, geometry, eligibility, in_place)
 
 
@@ -408,13 +407,17 @@ def conv_layer_forward(
 def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeometry,
                      eligibility: EligibilityParams, in_place: bool = False) -> DenseLayerState:
     """Add this step's shared-weight update for a learning signal ``m`` shaped like the
-    output, or a pooled signal in the broadcasting form of
-    :func:`~lava_local.kernels.conv.avg_pool_adjoint_windows` (two more axes than ``pre``:
-    spread over the pooling windows without a copy). ``in_place`` as in
-    :func:`dense_layer_learn`."""
+    output, or the pooled local signal ``(..., C_out, pool, pool)`` of
+    :func:`conv_learning_signal_pooled`, whose back-projection through the pooling the
+    update applies without a copy (``in_place``; the pure form spreads it once). ``in_place``
+    as in :func:`dense_layer_learn`."""
     g = geometry
+    out_size, pooled = tuple(g.out_shape[1:]), (g.pool, g.pool)
+    if tuple(m.shape[-2:]) not in (out_size, pooled):
+        raise ValueError(f"a conv layer's signal is shaped like its output {out_size} or pooled {pooled}, "
+                         f"got {tuple(m.shape)}")
     shape = {"weight_shape": g.weight_shape, "stride": g.stride, "padding": g.padding,
-             "pool": m.shape[-2] if m.ndim == pre.ndim + 2 else None}
+             "pool": g.pool if tuple(m.shape[-2:]) != out_size else None}
     if in_place and state.stacks is not None:
         return state._replace(dw=stacked_update(m, state.stacks, pre, eligibility, out=state.dw, **shape))
     batch = (lambda x: x[None]) if pre.ndim == 3 else (lambda x: x)

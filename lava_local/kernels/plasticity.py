@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _validate
 from ._array import namespace
-from .conv import conv2d_weight_grad, pool_windows
+from .conv import avg_pool_adjoint, conv2d_weight_grad, pool_windows
 
 __all__ = [
     "EligibilityParams",
@@ -104,18 +104,23 @@ def _accumulate_terms(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Elig
     copies, no multiply for the alphas)."""
     for factor, trace, alpha in ((psi_u, q, params.alpha_pre), (h, pre, params.alpha_post)):
         if alpha != 0:  # a term with a zero weight costs nothing
-            synapse_outer(_gate(m, factor, pool), trace, out=out, scale=alpha, **conv)
+            synapse_outer(_gate(m, factor, pool), trace, out=out, scale=alpha / _area(factor, pool), **conv)
     return out
 
 
 def _gate(m: Any, factor: Any, pool: Optional[int] = None) -> Any:
-    """``m * factor``, a new array. ``pool``: ``m`` is a pooled conv signal in the
-    broadcasting form of :func:`~lava_local.kernels.conv.avg_pool_adjoint_windows`
-    (``(..., C, pool, 1, pool, 1)``), spread over ``factor``'s pooling windows by
-    broadcasting instead of a copy of the back-projection."""
+    """``m * factor``, a new array. ``pool``: ``m`` is a pooled conv signal
+    ``(..., C, pool, pool)``, spread over ``factor``'s pooling windows by broadcasting: the
+    back-projection through average pooling without its copy and without its ``1 / area``,
+    which the caller folds into the accumulation's scale (:func:`_area`)."""
     if pool is None:
         return m * factor
-    return (m * pool_windows(factor, pool)).reshape(factor.shape)
+    return (m[..., :, None, :, None] * pool_windows(factor, pool)).reshape(factor.shape)
+
+
+def _area(factor: Any, pool: Optional[int]) -> int:
+    """The pooling window's area for :func:`_gate`'s ``pool`` (1 without pooling)."""
+    return 1 if pool is None else (factor.shape[-2] // pool) * (factor.shape[-1] // pool)
 
 
 class TermStacks(NamedTuple):
@@ -141,22 +146,23 @@ def stacked_update(m: Any, stacks: TermStacks, pre: Any, params: EligibilityPara
     four. With ``stacks.input_inside``, ``pre`` must be (a view of) ``stacks.pre[1]``.
 
     ``stacks`` as in :class:`TermStacks` (both alphas non-zero); ``m``, ``pool`` as in
-    :func:`_gate`; ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
+    :func:`_gate` (with ``pool``, ``1 / area`` goes into the accumulation's scale); ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
     """
     ratio, scratch = params.alpha_post / params.alpha_pre, stacks.pre[1]
+    scale = params.alpha_pre / _area(stacks.post, pool)
     xp = namespace(scratch)
     if stacks.input_inside:
         gated = _gate(m, stacks.post, pool)
         if ratio != 1:
             gated[1] *= ratio
-        return synapse_outer(gated, stacks.pre, out=out, scale=params.alpha_pre, **conv)
+        return synapse_outer(gated, stacks.pre, out=out, scale=scale, **conv)
     if xp is np:
         np.multiply(pre, ratio, out=scratch)
     elif ratio == 1:
         scratch.copy_(pre)
     else:
         xp.mul(pre, ratio, out=scratch)
-    return synapse_outer(_gate(m, stacks.post, pool), stacks.pre, out=out, scale=params.alpha_pre, **conv)
+    return synapse_outer(_gate(m, stacks.post, pool), stacks.pre, out=out, scale=scale, **conv)
 
 
 def synapse_outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,
@@ -209,14 +215,14 @@ def conv_update(
     is ``a`` (for input q) plus ``b`` (for input o_pre), as one stacked call.
 
     ``m, psi_u, h``: ``(B, C_out, H_out, W_out)``; ``q, pre``: ``(B, C_in, H, W)``;
-    ``out`` as in :func:`synapse_outer`; ``pool``: ``m`` in the broadcasting form of
-    :func:`_gate`.
+    ``out`` as in :func:`synapse_outer`; ``pool``: ``m`` is the pooled signal
+    ``(B, C_out, pool, pool)``, back-projected through the average pooling here.
     """
     if out is not None:
         return _accumulate_terms(m, psi_u, h, q, pre, params, out, pool, weight_shape=weight_shape, stride=stride,
                                  padding=padding)
     if pool is not None:
-        m = _gate(m, namespace(psi_u).ones_like(psi_u), pool)
+        m = avg_pool_adjoint(m, psi_u.shape[-2:])
     a, b = eligibility_factors(m, psi_u, h, params)
     return conv_outer(a, b, q, pre, weight_shape, params, stride, padding)
 
