@@ -99,21 +99,24 @@ class LocalTrainer(TrainerBase):
 
         net, eligibility = self.net, self.net.rule.eligibility
         # both terms of the update in one product (TermStacks): Psi and h side by side, q
-        # beside the input spikes; not for windows, which keep their own buffers
+        # beside the input spikes. Not for windows, which keep their own buffers, and not
+        # for a dense layer whose input would need a copy beside q (a large input, like
+        # N-MNIST's 2312, for one product instead of two): conv layers save a convolution
         stacked = self.window == 1 and eligibility.alpha_pre != 0 and eligibility.alpha_post != 0
         shapes = []
         for g, p in zip(net.geometries, self.params[:-1]):
             shapes.append(((batch, p.shape[0]), (batch, p.shape[1])) if g is None
                           else ((batch, *g.out_shape), (batch, *g.in_shape)))
-        stacks = [TermStacks(zeros(2, *out), zeros(2, *inp), self._input_inside(i)) if stacked else None
-                  for i, (out, inp) in enumerate(shapes)]
+        stacks = [TermStacks(zeros(2, *out), zeros(2, *inp), self._input_inside(i))
+                  if stacked and (g is not None or self._input_inside(i)) else None
+                  for i, ((out, inp), g) in enumerate(zip(shapes, net.geometries))]
         states = []
         for i, (out, inp) in enumerate(shapes):
             # a layer whose spikes are the next layer's input as they are writes them straight
             # into that layer's stack, beside its pre trace: no copy, no second array
-            inside = i + 1 < len(shapes) and stacked and stacks[i + 1].input_inside
+            inside = i + 1 < len(shapes) and stacks[i + 1] is not None and stacks[i + 1].input_inside
             o = stacks[i + 1].pre[1].view(out) if inside else zeros(*out)
-            if stacked:
+            if stacks[i] is not None:
                 psi, h, q = stacks[i].post[0], stacks[i].post[1], stacks[i].pre[0]
             else:
                 psi, h, q = zeros(*out), zeros(*out), zeros(*inp)
