@@ -102,7 +102,8 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
             states, readout = trainer._run(x[:, :1], y, True)  # state sizes do not depend on T
         # the update accumulator dw is left out, as BPTT's .grad is: both need one; each
         # storage once (Psi, h and q may be views of the term stacks)
-        arrays = [t for s in states for t in (s.u, s.o, s.q, s.h, s.psi, *(s.stacks[:2] if s.stacks else ()))]
+        arrays = [t for s in states
+                  for t in (s.u, s.o, s.q, s.h, s.psi, *((s.stacks.post, s.stacks.pre) if s.stacks else ()))]
         held += sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in arrays}.values())
         held += sum(t.numel() * t.element_size() for t in readout)
         if trainer.window > 1:
