@@ -10,6 +10,7 @@ from lava_local.kernels.layer import (
     conv_layer_forward,
     conv_layer_learn,
     conv_layer_step,
+    conv_learning_signal,
     conv_learning_signal_pooled,
     dense_layer_forward,
     dense_layer_learn,
@@ -18,7 +19,6 @@ from lava_local.kernels.layer import (
     layer_learn_window,
 )
 from lava_local.kernels.basis import make_basis
-from lava_local.kernels.conv import avg_pool_adjoint
 from lava_local.kernels.learning_signal import SignalParams, learning_signal, one_hot
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import (
@@ -220,9 +220,9 @@ def test_in_place_layer_steps_equal_the_pure_ones(xp, kind, reset, stacked, rng)
                                    target)
             owned = conv_layer_forward(owned, x, weights, geometry, neuron, surrogate, eligibility,
                                        in_place=True)
-            m = conv_learning_signal_pooled(owned.o, target, basis, signal, geometry)
-            if t % 2:  # both forms of the signal: spread over the output, or pooled
-                m = avg_pool_adjoint(m, geometry.out_shape[1:])
+            # both forms of the signal: spread over the output, or pooled
+            signal_of = conv_learning_signal if t % 2 else conv_learning_signal_pooled
+            m = signal_of(owned.o, target, basis, signal, geometry)
             owned = conv_layer_learn(owned, x, m, geometry, eligibility, in_place=True)
         assert [id(v) for v in owned] == arrays  # nothing new: every array written over
         assert (owned.stacks is not None) == (stacked != "no")
