@@ -412,12 +412,12 @@ def conv_layer_learn(state: DenseLayerState, pre: Any, m: Any, geometry: ConvGeo
     update applies without a copy (``in_place``; the pure form spreads it once). ``in_place``
     as in :func:`dense_layer_learn`."""
     g = geometry
-    out_size, pooled = tuple(g.out_shape[1:]), (g.pool, g.pool)
-    if tuple(m.shape[-2:]) not in (out_size, pooled):
+    out_size, pooled, size = tuple(g.out_shape[1:]), (g.pool, g.pool), tuple(m.shape[-2:])
+    if size not in (out_size, pooled):
         raise ValueError(f"a conv layer's signal is shaped like its output {out_size} or pooled {pooled}, "
                          f"got {tuple(m.shape)}")
     shape = {"weight_shape": g.weight_shape, "stride": g.stride, "padding": g.padding,
-             "pool": g.pool if tuple(m.shape[-2:]) != out_size else None}
+             "pool": None if size == out_size else g.pool}
     if in_place and state.stacks is not None:
         return state._replace(dw=stacked_update(m, state.stacks, pre, eligibility, out=state.dw, **shape))
     batch = (lambda x: x[None]) if pre.ndim == 3 else (lambda x: x)

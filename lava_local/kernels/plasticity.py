@@ -146,23 +146,22 @@ def stacked_update(m: Any, stacks: TermStacks, pre: Any, params: EligibilityPara
     four. With ``stacks.input_inside``, ``pre`` must be (a view of) ``stacks.pre[1]``.
 
     ``stacks`` as in :class:`TermStacks` (both alphas non-zero); ``m``, ``pool`` as in
-    :func:`_gate` (with ``pool``, ``1 / area`` goes into the accumulation's scale); ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
+    :func:`_gate` (with ``pool``, ``1 / area`` goes into the accumulation's scale);
+    ``conv``: ``weight_shape``, ``stride``, ``padding`` for conv layers.
     """
-    ratio, scratch = params.alpha_post / params.alpha_pre, stacks.pre[1]
-    scale = params.alpha_pre / _area(stacks.post, pool)
-    xp = namespace(scratch)
-    if stacks.input_inside:
-        gated = _gate(m, stacks.post, pool)
-        if ratio != 1:
-            gated[1] *= ratio
-        return synapse_outer(gated, stacks.pre, out=out, scale=scale, **conv)
-    if xp is np:
-        np.multiply(pre, ratio, out=scratch)
-    elif ratio == 1:
-        scratch.copy_(pre)
-    else:
-        xp.mul(pre, ratio, out=scratch)
-    return synapse_outer(_gate(m, stacks.post, pool), stacks.pre, out=out, scale=scale, **conv)
+    ratio = params.alpha_post / params.alpha_pre
+    if not stacks.input_inside:  # r o_pre beside q (a copy either way, so scaled in passing)
+        scratch = stacks.pre[1]
+        if namespace(scratch) is np:
+            np.multiply(pre, ratio, out=scratch)
+        elif ratio == 1:
+            scratch.copy_(pre)
+        else:
+            namespace(scratch).mul(pre, ratio, out=scratch)
+    gated = _gate(m, stacks.post, pool)
+    if stacks.input_inside and ratio != 1:  # the spikes stay as they are: r scales m h
+        gated[1] *= ratio
+    return synapse_outer(gated, stacks.pre, out=out, scale=params.alpha_pre / _area(stacks.post, pool), **conv)
 
 
 def synapse_outer(post: Any, pre: Any, weight_shape: Optional[Tuple[int, ...]] = None, stride: int = 1,

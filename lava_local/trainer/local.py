@@ -107,15 +107,16 @@ class LocalTrainer(TrainerBase):
         for g, p in zip(net.geometries, self.params[:-1]):
             shapes.append(((batch, p.shape[0]), (batch, p.shape[1])) if g is None
                           else ((batch, *g.out_shape), (batch, *g.in_shape)))
-        stacks = [TermStacks(zeros(2, *out), zeros(2, *inp), self._input_inside(i))
-                  if stacked and (g is not None or self._input_inside(i)) else None
+        inside = [self._input_inside(i) for i in range(len(shapes))]
+        stacks = [TermStacks(zeros(2, *out), zeros(2, *inp), inside[i])
+                  if stacked and (g is not None or inside[i]) else None
                   for i, ((out, inp), g) in enumerate(zip(shapes, net.geometries))]
         states = []
         for i, (out, inp) in enumerate(shapes):
             # a layer whose spikes are the next layer's input as they are writes them straight
             # into that layer's stack, beside its pre trace: no copy, no second array
-            inside = i + 1 < len(shapes) and stacks[i + 1] is not None and stacks[i + 1].input_inside
-            o = stacks[i + 1].pre[1].view(out) if inside else zeros(*out)
+            feeds_stack = i + 1 < len(shapes) and stacks[i + 1] is not None and stacks[i + 1].input_inside
+            o = stacks[i + 1].pre[1].view(out) if feeds_stack else zeros(*out)
             if stacks[i] is not None:
                 psi, h, q = stacks[i].post[0], stacks[i].post[1], stacks[i].pre[0]
             else:
