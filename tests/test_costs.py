@@ -43,8 +43,9 @@ def test_count_operations_counts_computations_not_views():
 
 def test_tess_issues_about_as_many_operations_as_bptt():
     """VGG-9's TESS step issues operations (kernel launches on a GPU) near BPTT's count step
-    by step (both terms of the update in one product, fused trace and membrane updates;
-    it was 1.56x) and fewer than BPTT in windows of 4."""
+    by step (both terms of the update in one product, fused trace and membrane updates,
+    error and back-projection in one product; it was 1.56x) and fewer than BPTT in windows
+    of 4."""
     from lava_local.costs import count_operations
     from lava_local.network import vgg9
     from lava_local.trainer import BPTTTrainer, LocalTrainer
@@ -58,6 +59,5 @@ def test_tess_issues_about_as_many_operations_as_bptt():
         trainer = make(vgg9((2, 16, 16), 11, width=0.03, seed=0))
         trainer.compute_grads(x, y)  # caches (decay matrices) made once
         counts[name] = count_operations(lambda: trainer.compute_grads(x, y))
-    assert counts["step"] < 1.25 * counts["bptt"], counts
-    assert counts["window 4"] < 0.8 * counts["step"], counts
-    assert counts["window 4"] < counts["bptt"], counts
+    assert counts["step"] < 1.1 * counts["bptt"], counts
+    assert counts["window 4"] < 0.9 * counts["bptt"], counts

@@ -15,6 +15,7 @@ from lava_local.kernels.learning_signal import (
     learning_signal_fixed,
     lls_m_gradient,
     one_hot,
+    project_target,
     softmax_table,
 )
 from lava_local.kernels.plasticity import EligibilityParams, conv_update, dense_update, dense_update_fixed
@@ -88,6 +89,28 @@ def test_learning_signal_equals_tess_equation(rng):
         SignalParams(scale="1/d**2")
     ident = SignalParams(n_classes=4, error="identity")
     np.testing.assert_allclose(learning_signal(o, y, basis, ident), basis.T @ (z - y), rtol=1e-13)
+
+
+@pytest.mark.parametrize("error", ["softmax", "identity"])
+@pytest.mark.parametrize("scale", [None, "1/sqrt(d)"])
+def test_projected_target_gives_the_same_signal(error, scale, rng):
+    """A label projected once (y* B) gives the one-hot signal: one sample and a batch in
+    NumPy, a batch (one addmm) and a window of steps (k, B, d) in torch."""
+    params = SignalParams(n_classes=5, scale=scale, error=error)
+    basis = make_basis("square", 5, 12)
+    labels = np.array([0, 3, 4])
+    o = (rng.random((4, 3, 12)) < 0.4).astype(float)  # 4 steps, batch of 3
+    y = one_hot(labels, 5)
+    expected = learning_signal(o, y, basis, params)
+    projected = project_target(y, basis)
+    np.testing.assert_allclose(learning_signal(o, projected, basis, params), expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(learning_signal(o[0, 1], project_target(y[1], basis), basis, params), expected[0, 1],
+                               rtol=1e-12, atol=1e-14)
+    t_basis, t_y = torch.as_tensor(basis), torch.as_tensor(y)
+    t_projected = project_target(t_y, t_basis)
+    for t_o, want in ((torch.as_tensor(o[2]), expected[2]), (torch.as_tensor(o), expected)):
+        got = learning_signal(t_o, t_projected, t_basis, params)
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-14)
 
 
 def test_lls_m_gain_gradient_matches_finite_differences(rng):

@@ -11,6 +11,10 @@ layers) and a fixed basis B (C x d) scaled by ``s``::
 synapse update ``W -= lr * m (x) eligibility`` descends the local loss. No error from any
 other layer enters: the signal is local in space.
 
+A caller that runs many steps on one label may project the label once,
+``y* B`` (:func:`project_target`): ``m = s (softmax(z / T) B - y* B)`` is then one product
+per step for the error and the back-projection (an ``addmm`` in torch).
+
 LLS-M multiplies the logits by a trainable C-vector ``g`` (``z = g * s B o``); its local
 gradient is ``e * (s B o)`` (:func:`lls_m_gradient`).
 
@@ -24,7 +28,7 @@ sums. ``m`` comes out with ``frac_bits`` fractional bits and without the factor 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,7 +38,10 @@ from ._array import namespace
 __all__ = [
     "SignalParams",
     "local_logits",
+    "local_prediction",
     "local_error",
+    "ProjectedTarget",
+    "project_target",
     "learning_signal",
     "lls_m_gradient",
     "one_hot",
@@ -98,24 +105,57 @@ def local_logits(o: Any, basis: Any, scale: float) -> Any:
     return z if scale == 1 else scale * z
 
 
-def local_error(z: Any, target: Any, params: SignalParams) -> Any:
-    """``softmax(z / T) - y*`` (or ``z - y*`` for regression)."""
+def local_prediction(z: Any, params: SignalParams) -> Any:
+    """``softmax(z / T)`` (or ``z`` itself for regression, ``error="identity"``)."""
     if params.error == "identity":
-        return z - target
+        return z
     zt = z / params.temperature if params.temperature != 1 else z
     if namespace(z) is not np:
-        return zt.softmax(-1) - target  # torch's one fused kernel (max-shifted, as below)
+        return zt.softmax(-1)  # torch's one fused kernel (max-shifted, as below)
     zt = zt - zt.max(-1, keepdims=True)
     ez = np.exp(zt)
-    return ez / ez.sum(-1, keepdims=True) - target
+    return ez / ez.sum(-1, keepdims=True)
+
+
+def local_error(z: Any, target: Any, params: SignalParams) -> Any:
+    """``softmax(z / T) - y*`` (or ``z - y*`` for regression)."""
+    return local_prediction(z, params) - target
+
+
+class ProjectedTarget(NamedTuple):
+    """A label given by its back-projection ``y* B`` (``(..., d)``, the basis as the
+    signal uses it): what :func:`learning_signal` needs of the label, computed once per
+    sample by :func:`project_target`."""
+
+    projection: Any
+
+
+def project_target(target: Any, basis: Any) -> ProjectedTarget:
+    """``y* B`` for one-hot ``target`` ``(..., C)`` and the basis ``(C, d)``."""
+    return ProjectedTarget(target @ basis)
 
 
 def learning_signal(o: Any, target: Any, basis: Any, params: SignalParams) -> Any:
-    """``m = s B^T (softmax(s B o / T) - y*)`` for ``o`` of shape ``(..., d)``."""
+    """``m = s B^T (softmax(s B o / T) - y*)`` for ``o`` of shape ``(..., d)``.
+
+    ``target``: the one-hot label ``(..., C)``, or its :class:`ProjectedTarget`, with which
+    the error and the back-projection are one product, ``softmax(z / T) B - y* B`` (the
+    same signal, summed in another order).
+    """
     s = params.basis_scale(basis.shape[-1])
-    e = local_error(local_logits(o, basis, s), target, params)
-    m = e @ basis
+    z = local_logits(o, basis, s)
+    if isinstance(target, ProjectedTarget):
+        m = _product_minus(local_prediction(z, params), basis, target.projection)
+    else:
+        m = local_error(z, target, params) @ basis
     return m if s == 1 else s * m  # a caller may pass s B with scale 1 (the batched trainer does)
+
+
+def _product_minus(p: Any, basis: Any, c: Any) -> Any:
+    """``p @ basis - c``; one ``addmm`` for a torch batch ``(B, C)`` with ``c`` ``(B, d)``."""
+    if namespace(p) is not np and p.ndim == 2 and tuple(c.shape) == (p.shape[0], basis.shape[-1]):
+        return namespace(p).addmm(c, p, basis, beta=-1)
+    return p @ basis - c
 
 
 def lls_m_gradient(o: Any, target: Any, basis: Any, gain: Any, params: SignalParams):

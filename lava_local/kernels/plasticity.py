@@ -160,7 +160,8 @@ def stacked_update(m: Any, stacks: TermStacks, pre: Any, params: EligibilityPara
             namespace(scratch).mul(pre, ratio, out=scratch)
     gated = _gate(m, stacks.post, pool)
     if stacks.input_inside and ratio != 1:  # the spikes stay as they are: r scales m h
-        gated[1] *= ratio
+        gated_h = gated[1]
+        gated_h *= ratio  # on the view: ``gated[1] *= r`` would copy it back onto itself
     return synapse_outer(gated, stacks.pre, out=out, scale=params.alpha_pre / _area(stacks.post, pool), **conv)
 
 

@@ -44,8 +44,11 @@ def _over(xp: Any, name: str, x: Any, *args: Any) -> Any:
 def _triangular(x: Any, xp: Any) -> Any:
     # max(0.3 - 0.3 |x|, 0): the peak folded into the slope, one operation fewer
     x = _over(xp, "abs", x)
-    x *= -0.3
-    x += 0.3
+    if xp is np or x.requires_grad:  # autograd follows neither out= nor rsub
+        x *= -0.3
+        x += 0.3
+    else:  # 0.3 - 0.3 |x| as one operation: torch's rsub, written over x (it has no in-place form)
+        xp.ops.aten.rsub.Scalar_out(x, 0.3, 0.3, out=x)
     return _over(xp, "clip", x, 0.0, None)
 
 

@@ -21,7 +21,7 @@ from lava_local.kernels.layer import (
     layer_learn_window,
     readout_step,
 )
-from lava_local.kernels.learning_signal import SignalParams, local_error, one_hot
+from lava_local.kernels.learning_signal import ProjectedTarget, SignalParams, local_error, one_hot, project_target
 from lava_local.kernels.neuron import spikes
 from lava_local.kernels.plasticity import TermStacks
 from lava_local.trainer.base import TrainerBase
@@ -168,7 +168,7 @@ class LocalTrainer(TrainerBase):
         rule = net.rule
 
         def step(state: DenseLayerState, pre: torch.Tensor, weight: torch.Tensor,
-                 target: Optional[torch.Tensor]) -> DenseLayerState:
+                 target: Optional[ProjectedTarget]) -> DenseLayerState:
             if g is None:
                 return dense_layer_step(state, pre, weight, net.neuron, net.surrogate, rule.eligibility, basis,
                                         signal, target, in_place=True)
@@ -207,6 +207,8 @@ class LocalTrainer(TrainerBase):
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
+        # each layer's y* B once per batch: a step's error and back-projection are one product
+        layer_targets = [None if target is None else project_target(target, b) for b in self.signal_bases]
         weights = self.effective_weights()
         windowed = self.window > 1 and target is not None and learn_hidden
         capacity = min(self.window, max(steps - rule.t_l, 1))
@@ -230,7 +232,7 @@ class LocalTrainer(TrainerBase):
 
         def learn_window() -> None:
             for i, g in enumerate(net.geometries):
-                states[i] = layer_learn_window(states[i], u_steps[i][:held], window_inputs(i), target,
+                states[i] = layer_learn_window(states[i], u_steps[i][:held], window_inputs(i), layer_targets[i],
                                                self.signal_bases[i], net.neuron, net.surrogate, rule.eligibility,
                                                self.signal, g, in_place=True)
 
@@ -251,7 +253,7 @@ class LocalTrainer(TrainerBase):
                     if net.recurrent[i]:
                         recurrent_inputs[i][held] = pre
                 else:
-                    states[i] = self._layer_steps[i](states[i], pre, w, target if learning else None)
+                    states[i] = self._layer_steps[i](states[i], pre, w, layer_targets[i] if learning else None)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
             if learning and windowed:
