@@ -40,6 +40,12 @@ def test_count_operations_counts_computations_not_views():
     w = torch.ones(4, requires_grad=True)
     assert count_operations(lambda: (w * 3.0).sum().backward()) > 2  # backward operations count too
 
+    def marked():  # as torch's optimisers mark their steps: markers launch nothing
+        with torch.autograd.profiler.record_function("step"):
+            return a + b
+
+    assert count_operations(marked) == 1
+
 
 def test_tess_issues_about_as_many_operations_as_bptt():
     """VGG-9's TESS step issues operations (kernel launches on a GPU) near BPTT's count step

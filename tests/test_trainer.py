@@ -370,3 +370,37 @@ def test_flush_subnormals_reaches_torch_worker_threads():
         results[name] = [float(v) for v in out.stdout.split()]
     assert results["plain"] == [pytest.approx(1e-39, rel=1e-3)] * 2
     assert results["flushed"] == [0.0, 0.0]
+
+
+def _meta_cases():
+    from lava_local.network import Recurrent, vgg9
+
+    vgg = lambda: vgg9((2, 16, 16), 11, width=0.03, seed=0)  # noqa: E731
+    return {
+        "tess-vgg9": (vgg, LocalTrainer, {}),
+        "tess-vgg9-window": (vgg, LocalTrainer, {"window": 4}),
+        "bptt-vgg9": (vgg, BPTTTrainer, {}),
+        "stllr-bp-conv": (lambda: Network((2, 8, 8), hidden=(Conv(4, kernel=3, padding=1, pool=2, pool_out=2), 12),
+                                          rule=STLLR(feedback="bp")), LocalTrainer, {}),
+        "stllr-dfa": (lambda: Network(40, hidden=(16,), rule=STLLR(feedback="dfa")), LocalTrainer, {}),
+        "stllr-recurrent": (lambda: Network(20, hidden=(Recurrent(12),), rule=STLLR.shd(t_l=2)), LocalTrainer, {}),
+        "lls-dense": (lambda: Network(40, hidden=(16, 12), rule=LLS()), LocalTrainer, {}),
+    }
+
+
+@pytest.mark.parametrize("case", list(_meta_cases()))
+def test_a_training_step_runs_on_the_device_alone(case):
+    """A step's work is all on the trainer's device and never waits for the host: no
+    ``.item()``, no data-dependent shapes, no tensors made on the CPU. That is what capturing
+    a step in a CUDA graph needs (``benchmarks/vgg9_step.py --graph``), checked without a
+    GPU on torch's meta device, where each of those raises."""
+    make_net, cls, kwargs = _meta_cases()[case]
+    net = make_net()
+    trainer = cls(net, device="meta", **kwargs)
+    x = torch.zeros(2, 6, net.n_in, device="meta")
+    scores = trainer.compute_grads(x, torch.zeros(2, dtype=torch.long, device="meta"))
+    assert scores.device.type == "meta" and scores.shape == (2, net.n_classes)
+    for p in trainer.params:
+        assert p.grad is not None and p.grad.device.type == "meta" and p.grad.shape == p.shape
+    with pytest.raises((NotImplementedError, RuntimeError)):  # the check bites: a host read fails here
+        scores.sum().item()
