@@ -145,14 +145,15 @@ def learning_signal(o: Any, target: Any, basis: Any, params: SignalParams) -> An
     s = params.basis_scale(basis.shape[-1])
     z = local_logits(o, basis, s)
     if isinstance(target, ProjectedTarget):
-        m = _product_minus(local_prediction(z, params), basis, target.projection)
+        m = _back_project_error(local_prediction(z, params), basis, target.projection)
     else:
         m = local_error(z, target, params) @ basis
     return m if s == 1 else s * m  # a caller may pass s B with scale 1 (the batched trainer does)
 
 
-def _product_minus(p: Any, basis: Any, c: Any) -> Any:
-    """``p @ basis - c``; one ``addmm`` for a torch batch ``(B, C)`` with ``c`` ``(B, d)``."""
+def _back_project_error(p: Any, basis: Any, c: Any) -> Any:
+    """``m = p B - y* B`` from the prediction ``p`` and the label's projection ``c = y* B``:
+    one ``addmm`` for a torch batch ``(B, C)`` with ``c`` ``(B, d)``."""
     if namespace(p) is not np and p.ndim == 2 and tuple(c.shape) == (p.shape[0], basis.shape[-1]):
         return namespace(p).addmm(c, p, basis, beta=-1)
     return p @ basis - c
