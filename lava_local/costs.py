@@ -76,13 +76,18 @@ def paper_formulas(net, steps: int) -> Dict[str, int]:
 def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     """Bytes a trainer holds for learning during one training step on ``(x, y)``, counted
     exactly: the storages autograd saves for the backward pass (BPTT; each once, not the
-    parameters or the input batch), or the layer and read-out states a local rule carries from step to step and,
+    parameters or the input batch; with weight standardisation that includes what its
+    backward needs), or the layer and read-out states a local rule carries from step to step and,
     with ``window > 1``, the window's buffers of membranes. Gradient-sized buffers are left
-    out on both sides (BPTT's ``.grad``, the local rules' update accumulators), and so are
-    temporaries: :func:`peak_heap_bytes` measures everything.
+    out on both sides (BPTT's ``.grad``, the local rules' update accumulators, and the chain
+    rule through weight standardisation that turns a local rule's accumulator into ``.grad``
+    after the sequence, one layer at a time), and so are temporaries: :func:`peak_heap_bytes`
+    measures everything.
     """
     from .trainer.local import LocalTrainer
 
+    if isinstance(trainer, LocalTrainer):
+        return _local_state_bytes(trainer, x, y)
     # each storage once (a weight is saved at every step, an input by several operations),
     # and neither the parameters nor the input batch, which exist whatever the rule
     saved = {}
@@ -96,20 +101,23 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
         trainer.compute_grads(x, y)
-    held = sum(saved.values())
-    if isinstance(trainer, LocalTrainer):
+    return sum(saved.values())
+
+
+def _local_state_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
+    """:func:`learning_memory_bytes` of a local rule: what its states hold."""
+    with torch.no_grad():
+        states, readout = trainer._run(x[:, :1], y, True)  # state sizes do not depend on T
+    # the update accumulator dw is left out, as BPTT's .grad is: both need one; each
+    # storage once (Psi, h and q may be views of the term stacks)
+    arrays = [t for s in states
+              for t in (s.u, s.o, s.q, s.h, s.psi, *((s.stacks.post, s.stacks.pre) if s.stacks else ()))]
+    held = sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in arrays}.values())
+    held += sum(t.numel() * t.element_size() for t in (readout.u, readout.q, readout.score))
+    if trainer.window > 1:
         with torch.no_grad():
-            states, readout = trainer._run(x[:, :1], y, True)  # state sizes do not depend on T
-        # the update accumulator dw is left out, as BPTT's .grad is: both need one; each
-        # storage once (Psi, h and q may be views of the term stacks)
-        arrays = [t for s in states
-                  for t in (s.u, s.o, s.q, s.h, s.psi, *((s.stacks.post, s.stacks.pre) if s.stacks else ()))]
-        held += sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in arrays}.values())
-        held += sum(t.numel() * t.element_size() for t in readout)
-        if trainer.window > 1:
-            with torch.no_grad():
-                trainer._run(x[:, : trainer.window], y, True)  # a full window, measured
-            held += trainer.window_bytes
+            trainer._run(x[:, : trainer.window], y, True)  # a full window, measured
+        held += trainer.window_bytes
     return held
 
 

@@ -22,3 +22,17 @@ def test_vgg9_step_writes_its_table(tmp_path):
     assert result["rows"]["TESS"]["operations"] > result["rows"]["TESS window 3"]["operations"]
     table = (tmp_path / "vgg9_step.md").read_text()
     assert "| TESS window 3 |" in table and "operations per step" in table
+
+
+def test_learning_memory_writes_the_vgg9_rows(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "learning_memory.py"), "--hidden", "16", "--steps", "5",
+         "--vgg9", "2,4", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [r for r in json.loads((tmp_path / "learning_memory.json").read_text()) if r["layer"].startswith("VGG")]
+    assert [r["T"] for r in rows] == [2, 4]
+    # TESS's states do not depend on T; what BPTT saves grows with it
+    assert rows[0]["tess_bytes"] == rows[1]["tess_bytes"] > 0
+    assert rows[1]["bptt_bytes"] > rows[0]["bptt_bytes"] > rows[0]["tess_bytes"]
+    assert "| 4 | 2x32x32 |" in (tmp_path / "learning_memory.md").read_text()

@@ -84,6 +84,28 @@ def test_tess_memory_is_flat_in_time_while_bptt_grows(rng):
     assert held[200][1] > 15 * held[10][1] > 0
 
 
+def test_learning_memory_of_a_standardised_vgg_is_its_states(rng):
+    """With weight standardisation the local trainer uses autograd once per batch, for the
+    chain rule into ``.grad`` (weight-sized, one layer at a time, left out like the
+    gradients): its learning memory is its states, flat in T, while BPTT's grows."""
+    from lava_local.costs import learning_memory_bytes
+    from lava_local.network import vgg9
+
+    held = {}
+    for steps in (4, 12):
+        x = torch.as_tensor(rng.random((2, steps, 2 * 16 * 16)) < 0.1, dtype=torch.float32)
+        y = torch.as_tensor([1, 5])
+        local = LocalTrainer(vgg9((2, 16, 16), 11, width=0.03, seed=0), device="cpu")
+        bptt = BPTTTrainer(vgg9((2, 16, 16), 11, width=0.03, seed=0), device="cpu")
+        held[steps] = (learning_memory_bytes(local, x, y), learning_memory_bytes(bptt, x, y))
+    with torch.no_grad():
+        states, _ = local._run(x[:, :1], y, True)
+    membranes = sum(s.u.numel() * s.u.element_size() for s in states)
+    # u, o, h, Psi and q (the size of the input): five arrays of about the membranes' size
+    assert held[4][0] == held[12][0] and 4.5 * membranes < held[4][0] < 5.5 * membranes
+    assert held[12][1] > held[4][1] + 8 * membranes  # BPTT keeps several arrays per step
+
+
 def test_bptt_spike_forward_equals_the_lif_kernel_and_learns(rng):
     frames, labels = _data(rng, n=16, rate=0.3)
     net = Network(40, hidden=(24,), init_scale=3.0, seed=1)
