@@ -114,7 +114,8 @@ def dense_layer_step(
     target: Optional[np.ndarray],
     in_place: bool = False,
 ) -> DenseLayerState:
-    """One float step; ``target`` is the one-hot label, or ``None`` for no learning.
+    """One float step; ``target`` is the one-hot label (or its
+    :class:`~.learning_signal.ProjectedTarget`), or ``None`` for no learning.
 
     Works on one sample (``pre`` of shape ``(n_in,)``, NumPy) and on batches (``(B, n_in)``,
     NumPy or torch); ``dw`` sums over the batch. ``in_place=True`` writes the new state
