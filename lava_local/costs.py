@@ -79,10 +79,8 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     parameters or the input batch; with weight standardisation that includes what its
     backward needs), or the layer and read-out states a local rule carries from step to step and,
     with ``window > 1``, the window's buffers of membranes. Gradient-sized buffers are left
-    out on both sides (BPTT's ``.grad``, the local rules' update accumulators, and the chain
-    rule through weight standardisation that turns a local rule's accumulator into ``.grad``
-    after the sequence, one layer at a time), and so are temporaries: :func:`peak_heap_bytes`
-    measures everything.
+    out on both sides (BPTT's ``.grad``, the local rules' update accumulators), and so are
+    temporaries: :func:`peak_heap_bytes` measures everything.
     """
     from .trainer.local import LocalTrainer
 

@@ -221,3 +221,21 @@ def test_fixed_dense_update_is_the_integer_equation(rng):
     got = dense_update_fixed(m, psi_u, h, q, pre, 1, -1, 63)
     expected = np.array([[m[i] * psi_u[i] * q[j] - m[i] * h[i] * pre[j] * 63 for j in range(6)] for i in range(4)])
     np.testing.assert_array_equal(got, expected)
+
+
+def test_standardisation_chain_rule_equals_autograd(rng):
+    """The closed-form dL/dW through weight standardisation (what turns a local rule's
+    update into the raw weights' gradient) equals autograd's, in NumPy and torch."""
+    from lava_local.kernels.conv import standardize_weights, standardize_weights_grad
+
+    weight = rng.normal(0.1, 0.3, (5, 3, 3, 3))
+    grad = rng.normal(0, 1, weight.shape)
+    raw = torch.as_tensor(weight).requires_grad_(True)
+    (expected,) = torch.autograd.grad(standardize_weights(raw), raw, grad_outputs=torch.as_tensor(grad))
+    np.testing.assert_allclose(standardize_weights_grad(weight, grad), expected.numpy(), rtol=1e-9, atol=1e-12)
+    got = standardize_weights_grad(torch.as_tensor(weight), torch.as_tensor(grad))
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-9, atol=1e-12)
+    # a gradient along the standardised weights themselves, or constant per channel, moves nothing
+    standardized = standardize_weights(weight)
+    flat = np.broadcast_to(rng.normal(size=(5, 1, 1, 1)), weight.shape)
+    assert np.abs(standardize_weights_grad(weight, flat + 0.5 * standardized)).max() < 1e-3 * np.abs(grad).max()

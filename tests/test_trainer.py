@@ -85,9 +85,9 @@ def test_tess_memory_is_flat_in_time_while_bptt_grows(rng):
 
 
 def test_learning_memory_of_a_standardised_vgg_is_its_states(rng):
-    """With weight standardisation the local trainer uses autograd once per batch, for the
-    chain rule into ``.grad`` (weight-sized, one layer at a time, left out like the
-    gradients): its learning memory is its states, flat in T, while BPTT's grows."""
+    """With weight standardisation too, the local trainer keeps nothing for a backward pass
+    (the chain rule into ``.grad`` is in closed form): its learning memory is its states,
+    flat in T, while BPTT's grows."""
     from lava_local.costs import learning_memory_bytes
     from lava_local.network import vgg9
 
@@ -97,6 +97,10 @@ def test_learning_memory_of_a_standardised_vgg_is_its_states(rng):
         y = torch.as_tensor([1, 5])
         local = LocalTrainer(vgg9((2, 16, 16), 11, width=0.03, seed=0), device="cpu")
         bptt = BPTTTrainer(vgg9((2, 16, 16), 11, width=0.03, seed=0), device="cpu")
+        saved = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+            local.compute_grads(x, y)
+        assert not saved
         held[steps] = (learning_memory_bytes(local, x, y), learning_memory_bytes(bptt, x, y))
     with torch.no_grad():
         states, _ = local._run(x[:, :1], y, True)

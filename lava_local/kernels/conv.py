@@ -22,6 +22,7 @@ __all__ = [
     "avg_pool_adjoint",
     "sum_pool",
     "standardize_weights",
+    "standardize_weights_grad",
 ]
 
 
@@ -129,6 +130,11 @@ def avg_pool_adjoint(g: Any, in_size: Tuple[int, int]) -> Any:
 def standardize_weights(weight: Any, eps: float = 1e-5) -> Any:
     """Weight standardisation (VGG-9 of S-TLLR/TESS, no batch norm): each output channel's
     kernel shifted to zero mean and scaled to unit variance over ``(C_in, k, k)``."""
+    return _standardize(weight, eps)[0]
+
+
+def _standardize(weight: Any, eps: float) -> Tuple[Any, Any]:
+    """``(W_hat, s)``: the standardised weights and each output channel's ``s = sqrt(var + eps)``."""
     axes = tuple(range(1, weight.ndim))
     xp = namespace(weight)
     if xp is np:
@@ -137,4 +143,24 @@ def standardize_weights(weight: Any, eps: float = 1e-5) -> Any:
     else:
         mean = weight.mean(dim=axes, keepdim=True)
         var = weight.var(dim=axes, keepdim=True, unbiased=False)
-    return (weight - mean) / (var + eps) ** 0.5
+    scale = (var + eps) ** 0.5
+    return (weight - mean) / scale, scale
+
+
+def standardize_weights_grad(weight: Any, grad: Any, eps: float = 1e-5) -> Any:
+    """The chain rule through :func:`standardize_weights` in closed form: ``dL/dW`` from
+    ``g = dL/dW_hat``. With ``W_hat = (W - mean W) / s`` and ``s = sqrt(var W + eps)`` per
+    output channel (means over its ``(C_in, k, k)``)::
+
+        dL/dW = (g - mean(g) - W_hat mean(g W_hat)) / s
+
+    (the last term is the derivative of s; a local rule's update becomes the raw weights'
+    gradient this way without a backward pass).
+    """
+    standardized, scale = _standardize(weight, eps)
+    axes = tuple(range(1, weight.ndim))
+    if namespace(weight) is np:
+        mean = lambda x: x.mean(axis=axes, keepdims=True)  # noqa: E731
+    else:
+        mean = lambda x: x.mean(dim=axes, keepdim=True)  # noqa: E731
+    return (grad - mean(grad) - standardized * mean(grad * standardized)) / scale

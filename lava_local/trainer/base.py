@@ -8,7 +8,7 @@ import torch
 
 from lava_local import _validate
 from lava_local.kernels.basis import make_basis
-from lava_local.kernels.conv import avg_pool, standardize_weights
+from lava_local.kernels.conv import avg_pool, standardize_weights, standardize_weights_grad
 
 
 def resolve_device(device: Any = None) -> torch.device:
@@ -97,14 +97,12 @@ class TrainerBase:
 
     def to_parameter_grad(self, i: int, update: torch.Tensor) -> torch.Tensor:
         """Map an update of the effective weights to the raw parameter (chain rule through
-        weight standardisation, which depends on the weights only, not on time)."""
+        weight standardisation, which depends on the weights only, not on time; in closed
+        form, so a local rule runs no backward pass at all)."""
         g = self.net.geometries[i]
         if g is None or not g.standardize:
             return update
-        with torch.enable_grad():
-            raw = self.params[i].detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(standardize_weights(raw), raw, grad_outputs=update)
-        return grad
+        return standardize_weights_grad(self.params[i].detach(), update)
 
     # -- data ---------------------------------------------------------------------------
     def batches(self, frames: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool,
