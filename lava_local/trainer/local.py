@@ -334,8 +334,8 @@ class LocalTrainer(TrainerBase):
             batch = x.shape[0]
             for i, p in enumerate(self.params[:-1]):
                 # the accumulator becomes the gradient (no copy); each state is let go as
-                # soon as it is used, so weight standardisation's chain rule adds one
-                # layer's gradient at a time
+                # soon as it is used, so weight standardisation's chain rule (closed form,
+                # a few weight-sized temporaries) runs on one layer at a time
                 dw, states[i] = states[i].dw, None
                 p.grad = None if self.net.frozen else self.to_parameter_grad(i, dw.div_(batch))
                 del dw
