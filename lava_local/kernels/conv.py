@@ -136,15 +136,19 @@ def standardize_weights(weight: Any, eps: float = 1e-5) -> Any:
 def _standardize(weight: Any, eps: float) -> Tuple[Any, Any]:
     """``(W_hat, s)``: the standardised weights and each output channel's ``s = sqrt(var + eps)``."""
     axes = tuple(range(1, weight.ndim))
-    xp = namespace(weight)
-    if xp is np:
-        mean = weight.mean(axis=axes, keepdims=True)
+    mean = _channel_mean(weight)
+    if namespace(weight) is np:
         var = weight.var(axis=axes, keepdims=True)
     else:
-        mean = weight.mean(dim=axes, keepdim=True)
         var = weight.var(dim=axes, keepdim=True, unbiased=False)
     scale = (var + eps) ** 0.5
     return (weight - mean) / scale, scale
+
+
+def _channel_mean(x: Any) -> Any:
+    """Mean over each output channel's ``(C_in, k, k)``, kept as a broadcastable axis."""
+    axes = tuple(range(1, x.ndim))
+    return x.mean(axis=axes, keepdims=True) if namespace(x) is np else x.mean(dim=axes, keepdim=True)
 
 
 def standardize_weights_grad(weight: Any, grad: Any, eps: float = 1e-5) -> Any:
@@ -158,9 +162,4 @@ def standardize_weights_grad(weight: Any, grad: Any, eps: float = 1e-5) -> Any:
     gradient this way without a backward pass).
     """
     standardized, scale = _standardize(weight, eps)
-    axes = tuple(range(1, weight.ndim))
-    if namespace(weight) is np:
-        mean = lambda x: x.mean(axis=axes, keepdims=True)  # noqa: E731
-    else:
-        mean = lambda x: x.mean(dim=axes, keepdim=True)  # noqa: E731
-    return (grad - mean(grad) - standardized * mean(grad * standardized)) / scale
+    return (grad - _channel_mean(grad) - standardized * _channel_mean(grad * standardized)) / scale
