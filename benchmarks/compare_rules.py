@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/compare_rules.py [--seeds 3] [--nmnist-epochs 20]
         [--fashion-epochs 5] [--parts nmnist,fashion,memory] [--device cpu]
+        [--memory-steps 10,100,1000] [--memory-batch 32]
 
 Network 2312 (or 784) -> 512 -> 256 -> leaky read-out, the same LIF neuron (gamma 0.5,
 v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
@@ -12,8 +13,13 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
   1/d, as the authors' code does); SLAYER is lava-dl's BPTT on the same layer
   sizes (CUBA neurons with the same decay and threshold, reset to zero);
-* learning memory versus T (10, 100, 1000): the peak memory of a training step (CUDA:
-  torch's peak allocation; CPU: the C heap's peak; see ``memory_point``);
+* memory versus T (10, 100, 1000) and batch size (``--memory-batch``, 32 by default):
+  the peak memory of a whole training step (CUDA: torch's peak allocation; CPU: the C
+  heap's peak; see ``memory_point``) and the learning state within it (what BPTT saves
+  for its backward pass against the local rules' traces and states,
+  ``lava_local.costs.learning_memory_bytes``). The step holds the weights' gradients
+  whatever the rule (5.0 MiB here); the learning state grows with batch x T for BPTT
+  only, so the whole step's ratio depends on the batch and the learning state's does not;
 * learning-signal MACs per sample, counted from the code (lava_local.costs);
 * time per epoch.
 
@@ -24,8 +30,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import time
 from pathlib import Path
+from typing import Tuple
 
 import numpy as np
 
@@ -70,8 +78,9 @@ def train_eval(method, train, test, epochs, seed, device):
     return trainer.evaluate(*test), float(np.mean(seconds))
 
 
-def memory_point(method: str, steps: int, device: str) -> float:
-    """Learning memory (MiB) of one training batch of 32 at ``steps`` time steps.
+def memory_point(method: str, steps: int, device: str, batch: int = 32) -> Tuple[float, float]:
+    """Peak memory of a training step and the learning state in it (MiB), for one batch
+    of ``batch`` samples at ``steps`` time steps.
 
     On CUDA: torch's peak allocation during the step above what was allocated before it.
     On the CPU: the peak of the C heap in use during the step above its level before
@@ -81,9 +90,12 @@ def memory_point(method: str, steps: int, device: str) -> float:
 
     net, cls = make(method, 2312, 0)
     trainer = cls(net, device=device, optimizer="adam", lr=1e-3)
-    x = torch.as_tensor(np.random.default_rng(0).random((32, steps, 2312)) < 0.05, dtype=torch.float32,
+    x = torch.as_tensor(np.random.default_rng(0).random((batch, steps, 2312)) < 0.05, dtype=torch.float32,
                         device=trainer.device)
-    y = torch.as_tensor(np.arange(32) % 10, device=trainer.device)
+    y = torch.as_tensor(np.arange(batch) % 10, device=trainer.device)
+    from lava_local.costs import learning_memory_bytes, peak_heap_bytes
+
+    state = learning_memory_bytes(trainer, x, y) / 2**20
     if trainer.device.type == "cuda":
         trainer.train_step(x[:, :2], y)
         torch.cuda.synchronize()
@@ -91,11 +103,9 @@ def memory_point(method: str, steps: int, device: str) -> float:
         base = torch.cuda.memory_allocated()
         trainer.train_step(x, y)
         torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    from lava_local.costs import peak_heap_bytes
-
+        return (torch.cuda.max_memory_allocated() - base) / 2**20, state
     trainer.train_step(x, y)  # warm-up: optimiser state and allocator settle
-    return max(peak_heap_bytes(lambda: trainer.train_step(x, y)) for _ in range(2)) / 2**20
+    return max(peak_heap_bytes(lambda: trainer.train_step(x, y)) for _ in range(2)) / 2**20, state
 
 
 def main() -> None:
@@ -110,6 +120,7 @@ def main() -> None:
     parser.add_argument("--parts", default="nmnist,fashion,memory")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--memory-steps", default="10,100,1000")
+    parser.add_argument("--memory-batch", default="32", help="batch sizes of the memory part, comma-separated")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
@@ -156,16 +167,21 @@ def main() -> None:
         rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
     if "memory" in parts:
         for method in [m for m in methods if m in ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "LLS", "BPTT")]:
-            for steps in (int(s) for s in args.memory_steps.split(",")):
-                mib = memory_point(method, steps, args.device)
-                rows[method][f"learning_MiB_T{steps}"] = mib
-                print(f"memory {method} T={steps}: {mib:.1f} MiB", flush=True)
+            for batch in (int(b) for b in args.memory_batch.split(",")):
+                for steps in (int(s) for s in args.memory_steps.split(",")):
+                    step, state = memory_point(method, steps, args.device, batch)
+                    rows[method][f"step_MiB_B{batch}_T{steps}"] = step
+                    rows[method][f"state_MiB_B{batch}_T{steps}"] = state
+                    print(f"memory {method} batch {batch} T={steps}: step {step:.1f} MiB, learning state "
+                          f"{state:.2f} MiB", flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
     table = list(rows.values())
     (args.out / "compare_rules.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                             "rows": table}, indent=2))
-    keys = sorted({k for r in table for k in r}, key=lambda k: (k != "method", k))
+    # numbers in column names in numeric order (B64 before B128, T100 before T1000)
+    keys = sorted({k for r in table for k in r},
+                  key=lambda k: (k != "method", [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", k)]))
     with open(args.out / "compare_rules.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=keys)
         writer.writeheader()

@@ -36,3 +36,21 @@ def test_learning_memory_writes_the_vgg9_rows(tmp_path):
     assert rows[0]["tess_bytes"] == rows[1]["tess_bytes"] > 0
     assert rows[1]["bptt_bytes"] > rows[0]["bptt_bytes"] > rows[0]["tess_bytes"]
     assert "| 4 | 2x32x32 |" in (tmp_path / "learning_memory.md").read_text()
+
+
+def test_compare_rules_writes_memory_by_batch_and_steps(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "compare_rules.py"), "--parts", "memory", "--methods",
+         "TESS,BPTT", "--memory-steps", "2,6", "--memory-batch", "2,4", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = {r["method"]: r for r in json.loads((tmp_path / "compare_rules.json").read_text())["rows"]}
+    tess, bptt = rows["TESS"], rows["BPTT"]
+    for batch in (2, 4):
+        # TESS's learning state does not depend on T; BPTT's saved activations grow with it
+        assert tess[f"state_MiB_B{batch}_T2"] == tess[f"state_MiB_B{batch}_T6"] > 0
+        assert bptt[f"state_MiB_B{batch}_T6"] > bptt[f"state_MiB_B{batch}_T2"]
+        assert bptt[f"step_MiB_B{batch}_T6"] > 0 and tess[f"step_MiB_B{batch}_T6"] > 0
+    # both grow with the batch
+    assert bptt["state_MiB_B4_T6"] > bptt["state_MiB_B2_T6"] and tess["state_MiB_B4_T2"] > tess["state_MiB_B2_T2"]
+    assert "step_MiB_B4_T6" in (tmp_path / "compare_rules.csv").read_text().splitlines()[0]
