@@ -54,3 +54,19 @@ def test_compare_rules_writes_memory_by_batch_and_steps(tmp_path):
     # both grow with the batch
     assert bptt["state_MiB_B4_T6"] > bptt["state_MiB_B2_T6"] and tess["state_MiB_B4_T2"] > tess["state_MiB_B2_T2"]
     assert "step_MiB_B4_T6" in (tmp_path / "compare_rules.csv").read_text().splitlines()[0]
+
+
+def test_conv_costs_writes_its_table(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "conv_costs.py"), "--width", "0.03", "--size", "16",
+         "--batch", "2", "--repeats", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "conv_costs.json").read_text())
+    rows = result["rows"]
+    assert len(rows) == 9 and rows[-1]["layer"] == "all conv layers"  # VGG-9's eight conv layers and the sum
+    for row in rows:
+        assert row["tess_step"] == row["forward"] + row["tess_weight_grad_2B"] > 0
+        assert row["bptt_step"] == row["forward"] + row["bptt_backward_B"] > 0
+    assert rows[-1]["forward"] == sum(r["forward"] for r in rows[:-1])
+    assert "| all conv layers |" in (tmp_path / "conv_costs.md").read_text()
