@@ -2,8 +2,8 @@
 
     python -m lava_local.demo [--epochs 2] [--steps 10] [--hidden 128] [--numeric float]
 
-Loads the N-MNIST 1k/100 subset (``../shared/data/nmnist-small`` or
-``$LAVA_LOCAL_DATA/nmnist-small``), bins each 300 ms recording into T time steps, and
+Loads the N-MNIST 1k/100 subset shipped with the library (``lava_local/data/nmnist_small``;
+``$LAVA_LOCAL_DATA/nmnist-small`` overrides it), bins each 300 ms recording into T time steps, and
 trains ``2312 -> 256 (TESS) -> 10 (read-out)`` online in Lava's CPU simulator: every
 layer learns from its own local signal, no error crosses a layer. Each epoch plays the
 1,000 training recordings and then evaluates on the 100 test recordings. Prints accuracy

@@ -1,6 +1,7 @@
 """Dataset loaders: tonic event sets (file checks, preprocessing), Fashion-MNIST idx files and
 spike encodings, and the plain .npz format."""
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -193,7 +194,7 @@ def test_nmnist_preprocessing_on_real_recording():
     assert half.shape == (12, 2 * 17 * 17) and half.sum() == counts.sum()
     assert np.array_equal(half.sum(axis=1), counts.sum(axis=1))  # per step, every event kept
     tonic = pytest.importorskip("tonic")
-    theirs = tonic.io.read_mnist_file(str(subset.root / "60001.bs2"), dtype=tonic.datasets.NMNIST.dtype)
+    theirs = tonic.io.read_mnist_file(str(Path(__file__).resolve().parent / "data" / "nmnist" / "60001.bs2"), dtype=tonic.datasets.NMNIST.dtype)
     assert np.array_equal(nmnist_preprocessing(12)(theirs), frames)
     assert np.array_equal(to_event_array(theirs), events)
 

@@ -18,15 +18,20 @@ Events (binned into ``n_steps`` frames with ``bin_events`` when loaded)
     optional ``n_steps`` (scalar): default number of bins; ``duration_us`` (scalar): the window
                 split into bins (absent: each sample's own span, up to its last event).
 
+Either kind may also hold ``metadata_json``: a 0-d unicode string array holding one JSON object
+(how the data were made, e.g. a time-series spike encoding); ``save_npz_dataset(metadata=...)``
+writes it, ``load_npz_metadata`` reads it back and ``load_npz_dataset`` ignores it.
+
 ``load_npz_dataset`` returns ``(frames, labels)``: frames ``(N, T, n_inputs)`` flattened C-order
 (``uint8`` spikes, or ``float32`` for analog dense frames), or unflattened with
 ``flatten=False`` (events then give ``(N, T, polarities, height, width)``), and ``int64`` labels.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -34,6 +39,7 @@ from .events import EVENT_DTYPE, bin_events, check_events
 
 EVENT_KEYS = ("events_x", "events_y", "events_p", "events_t", "events_offsets", "labels", "sensor_size")
 DENSE_KEYS = ("frames", "labels")
+METADATA_KEY = "metadata_json"
 
 
 def _check_labels(labels: np.ndarray, n_samples: int, source: str) -> np.ndarray:
@@ -91,6 +97,15 @@ def _check_sensor_size(sensor_size: Sequence[int] | np.ndarray, source: str) -> 
     return width, height, polarities
 
 
+def _narrowest_unsigned(column: np.ndarray) -> np.dtype:
+    """The smallest unsigned integer type holding every value of a non-negative column."""
+    top = int(column.max()) if column.size else 0
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(kind).max:
+            return np.dtype(kind)
+    return np.dtype(np.uint64)
+
+
 def save_npz_dataset(
     path: os.PathLike | str,
     labels: np.ndarray | Sequence[int],
@@ -100,13 +115,21 @@ def save_npz_dataset(
     n_steps: Optional[int] = None,
     duration_us: Optional[int] = None,
     compress: bool = True,
+    compact: bool = False,
+    extra: Optional[Dict[str, np.ndarray]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> Path:
     """Write a dataset in the ``.npz`` format of this module; give ``frames`` or ``events``.
 
     ``frames``: dense ``(N, T, ...)`` array. ``events``: one structured event array per sample
     (fields ``x``, ``y``, ``p``, ``t``, e.g. ``EVENT_DTYPE``), with ``sensor_size``; ``n_steps``
-    and ``duration_us`` are stored as the default binning. Returns the path written
-    (NumPy appends ``.npz`` if missing).
+    and ``duration_us`` are stored as the default binning. ``compact``: store event fields
+    in the narrowest unsigned integer type that holds them (``uint8`` coordinates of a
+    small sensor, ``uint32`` timestamps below 71 minutes): a third of the size, the same
+    events. ``extra``: further arrays stored under their own keys (e.g. sample ids),
+    which the loaders ignore. ``metadata``: a JSON-serialisable dict stored as the string
+    ``metadata_json`` (read back with ``load_npz_metadata``). Returns the path written (NumPy
+    appends ``.npz`` if missing).
     """
     path = Path(path)
     if path.suffix != ".npz":
@@ -131,7 +154,8 @@ def save_npz_dataset(
         for field in ("x", "y", "p", "t"):
             if samples:
                 joined[field] = np.concatenate([np.asarray(sample[field]) for sample in samples])
-            arrays[f"events_{field}"] = joined[field].copy()
+            column = joined[field]
+            arrays[f"events_{field}"] = column.astype(_narrowest_unsigned(column)) if compact else column.copy()
         arrays["events_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         arrays["labels"] = _check_labels(np.asarray(labels), len(samples), source)
         arrays["sensor_size"] = np.asarray(size, dtype=np.int64)
@@ -139,8 +163,50 @@ def save_npz_dataset(
             arrays["n_steps"] = np.asarray(int(n_steps), dtype=np.int64)
         if duration_us is not None:
             arrays["duration_us"] = np.asarray(int(duration_us), dtype=np.int64)
+    for key, value in (extra or {}).items():
+        if key in arrays or key.startswith("events_") or key in DENSE_KEYS or key == METADATA_KEY:
+            raise ValueError(f"save_npz_dataset: extra key {key!r} would shadow a dataset array")
+        arrays[key] = np.asarray(value)
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise ValueError(f"{source}: metadata must be a dict, got {type(metadata).__name__}")
+        try:
+            text = json.dumps(metadata, sort_keys=True)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{source}: metadata is not JSON-serialisable: {error}") from error
+        # A 0-d unicode array, not an object array: the file still loads with allow_pickle=False.
+        arrays[METADATA_KEY] = np.asarray(text, dtype=np.str_)
     (np.savez_compressed if compress else np.savez)(path, **arrays)
     return path
+
+
+def load_npz_metadata(path: os.PathLike | str) -> Dict[str, Any]:
+    """The ``metadata_json`` dict of a ``.npz`` dataset, or ``{}`` if the file holds none."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"npz dataset not found: {path}")
+    with np.load(path, allow_pickle=False) as archive:
+        if METADATA_KEY not in archive.files:
+            return {}
+        raw = archive[METADATA_KEY]
+    if raw.shape != () or raw.dtype.kind != "U":
+        raise ValueError(f"{path}: {METADATA_KEY} must be a 0-d unicode string, got {raw.dtype} {raw.shape}")
+    try:
+        metadata = json.loads(str(raw))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: {METADATA_KEY} is not valid JSON: {error}") from error
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: {METADATA_KEY} must hold a JSON object, got {type(metadata).__name__}")
+    return metadata
+
+
+def _read_archive(path: os.PathLike | str) -> Tuple[Dict[str, np.ndarray], str]:
+    """Every array of an ``.npz`` file (no pickled objects) and the file's name for errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"npz dataset not found: {path}")
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}, str(path)
 
 
 def load_npz_dataset(
@@ -156,12 +222,7 @@ def load_npz_dataset(
     overrides the stored event window. Raises ``FileNotFoundError`` for a missing file and
     ``ValueError`` for missing keys, shape mismatches, or non-integer labels.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"npz dataset not found: {path}")
-    source = str(path)
-    with np.load(path, allow_pickle=False) as archive:
-        contents = {key: archive[key] for key in archive.files}
+    contents, source = _read_archive(path)
     has_frames = "frames" in contents
     has_events = any(key.startswith("events_") for key in contents)
     if has_frames and has_events:
@@ -205,6 +266,52 @@ def _events_from_contents(
     flatten: bool,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """``(frames, labels)`` of an events file, binned with ``bin_events``."""
+    events, offsets, labels, sensor_size = _events_from_arrays(contents, source)
+    n_samples = len(labels)
+    if n_steps is None:
+        if "n_steps" not in contents:
+            raise ValueError(f"{source}: pass n_steps (the file stores no default n_steps)")
+        n_steps = int(contents["n_steps"])
+    if duration_us is None and "duration_us" in contents:
+        duration_us = int(contents["duration_us"])
+    width, height, polarities = sensor_size
+    frames = np.zeros((n_samples, n_steps, polarities * height * width), dtype=np.uint8)
+    for index in range(n_samples):
+        sample = events[offsets[index]:offsets[index + 1]]
+        try:
+            frames[index] = bin_events(sample, sensor_size, n_steps, duration_us)
+        except ValueError as error:
+            raise ValueError(f"{source}: sample {index}: {error}") from error
+    if not flatten:
+        frames = frames.reshape(n_samples, n_steps, polarities, height, width)
+    return frames, labels
+
+
+def load_npz_events(
+    path: os.PathLike | str,
+    sensor_size: Optional[Tuple[int, int, int]] = None,
+    extra_keys: Sequence[str] = (),
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Dict[str, np.ndarray]]:
+    """Read an events file without binning: ``(events, offsets, labels, extra)``.
+
+    ``events``: all samples' events as one ``EVENT_DTYPE`` array, sample ``i`` being
+    ``events[offsets[i]:offsets[i + 1]]``; ``extra``: the arrays named in ``extra_keys``.
+    ``sensor_size``, if given, must equal the file's. Raises as :func:`load_npz_dataset`.
+    """
+    contents, source = _read_archive(path)
+    events, offsets, labels, stored_size = _events_from_arrays(contents, source)
+    if sensor_size is not None and tuple(sensor_size) != stored_size:
+        raise ValueError(f"{source}: sensor_size {stored_size} in the file, {tuple(sensor_size)} expected")
+    missing = [key for key in extra_keys if key not in contents]
+    if missing:
+        raise ValueError(f"{source}: lacks the key(s) {missing}")
+    return events, offsets, labels, {key: contents[key] for key in extra_keys}
+
+
+def _events_from_arrays(
+    contents: Dict[str, np.ndarray], source: str
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Tuple[int, int, int]]:
+    """``(events, offsets, labels, sensor_size)`` of an events file's arrays, validated."""
     missing = [key for key in EVENT_KEYS if key not in contents]
     if missing:
         raise ValueError(f"{source}: event dataset lacks the key(s) {missing}")
@@ -222,23 +329,7 @@ def _events_from_contents(
     n_samples = len(offsets) - 1
     labels = _check_labels(contents["labels"], n_samples, source)
     sensor_size = _check_sensor_size(contents["sensor_size"], source)
-    if n_steps is None:
-        if "n_steps" not in contents:
-            raise ValueError(f"{source}: pass n_steps (the file stores no default n_steps)")
-        n_steps = int(contents["n_steps"])
-    if duration_us is None and "duration_us" in contents:
-        duration_us = int(contents["duration_us"])
     events = np.zeros(n_events, dtype=EVENT_DTYPE)
     for field, column in columns.items():
         events[field] = column
-    width, height, polarities = sensor_size
-    frames = np.zeros((n_samples, n_steps, polarities * height * width), dtype=np.uint8)
-    for index in range(n_samples):
-        sample = events[offsets[index]:offsets[index + 1]]
-        try:
-            frames[index] = bin_events(sample, sensor_size, n_steps, duration_us)
-        except ValueError as error:
-            raise ValueError(f"{source}: sample {index}: {error}") from error
-    if not flatten:
-        frames = frames.reshape(n_samples, n_steps, polarities, height, width)
-    return frames, labels
+    return events, offsets, labels, sensor_size
