@@ -2,7 +2,8 @@
 
 Also: tonic loaders (DVS Gesture, CIFAR10-DVS, N-MNIST, SHD; tonic is optional and imported
 only when a loader runs), Fashion-MNIST from idx files with spike encodings, and a plain
-``.npz`` dataset format.
+``.npz`` dataset format; UEA/UCR ``.ts`` time series (read out of the aeon wheel) with delta and
+population-rate spike encoders.
 """
 from .events import EVENT_DTYPE, bin_events, check_events
 from .fashion_mnist import (
@@ -19,7 +20,25 @@ from .fashion_mnist import (
     write_idx_file,
 )
 from .nmnist import NMNIST_SENSOR, NMNISTSubset, find_nmnist_subset, read_nmnist_file
-from .npz_format import load_npz_dataset, save_npz_dataset
+from .npz_format import load_npz_dataset, load_npz_metadata, save_npz_dataset
+from .timeseries import (
+    TimeSeriesScaler,
+    TimeSeriesSet,
+    default_aeon_cache,
+    delta_counts,
+    delta_encode,
+    encode_set,
+    find_aeon_wheel,
+    fit_scaler,
+    list_uea_ucr,
+    load_encoded_npz,
+    load_uea_ucr,
+    parse_ts,
+    rate_encode,
+    read_ts,
+    receptive_fields,
+    save_encoded_npz,
+)
 from .tonic_datasets import (
     FramePreprocessing,
     TonicFrameDataset,
@@ -76,5 +95,23 @@ __all__ = [
     "write_idx_file",
     # npz format
     "load_npz_dataset",
+    "load_npz_metadata",
     "save_npz_dataset",
+    # UEA/UCR time series
+    "TimeSeriesScaler",
+    "TimeSeriesSet",
+    "default_aeon_cache",
+    "delta_counts",
+    "delta_encode",
+    "encode_set",
+    "find_aeon_wheel",
+    "fit_scaler",
+    "list_uea_ucr",
+    "load_encoded_npz",
+    "load_uea_ucr",
+    "parse_ts",
+    "rate_encode",
+    "read_ts",
+    "receptive_fields",
+    "save_encoded_npz",
 ]
