@@ -97,15 +97,23 @@ def learning_memory_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
             saved[storage.data_ptr()] = storage.nbytes()
         return tensor
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        trainer.compute_grads(x, y)
+    grads = [p.grad for p in trainer.params]  # measuring must not leave .grad behind for the next step
+    for p in trainer.params:
+        p.grad = None  # (nor add to one that is there)
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            trainer.compute_grads(x, y)
+    finally:
+        for p, grad in zip(trainer.params, grads):
+            p.grad = grad
     return sum(saved.values())
 
 
 def _local_state_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
-    """:func:`learning_memory_bytes` of a local rule: what its states hold."""
+    """:func:`learning_memory_bytes` of a local rule: what its states hold after running all
+    of ``x``'s steps (their sizes do not depend on T; the window buffers do, up to the window)."""
     with torch.no_grad():
-        states, readout = trainer._run(x[:, :1], y, True)  # state sizes do not depend on T
+        states, readout = trainer._run(x, y, True)
     # the update accumulator dw is left out, as BPTT's .grad is: both need one; each
     # storage once (Psi, h and q may be views of the term stacks)
     arrays = [t for s in states
@@ -113,9 +121,7 @@ def _local_state_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     held = sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in arrays}.values())
     held += sum(t.numel() * t.element_size() for t in (readout.u, readout.q, readout.score))
     if trainer.window > 1:
-        with torch.no_grad():
-            trainer._run(x[:, : trainer.window], y, True)  # a full window, measured
-        held += trainer.window_bytes
+        held += trainer.window_bytes  # the window buffers of that same run
     return held
 
 

@@ -97,10 +97,29 @@ def _check_data(name: str, data: Any, n_in: int, n_classes: int) -> Tuple[np.nda
     frames, labels = np.asarray(data[0]), np.asarray(data[1])
     if frames.ndim != 3 or frames.shape[2] != n_in:
         raise ValueError(f"{name} frames must have shape (samples, steps, {n_in}), got {frames.shape}")
+    if frames.shape[0] == 0:
+        raise ValueError(f"{name} holds no samples: frames of shape {frames.shape}")
+    if frames.shape[1] == 0:
+        raise ValueError(f"{name} frames hold no time steps: shape {frames.shape}")
     if labels.shape != (frames.shape[0],):
         raise ValueError(f"{name} labels must have shape ({frames.shape[0]},), got {labels.shape}")
-    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= n_classes:
-        raise ValueError(f"{name} labels must be integers in [0, {n_classes})")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{name} labels must be integers in [0, {n_classes}), got dtype {labels.dtype}")
+    outside = (labels < 0) | (labels >= n_classes)
+    if outside.any():
+        index = int(np.flatnonzero(outside)[0])
+        raise ValueError(f"{name} labels must be integers in [0, {n_classes}); sample {index} has label "
+                         f"{int(labels[index])}")
+    # integer frames cannot be NaN; for float ones one float64 sum, without a temporary, is
+    # finite exactly when every value is (short of float64 overflow, sorted out below)
+    with np.errstate(over="ignore", invalid="ignore"):
+        suspect = frames.dtype.kind == "f" and not np.isfinite(np.sum(frames, dtype=np.float64))
+    if suspect:
+        per_sample = np.count_nonzero(~np.isfinite(frames.reshape(len(frames), -1)), axis=1)
+        if per_sample.any():
+            first = int(np.flatnonzero(per_sample)[0])
+            raise ValueError(f"{name} frames hold {int(per_sample.sum())} NaN or infinite value(s), the "
+                             f"first in sample {first} ({int(per_sample[first])} there); frames must be finite")
     return frames, labels
 
 

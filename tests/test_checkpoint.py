@@ -138,3 +138,70 @@ def test_data_parallel_wrapper_saves_and_loads_like_its_trainer(tmp_path):
     assert all(torch.equal(p, q) for p, q in zip(dp.trainer.params, fresh.params))
     with pytest.raises(ValueError, match="epoch"):
         save_checkpoint(tmp_path / "x.pt", dp, epoch=-1)
+
+
+def test_a_checkpoint_of_another_kind_or_rule_is_refused_before_anything_changes(tmp_path):
+    """A BPTT checkpoint into a local trainer, a TESS network's into an LLS one, a generator
+    of another kind, a damaged optimiser state: ValueError, and the trainer's weights, Adam
+    state and the caller's generator stay as they were."""
+    from lava_local.rules import LLS
+
+    frames, labels = _data(n=6)
+    save_checkpoint(tmp_path / "bptt.pt", _trainer(cls=BPTTTrainer), epoch=1)
+    other, gen = _trainer(), np.random.default_rng(3)
+    other.fit_epoch(frames, labels, 3, generator=gen)  # Adam moments to protect
+    weights = [p.detach().clone() for p in other.params]
+    moments = [{k: v.clone() for k, v in o.state_dict()["state"][0].items()} for o in other.optimizers]
+    gen_state = gen.bit_generator.state
+
+    def untouched():
+        assert all(torch.equal(p, w) for p, w in zip(other.params, weights))
+        for o, m in zip(other.optimizers, moments):
+            assert all(torch.equal(o.state_dict()["state"][0][k], v) for k, v in m.items())
+        assert gen.bit_generator.state == gen_state
+
+    with pytest.raises(ValueError,
+                       match=r"bptt\.pt: the checkpoint was written by a BPTTTrainer, this trainer is a LocalTrainer"):
+        load_checkpoint(tmp_path / "bptt.pt", other, generator=gen)
+    lls = LocalTrainer(Network(40, hidden=(16,), rule=LLS(lr=0.05), seed=2), device="cpu", dtype=torch.float64)
+    save_checkpoint(tmp_path / "lls.pt", lls, epoch=1)
+    with pytest.raises(ValueError, match=r"lls\.pt: the checkpoint's network learns with LLS, the trainer's with TESS"):
+        load_checkpoint(tmp_path / "lls.pt", other, generator=gen)
+    save_checkpoint(tmp_path / "mt.pt", _trainer(), epoch=1, generator=np.random.Generator(np.random.MT19937(1)))
+    with pytest.raises(ValueError, match="the saved generator is MT19937, the given one PCG64"):
+        load_checkpoint(tmp_path / "mt.pt", other, generator=gen)
+    payload = read_checkpoint(tmp_path / "bptt.pt")
+    payload["trainer"] = "LocalTrainer"
+    payload["optimizers"][1]["param_groups"] *= 2  # fails inside torch, after layer 0 has loaded
+    torch.save(payload, tmp_path / "damaged.pt")
+    with pytest.raises(ValueError, match=r"damaged\.pt: the checkpoint's weights or optimizer states do not load"):
+        load_checkpoint(tmp_path / "damaged.pt", other, generator=gen)
+    untouched()
+    with pytest.raises(ValueError, match=r"lacks \['weights'\]"):
+        torch.save({k: v for k, v in payload.items() if k != "weights"}, tmp_path / "partial.pt")
+        load_checkpoint(tmp_path / "partial.pt", other)
+    untouched()
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
+    """save_checkpoint writes a temporary file in the same folder and renames it: a save
+    that fails halfway (disk full, interrupted) leaves the good file as it was and no
+    temporary behind."""
+    trainer = _trainer()
+    path = tmp_path / "run.pt"
+    save_checkpoint(path, trainer, epoch=1)
+    good = path.read_bytes()
+    real_save = torch.save
+
+    def failing_save(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(path, trainer, epoch=2)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert path.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == ["run.pt"]
+    assert load_checkpoint(path, _trainer())["epoch"] == 1
+    save_checkpoint(path, trainer, epoch=2)
+    assert load_checkpoint(path, _trainer())["epoch"] == 2

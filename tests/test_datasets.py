@@ -428,3 +428,75 @@ def test_npz_errors(tmp_path, rng):
     np.savez(tmp_path / "both.npz", frames=frames, **contents)
     with pytest.raises(ValueError, match="both frames and events"):
         load_npz_dataset(tmp_path / "both.npz")
+
+
+def test_npz_non_finite_frames_are_refused_naming_count_and_sample(tmp_path):
+    frames = np.zeros((4, 3, 5), dtype=np.float32)
+    frames[2, 1, 0] = np.nan
+    frames[3, 0, :2] = np.inf
+    np.savez(tmp_path / "nan.npz", frames=frames, labels=np.arange(4))
+    with pytest.raises(ValueError, match=r"nan\.npz: frames hold 3 NaN or infinite value\(s\), the first in sample 2"):
+        load_npz_dataset(tmp_path / "nan.npz")
+    with pytest.raises(ValueError, match=r"saved\.npz: frames hold 3 NaN.*sample 2"):
+        save_npz_dataset(tmp_path / "saved.npz", np.arange(4), frames=frames)
+    assert not (tmp_path / "saved.npz").exists()
+
+
+def test_npz_labels_outside_the_classes_are_refused(tmp_path):
+    frames = np.zeros((4, 3, 5), dtype=np.uint8)
+    np.savez(tmp_path / "neg.npz", frames=frames, labels=np.array([0, 1, -2, 3]))
+    with pytest.raises(ValueError, match=r"neg\.npz: label -2 of sample 2 is outside the classes"):
+        load_npz_dataset(tmp_path / "neg.npz")
+    np.savez(tmp_path / "big.npz", frames=frames, labels=np.array([0, 1, 2, 10]))
+    assert load_npz_dataset(tmp_path / "big.npz")[1].tolist() == [0, 1, 2, 10]  # C unknown: accepted
+    with pytest.raises(ValueError,
+                       match=r"big\.npz: label 10 of sample 3 is outside the classes: labels must be in \[0, 10\)"):
+        load_npz_dataset(tmp_path / "big.npz", n_classes=10)
+    assert load_npz_dataset(tmp_path / "big.npz", n_classes=11)[1][3] == 10
+    with pytest.raises(ValueError, match="n_classes must be a positive integer"):
+        load_npz_dataset(tmp_path / "big.npz", n_classes=0)
+    sensor = (4, 4, 2)
+    events = [np.zeros(1, dtype=EVENT_DTYPE)] * 2
+    np.savez(tmp_path / "ev.npz", **dict(np.load(save_npz_dataset(tmp_path / "ok", [0, 1], events=events,
+                                                                    sensor_size=sensor, n_steps=2)),
+                                          labels=np.array([0, -1])))
+    with pytest.raises(ValueError, match=r"ev\.npz: label -1 of sample 1"):
+        load_npz_dataset(tmp_path / "ev.npz")
+
+
+def test_npz_garbage_truncated_and_wrong_kind_files_name_the_file(tmp_path, rng):
+    good = save_npz_dataset(tmp_path / "good", [0, 1, 2], frames=np.zeros((3, 4, 5), dtype=np.uint8))
+    raw = good.read_bytes()
+    (tmp_path / "garbage.npz").write_bytes(rng.integers(0, 256, 300, dtype=np.uint8).tobytes())
+    (tmp_path / "truncated.npz").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "empty.npz").write_bytes(b"")
+    np.save(tmp_path / "array.npy", np.zeros((2, 3)))
+    np.savez(tmp_path / "objects.npz", frames=np.array([None, 1], dtype=object), labels=np.zeros(2, dtype=int))
+    damaged = bytearray(raw)
+    start = raw.index(b"frames.npy") + 40  # inside the first member's data
+    damaged[start:start + 8] = bytes(255 - b for b in damaged[start:start + 8])
+    (tmp_path / "damaged.npz").write_bytes(bytes(damaged))
+    expected = (r"not a readable \.npz dataset \(%s.*\); "
+                r"expected a NumPy \.npz archive with the arrays \['frames', 'labels'\]")
+    for name, found in [("garbage.npz", "no zip archive"), ("truncated.npz", "a damaged or truncated zip archive"),
+                        ("empty.npz", "an empty file"), ("array.npy", r"a single \.npy array of shape \(2, 3\)"),
+                        ("objects.npz", "the array 'frames' holds pickled Python objects"),
+                        ("damaged.npz", "the array 'frames' cannot be read")]:
+        with pytest.raises(ValueError, match=name.replace(".", r"\.") + ": " + expected % found):
+            load_npz_dataset(tmp_path / name)
+    from lava_local.data import load_npz_metadata
+    from lava_local.data.npz_format import load_npz_events
+
+    with pytest.raises(ValueError, match=r"truncated\.npz: not a readable \.npz dataset"):
+        load_npz_metadata(tmp_path / "truncated.npz")
+    with pytest.raises(ValueError, match=r"garbage\.npz: not a readable \.npz dataset"):
+        load_npz_events(tmp_path / "garbage.npz")
+
+
+def test_npz_datasets_of_no_samples_are_refused(tmp_path):
+    np.savez(tmp_path / "dense.npz", frames=np.zeros((0, 3, 5), dtype=np.uint8), labels=np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match=r"dense\.npz holds no samples"):
+        load_npz_dataset(tmp_path / "dense.npz")
+    path = save_npz_dataset(tmp_path / "events", np.zeros(0, dtype=int), events=[], sensor_size=(4, 4, 2), n_steps=3)
+    with pytest.raises(ValueError, match=r"events\.npz holds no samples"):
+        load_npz_dataset(path)

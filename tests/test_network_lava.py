@@ -50,7 +50,8 @@ def test_tess_layer_update_is_local(rng):
 
     Two runs share the first hidden layer's weights and the data, and differ in the second
     hidden layer's and the read-out's weights (so everything after layer 0 spikes and learns
-    differently). Layer 0 must end bit-for-bit identical; layer 1 must not.
+    differently). Layer 0 must end bit-for-bit identical; layer 1 must not; and layer 0 must
+    have learned (a rule that never updates layer 0 would pass the first check).
     """
     frames, labels = _data(rng, n=10)
     data = (frames[:8], labels[:8]), (frames[8:], labels[8:])
@@ -58,10 +59,12 @@ def test_tess_layer_update_is_local(rng):
     b = Network(40, hidden=(16, 12), rule=TESS(lr=0.05), init_scale=3.0, seed=5)
     b.weights[1] = np.random.default_rng(99).normal(0, 1.5, size=b.weights[1].shape)
     b.weights[2] = -3 * b.weights[2]
+    first_before = a.weights[0].copy()
     a.fit(*data, epochs=1, progress=False)
     b.fit(*data, epochs=1, progress=False)
     np.testing.assert_array_equal(a.weights[0], b.weights[0])
     assert not np.array_equal(a.weights[1], b.weights[1])
+    assert not np.array_equal(a.weights[0], first_before), "the first hidden layer must learn"
 
 
 def test_frozen_control_keeps_hidden_weights(rng):
@@ -78,6 +81,11 @@ def test_frozen_control_keeps_hidden_weights(rng):
     (lambda f, l: (f, l + 10), ValueError, r"labels must be integers in \[0, 10\)"),
     (lambda f, l: (f[:, :, :30], l), ValueError, "frames must have shape"),
     (lambda f, l: (f, l[:-1]), ValueError, "labels must have shape"),
+    (lambda f, l: (f, np.where(np.arange(len(l)) == 4, -1, l)), ValueError,
+     r"train labels must be integers in \[0, 10\); sample 4 has label -1"),
+    (lambda f, l: (np.where(np.arange(f.size).reshape(f.shape) == 3 * 320 + 5, np.nan, f), l), ValueError,
+     r"train frames hold 1 NaN or infinite value\(s\), the first in sample 3"),
+    (lambda f, l: (f[:0], l[:0]), ValueError, r"train holds no samples: frames of shape \(0, 8, 40\)"),
 ])
 def test_bad_data_is_rejected_before_lava_starts(change, error, message, rng):
     frames, labels = _data(rng, n=6)

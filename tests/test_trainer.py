@@ -430,3 +430,73 @@ def test_a_training_step_runs_on_the_device_alone(case):
         assert p.grad is not None and p.grad.device.type == "meta" and p.grad.shape == p.shape
     with pytest.raises((NotImplementedError, RuntimeError)):  # the check bites: a host read fails here
         scores.sum().item()
+
+
+@pytest.mark.parametrize("cls", [LocalTrainer, BPTTTrainer], ids=["local", "bptt"])
+def test_trainers_refuse_nan_and_empty_data_before_touching_weights(cls, rng):
+    """NaN or infinite frames, labels outside [0, C) and a dataset of no samples stop
+    fit_epoch and evaluate with a message naming the sample, before any weight, optimiser
+    state or shuffle changes."""
+    frames, labels = _data(rng, n=6)
+    frames = frames.astype(np.float32)
+    frames[4, 3, 7] = np.nan
+    frames[5, 0, 0] = -np.inf
+    trainer = cls(Network(40, hidden=(16,), init_scale=3.0), device="cpu", dtype=torch.float64)
+    before = [p.detach().clone() for p in trainer.params]
+    shuffle = trainer.generator.bit_generator.state
+    bad_labels = labels.copy()
+    bad_labels[2] = 10
+    for call in (trainer.fit_epoch, trainer.evaluate):
+        with pytest.raises(ValueError, match=r"frames hold 2 NaN or infinite value\(s\), the first in sample 4"):
+            call(frames, labels)
+        with pytest.raises(ValueError, match=r"labels must be integers in \[0, 10\); sample 2 has label 10"):
+            call(np.nan_to_num(frames), bad_labels)
+        with pytest.raises(ValueError, match="data holds no samples"):
+            call(frames[:0], labels[:0])
+    for p, b in zip(trainer.params, before):
+        assert torch.equal(p, b) and p.grad is None
+    assert all(not o.state for o in trainer.optimizers)
+    assert trainer.generator.bit_generator.state == shuffle
+    assert trainer.fit_epoch(np.nan_to_num(frames), labels, 3) >= 0  # the cleaned data train
+    assert not torch.equal(trainer.params[0], before[0])
+
+
+def test_bptt_backward_uses_the_networks_psi(rng):
+    """Same weights and batch, two surrogates: the hidden layers' BPTT gradients differ
+    (the backward pass goes through Psi), the read-out's gradient is identical (it depends
+    on the forward pass only, which Psi does not enter)."""
+    from lava_local.kernels.surrogate import Surrogate
+
+    frames, labels = _data(rng, n=6, rate=0.3)
+    x, y = torch.as_tensor(frames, dtype=torch.float64), torch.as_tensor(labels)
+    grads = {}
+    for kind in ("triangular", "sigmoid"):
+        net = Network(40, hidden=(16, 12), init_scale=3.0, seed=7, surrogate=Surrogate(kind))
+        trainer = BPTTTrainer(net, device="cpu", dtype=torch.float64)
+        trainer.compute_grads(x, y)
+        grads[kind] = [p.grad.clone() for p in trainer.params]
+    tri, sig = grads["triangular"], grads["sigmoid"]
+    assert all(g.abs().sum() > 0 for g in tri + sig)
+    for i in range(2):
+        assert not torch.allclose(tri[i], sig[i]), f"hidden layer {i}: Psi does not reach the gradient"
+    assert torch.equal(tri[-1], sig[-1])
+
+
+def test_learning_memory_counts_the_steps_it_is_given(rng):
+    """learning_memory_bytes runs all of x's steps: BPTT's saved activations grow with T
+    (T = 8 holds more than T = 2), TESS's states do not (equal), a windowed TESS's buffers
+    grow up to the window; measuring leaves no .grad behind."""
+    from lava_local.costs import learning_memory_bytes
+
+    net = Network(40, hidden=(16, 12), rule=TESS(), init_scale=3.0)
+    bptt, tess = BPTTTrainer(net, device="cpu"), LocalTrainer(net, device="cpu")
+    windowed = LocalTrainer(net, device="cpu", window=8)
+    held = {}
+    for steps in (2, 8):
+        x = torch.as_tensor(rng.random((3, steps, 40)) < 0.3, dtype=torch.float32)
+        y = torch.as_tensor(rng.integers(0, 10, 3))
+        held[steps] = [learning_memory_bytes(t, x, y) for t in (bptt, tess, windowed)]
+    assert held[8][0] > 3 * held[2][0] > 0  # BPTT
+    assert held[8][1] == held[2][1] > 0  # TESS
+    assert held[8][2] > held[2][2] > held[2][1]  # TESS, window 8: T = 2 fills 2 of its steps
+    assert all(p.grad is None for p in bptt.params)

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple
 
@@ -64,9 +66,41 @@ def _check_frames(frames: np.ndarray, source: str) -> np.ndarray:
         )
     if frames.dtype == np.bool_:
         return frames.astype(np.uint8)
-    if frames.dtype == np.uint8 or np.issubdtype(frames.dtype, np.floating):
+    if frames.dtype == np.uint8:
+        return frames
+    if np.issubdtype(frames.dtype, np.floating):
+        _check_finite(frames, source)
         return frames
     raise ValueError(f"{source}: frames must be uint8, bool or float, got {frames.dtype}")
+
+
+def _check_finite(frames: np.ndarray, source: str) -> None:
+    """Refuse float ``frames`` ``(N, ...)`` holding NaN or infinity, naming how many and the
+    first sample that does. One pass without a temporary in the common case: the float64
+    sum of finite float32 data is finite, and NaN or infinity makes it NaN or infinite."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(frames, dtype=np.float64)):
+            return
+    bad = ~np.isfinite(frames.reshape(len(frames), -1))
+    per_sample = np.count_nonzero(bad, axis=1)
+    if per_sample.any():  # else float64 data whose finite sum overflowed
+        first = int(np.flatnonzero(per_sample)[0])
+        raise ValueError(
+            f"{source}: frames hold {int(per_sample.sum())} NaN or infinite value(s), the first in "
+            f"sample {first} ({int(per_sample[first])} there); frames must be finite"
+        )
+
+
+def _check_label_range(labels: np.ndarray, source: str, n_classes: Optional[int]) -> None:
+    """Refuse negative labels and, with ``n_classes``, labels ``>= n_classes``."""
+    outside = labels < 0 if n_classes is None else (labels < 0) | (labels >= n_classes)
+    if outside.any():
+        index = int(np.flatnonzero(outside)[0])
+        wanted = "integers >= 0" if n_classes is None else f"in [0, {n_classes}) (n_classes={n_classes})"
+        raise ValueError(
+            f"{source}: label {int(labels[index])} of sample {index} is outside the classes: "
+            f"labels must be {wanted}"
+        )
 
 
 def _check_offsets(offsets: np.ndarray, n_events: int, source: str) -> np.ndarray:
@@ -182,13 +216,11 @@ def save_npz_dataset(
 
 def load_npz_metadata(path: os.PathLike | str) -> Dict[str, Any]:
     """The ``metadata_json`` dict of a ``.npz`` dataset, or ``{}`` if the file holds none."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"npz dataset not found: {path}")
-    with np.load(path, allow_pickle=False) as archive:
+    archive, path = _open_archive(path)
+    with archive:
         if METADATA_KEY not in archive.files:
             return {}
-        raw = archive[METADATA_KEY]
+        raw = _read_member(archive, METADATA_KEY, path)
     if raw.shape != () or raw.dtype.kind != "U":
         raise ValueError(f"{path}: {METADATA_KEY} must be a 0-d unicode string, got {raw.dtype} {raw.shape}")
     try:
@@ -200,13 +232,65 @@ def load_npz_metadata(path: os.PathLike | str) -> Dict[str, Any]:
     return metadata
 
 
-def _read_archive(path: os.PathLike | str) -> Tuple[Dict[str, np.ndarray], str]:
-    """Every array of an ``.npz`` file (no pickled objects) and the file's name for errors."""
+#: what ``np.load`` and reading an archive's arrays raise for a file that is no readable ``.npz``
+_UNREADABLE = (ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def _not_readable(path: Path, found: str) -> ValueError:
+    return ValueError(
+        f"{path}: not a readable .npz dataset ({found}); expected a NumPy .npz archive with the "
+        f"arrays {list(DENSE_KEYS)} (dense frames) or {list(EVENT_KEYS)} (events), as "
+        "save_npz_dataset writes"
+    )
+
+
+def _why(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _open_archive(path: os.PathLike | str) -> Tuple[Any, Path]:
+    """The open ``NpzFile`` of ``path`` (no pickled objects), or a ``ValueError`` naming the
+    file and what it holds instead: garbage, an empty file, a truncated zip, a ``.npy``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"npz dataset not found: {path}")
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}, str(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except _UNREADABLE as error:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+        if not head:
+            found = "an empty file"
+        elif head.startswith(b"PK"):
+            found = f"a damaged or truncated zip archive: {_why(error)}"
+        elif head.startswith(b"\x93NUMPY"):
+            found = f"a damaged .npy file: {_why(error)}"
+        else:
+            found = f"no zip archive: the file starts with {head!r}"
+        raise _not_readable(path, found) from error
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise _not_readable(path, f"a single .npy array of shape {loaded.shape} and dtype {loaded.dtype}")
+    return loaded, path
+
+
+def _read_member(archive: Any, key: str, path: Path) -> np.ndarray:
+    """One array of an open archive; a damaged member or pickled objects give a ``ValueError``."""
+    try:
+        return archive[key]
+    except _UNREADABLE as error:
+        if "Object arrays cannot be loaded" in str(error):
+            found = f"the array {key!r} holds pickled Python objects, which are never loaded"
+        else:
+            found = f"the array {key!r} cannot be read, a damaged archive: {_why(error)}"
+        raise _not_readable(path, found) from error
+
+
+def _read_archive(path: os.PathLike | str) -> Tuple[Dict[str, np.ndarray], str]:
+    """Every array of an ``.npz`` file (no pickled objects) and the file's name for errors."""
+    archive, path = _open_archive(path)
+    with archive:
+        return {key: _read_member(archive, key, path) for key in archive.files}, str(path)
 
 
 def load_npz_dataset(
@@ -214,27 +298,39 @@ def load_npz_dataset(
     n_steps: Optional[int] = None,
     duration_us: Optional[int] = None,
     flatten: bool = True,
+    n_classes: Optional[int] = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Read a ``.npz`` dataset (dense frames or events) as ``(frames, labels)``.
 
     ``n_steps``: for events, the number of bins (default: the stored ``n_steps``; one of the
     two is required); for dense frames, ``None`` or the stored ``T``. ``duration_us``
-    overrides the stored event window. Raises ``FileNotFoundError`` for a missing file and
-    ``ValueError`` for missing keys, shape mismatches, or non-integer labels.
+    overrides the stored event window. ``n_classes``: when given, labels must lie in
+    ``[0, n_classes)`` (negative labels are refused in any case). Raises
+    ``FileNotFoundError`` for a missing file and ``ValueError`` (naming the file) for a file
+    that is no readable ``.npz`` archive, missing keys, shape mismatches, non-integer or
+    out-of-range labels (with the sample), NaN or infinite frames (how many, and the first
+    sample holding one) and a dataset of no samples.
     """
+    if n_classes is not None and (
+        isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 1
+    ):
+        raise ValueError(f"n_classes must be a positive integer, got {n_classes!r}")
     contents, source = _read_archive(path)
     has_frames = "frames" in contents
     has_events = any(key.startswith("events_") for key in contents)
     if has_frames and has_events:
         raise ValueError(f"{source} holds both frames and events_* arrays; keep one kind")
+    if not (has_frames or has_events):
+        raise ValueError(
+            f"{source} holds neither dense frames nor events (keys: {sorted(contents)}); expected "
+            f"{list(DENSE_KEYS)} or {list(EVENT_KEYS)}"
+        )
     if has_frames:
-        return _dense_from_contents(contents, source, n_steps, flatten)
-    if has_events:
-        return _events_from_contents(contents, source, n_steps, duration_us, flatten)
-    raise ValueError(
-        f"{source} holds neither dense frames nor events (keys: {sorted(contents)}); expected "
-        f"{list(DENSE_KEYS)} or {list(EVENT_KEYS)}"
-    )
+        frames, labels = _dense_from_contents(contents, source, n_steps, flatten)
+    else:
+        frames, labels = _events_from_contents(contents, source, n_steps, duration_us, flatten)
+    _check_label_range(labels, source, n_classes)
+    return frames, labels
 
 
 def _dense_from_contents(
@@ -245,6 +341,8 @@ def _dense_from_contents(
     if missing:
         raise ValueError(f"{source}: dense dataset lacks the key(s) {missing}")
     frames = _check_frames(contents["frames"], source)
+    if len(frames) == 0:
+        raise ValueError(f"{source} holds no samples: frames of shape {frames.shape}")
     labels = _check_labels(contents["labels"], len(frames), source)
     if n_steps is not None and n_steps != frames.shape[1]:
         raise ValueError(
@@ -268,6 +366,8 @@ def _events_from_contents(
     """``(frames, labels)`` of an events file, binned with ``bin_events``."""
     events, offsets, labels, sensor_size = _events_from_arrays(contents, source)
     n_samples = len(labels)
+    if n_samples == 0:
+        raise ValueError(f"{source} holds no samples: events_offsets is {offsets.tolist()}")
     if n_steps is None:
         if "n_steps" not in contents:
             raise ValueError(f"{source}: pass n_steps (the file stores no default n_steps)")

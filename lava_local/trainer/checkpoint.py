@@ -175,12 +175,32 @@ def read_checkpoint(path: Any) -> Dict[str, Any]:
     return payload
 
 
+_REQUIRED = ("epoch", "shapes", "optimizer", "weights", "optimizers")
+
+
 def _check_compatible(path: str, payload: Dict[str, Any], t) -> None:
+    """Raise ``ValueError`` unless the checkpoint fits ``t``: same trainer and rule kind (where
+    stored), layer count, weight shapes and optimisers. Nothing is modified."""
+    missing = [key for key in _REQUIRED if key not in payload]
+    if missing:
+        raise ValueError(f"{path}: the checkpoint lacks {missing}: a damaged or foreign file")
+    stored_trainer, our_trainer = payload.get("trainer"), type(t).__name__
+    if stored_trainer and stored_trainer != our_trainer:
+        raise ValueError(f"{path}: the checkpoint was written by a {stored_trainer}, this trainer is a "
+                         f"{our_trainer}: a different kind of training")
+    stored_rule, our_rule = payload.get("rule"), getattr(t.net.rule, "name", "")
+    if stored_rule and our_rule and stored_rule != our_rule:
+        raise ValueError(f"{path}: the checkpoint's network learns with {stored_rule}, the trainer's "
+                         f"with {our_rule}: a different network")
     shapes: List[List[int]] = [list(s) for s in payload["shapes"]]
     ours = [list(p.shape) for p in t.params]
     if len(shapes) != len(ours):
         raise ValueError(f"{path}: the checkpoint has {len(shapes)} weight layers, the trainer "
                          f"{len(ours)} (shapes {shapes} vs {ours}): a different network")
+    if len(payload["weights"]) != len(shapes) or len(payload["optimizers"]) != len(shapes):
+        raise ValueError(f"{path}: the checkpoint lists {len(shapes)} weight shapes but holds "
+                         f"{len(payload['weights'])} weights and {len(payload['optimizers'])} optimizer "
+                         "states: a damaged file")
     for i, (a, b, w) in enumerate(zip(shapes, ours, payload["weights"])):
         if a != b or list(w.shape) != b:
             raise ValueError(f"{path}: layer {i} weight shape {tuple(a)} in the checkpoint does not match "
@@ -204,18 +224,33 @@ def load_checkpoint(path: Any, trainer, generator: Optional[np.random.Generator]
     ``generator``: a numpy Generator whose state is overwritten in place with the saved one;
     with ``None`` a new Generator is made. Returns ``{"epoch", "generator", "extra",
     "trainer", "rule", "dtype"}`` (``generator`` is ``None`` when none was saved).
-    ``ValueError`` for unsafe or foreign files and for a network of other shapes. The
-    trainer's Network is not touched: call ``trainer.sync_to_network()`` for that.
+    ``ValueError`` for unsafe or foreign files, for a network of other shapes or layer count
+    (naming the first mismatching layer and both shapes), another trainer kind or rule, other
+    optimisers or a generator of another kind, all raised before the trainer or ``generator``
+    changes; a state that still fails to load midway is rolled back. The trainer's Network is
+    not touched: call ``trainer.sync_to_network()`` for that.
     """
     t = _unwrap(trainer)
     payload = read_checkpoint(path)
     _check_compatible(os.fspath(path), payload, t)
-    t.load_state_dict({"weights": payload["weights"], "optimizers": payload["optimizers"]})
+    saved_gen = payload.get("generator")
+    if saved_gen is not None:  # decoded and checked against `generator` before anything changes
+        kind = type(set_generator_state(None, saved_gen).bit_generator).__name__
+        if generator is not None and type(generator.bit_generator).__name__ != kind:
+            raise ValueError(f"{os.fspath(path)}: the saved generator is {kind}, the given one "
+                             f"{type(generator.bit_generator).__name__}")
+    backup = _to_cpu(t.state_dict())  # copies: a state that fails to load midway is rolled back
+    try:
+        t.load_state_dict({"weights": payload["weights"], "optimizers": payload["optimizers"]})
+    except Exception as err:
+        t.load_state_dict(backup)
+        raise ValueError(f"{os.fspath(path)}: the checkpoint's weights or optimizer states do not load "
+                         f"({type(err).__name__}: {err}); the trainer is left as it was") from err
     for p in t.params:
         p.grad = None
     gen = None
-    if payload.get("generator") is not None:
-        gen = set_generator_state(generator, payload["generator"])
+    if saved_gen is not None:
+        gen = set_generator_state(generator, saved_gen)
     if restore_torch_rng and payload.get("torch_rng") is not None:
         torch.set_rng_state(payload["torch_rng"])
     return {"epoch": int(payload["epoch"]), "generator": gen, "extra": payload.get("extra", {}),
