@@ -52,3 +52,28 @@ def test_hardware_run_without_lava_loihi_explains_how_to_deploy():
 def test_run_rejects_bad_arguments_before_starting(kwargs, message):
     with pytest.raises(ValueError, match=message):
         lava_local.run(LIF(shape=(2,)), **kwargs)
+
+
+@pytest.mark.timeout(60)
+def test_run_restores_the_sigint_handler():
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    lava_local.run(LIF(shape=(2,)), 20, check_every=10)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.timeout(60)
+def test_stop_of_a_runtime_that_never_started_is_bounded():
+    # Lava's own Runtime.stop joins workers that still wait for their first command: forever.
+    import os
+
+    lif = LIF(shape=(2,))
+    lif.create_runtime(run_cfg=lava_local.run_config())
+    pids = [w.pid for w in lif.runtime._messaging_infrastructure.actors]
+    start = time.monotonic()
+    assert lava_local.runtime.stop_runtime(lif.runtime) == len(pids) > 0
+    assert time.monotonic() - start < 10
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+    lif.stop()  # Lava's stop of the same runtime now returns at once
