@@ -120,7 +120,9 @@ def delay_labels(labels: np.ndarray, steps: int = SIGNAL_LATENCY) -> np.ndarray:
     return out
 
 
-def _check_stream(spikes: Any, labels: Any, n_in: int, n_classes: int):
+def _check_stream(spikes: Any, labels: Any, n_in: int, n_classes: Optional[int]):
+    if n_classes is None:
+        raise ValueError("the rule's signal has no class count: pass rule.for_classes(n_classes)")
     s = _validate.finite_array("spikes", spikes)
     if s.ndim != 2 or s.shape[1] != n_in:
         raise ValueError(f"spikes must have shape (steps, n_in={n_in}), got {s.shape}")

@@ -66,6 +66,18 @@ class LearningRule:
     def with_(self, **changes) -> "LearningRule":
         return replace(self, **changes)
 
+    def for_classes(self, n_classes: int) -> "LearningRule":
+        """This rule for a network of ``n_classes`` classes: a signal without a class count
+        (``SignalParams(n_classes=None)``, the default) takes it; one that fixes another
+        count is refused, since its basis would not match the network's labels."""
+        _validate.integer("n_classes", n_classes, 2)
+        if self.signal.n_classes is None:
+            return replace(self, signal=replace(self.signal, n_classes=n_classes))
+        if self.signal.n_classes != n_classes:
+            raise ValueError(f"the rule's signal is set for {self.signal.n_classes} classes, the network has "
+                             f"{n_classes}: leave SignalParams(n_classes=None) to take the network's")
+        return self
+
 
 @dataclass(frozen=True)
 class TESS(LearningRule):

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,3 +72,47 @@ def test_conv_costs_writes_its_table(tmp_path):
         assert row["bptt_step"] == row["forward"] + row["bptt_backward_B"] > 0
     assert rows[-1]["forward"] == sum(r["forward"] for r in rows[:-1])
     assert "| all conv layers |" in (tmp_path / "conv_costs.md").read_text()
+
+
+def _toy_ts(rng, n_per_class: int, length: int = 40) -> str:
+    """A univariate two-class .ts file: sines against square waves, each with its own phase,
+    period and noise."""
+    rows = []
+    for i in range(2 * n_per_class):
+        label = ("sine", "square")[i % 2]
+        t = np.arange(length)
+        wave = np.sin(2 * np.pi * t / rng.uniform(12, 20) + rng.uniform(0, 2 * np.pi))
+        values = (np.sign(wave) if label == "square" else wave) + 0.05 * rng.standard_normal(length)
+        rows.append(",".join(f"{v:.4f}" for v in values) + f":{label}")
+    return ("# generated for the test\n@problemName Toy\n@timeStamps false\n@missing false\n@univariate true\n"
+            f"@equalLength true\n@seriesLength {length}\n@classLabel true sine square\n@data\n"
+            + "\n".join(rows) + "\n")
+
+
+def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
+    import zipfile
+
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(tmp_path / "aeon-1.6.0-py3-none-any.whl", "w") as archive:
+        archive.writestr("aeon/__init__.py", "")
+        archive.writestr("aeon/datasets/data/Toy/Toy_TRAIN.ts", _toy_ts(rng, 12))
+        archive.writestr("aeon/datasets/data/Toy/Toy_TEST.ts", _toy_ts(rng, 12))
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
+         "--epochs", "2", "--seeds", "1", "--methods", "TESS,BPTT,read-out only", "--arch", "ff,rec",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    result = json.loads((tmp_path / "temporal.json").read_text())
+    rows = {(r["method"], r["arch"]): r for r in result["rows"]}
+    assert set(rows) == {(m, a) for m in ("TESS", "BPTT", "read-out only") for a in ("ff", "rec")}
+    for (method, arch), row in rows.items():
+        assert 0.0 <= row["Toy_acc_mean"] <= 1.0 and row["Toy_s_per_epoch"] > 0
+        assert len(row["Toy_rates"]) == (2 if arch == "ff" else 1)  # one per hidden layer
+    assert len(result["runs"]) == 6 and all(len(r["train_accuracy"]) == 2 for r in result["runs"])
+    encoding = result["encodings"]["Toy"]["encoding"]
+    assert encoding["n_inputs"] == 24 and encoding["thresholds"][-1] == 1.2 and encoding["n_steps"] == 40
+    assert "SHD" in result["missing"]  # no --shd-root: that column says so, nothing is downloaded
+    table = (tmp_path / "temporal.md").read_text()
+    assert "| method | arch | Toy | SHD |" in table and "no data" in table
+    assert "| set | arch | BPTT | S-TLLR (bp) gap | TESS gap |" in table and "| Toy | rec |" in table

@@ -98,7 +98,9 @@ def test_layer_rejects_basis_of_the_wrong_size():
     from lava_local.proc.dense_layer import DenseLayer
 
     with pytest.raises(ValueError, match=r"basis has shape \(10, 7\), expected"):
-        DenseLayer(weights=np.zeros((8, 4)), steps_per_sample=5, basis=np.ones((10, 7)))
+        DenseLayer(weights=np.zeros((8, 4)), steps_per_sample=5, basis=np.ones((10, 7)), rule=TESS().for_classes(10))
+    with pytest.raises(ValueError, match="rule has no class count: give it with rule.for_classes"):
+        DenseLayer(weights=np.zeros((8, 4)), steps_per_sample=5)
     with pytest.raises(ValueError, match="DFA"):
         DenseLayer(weights=np.zeros((8, 4)), steps_per_sample=5, rule=STLLR(feedback="dfa"))
 

@@ -28,6 +28,7 @@ from lava_local.data import (
     save_npz_dataset,
 )
 from lava_local.data import timeseries as ts_module
+from lava_local.data.timeseries import downsample_series
 
 HEADER = """@problemName Toy
 @timeStamps false
@@ -315,6 +316,21 @@ def test_encode_set_delta_equals_per_sample_encoding(rng):
     assert encoding["scaler"]["mean"] == pytest.approx(scaler.mean.tolist())
     assert encoding["n_steps"] == 30 and encoding["sources"] == ["hand.ts"]
     assert json.loads(json.dumps(encoding)) == encoding
+
+
+def test_downsample_averages_the_analog_series_before_encoding():
+    ts = make_set([[1.0, 2.0, 3.0, 4.0, 5.0], [0.0, 0.0, 6.0]], [0, 1])
+    averaged = downsample_series(ts, 2)
+    np.testing.assert_allclose(averaged.series[0][:, 0], [1.5, 3.5, 5.0])  # the last window: one sample
+    np.testing.assert_allclose(averaged.series[1][:, 0], [0.0, 6.0])
+    assert downsample_series(ts, 1) is ts
+    frames, _, encoding = encode_set(ts, "delta", thresholds=(1.0,), downsample=2)
+    # series 0 averaged: 1.5, 3.5, 5.0 -> two levels up at step 1 (one spike), one at step 2
+    assert frames.shape == (2, 3, 2) and encoding["downsample"] == 2 and encoding["n_steps"] == 3
+    np.testing.assert_array_equal(frames[0], [[0, 0], [1, 0], [1, 0]])
+    np.testing.assert_array_equal(frames[1], [[0, 0], [1, 0], [0, 0]])
+    with pytest.raises(ValueError, match="downsample must be an integer >= 1"):
+        downsample_series(ts, 0)
 
 
 def test_encode_set_padding_truncation_and_stride():

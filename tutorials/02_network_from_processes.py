@@ -26,7 +26,7 @@ def main() -> None:
 
     source = SpikeDataSource(frames=frames, labels=labels, n_classes=10, schedule=schedule, learn=learn, name="source")
     hidden = DenseLayer(weights=rng.normal(0, 2 / np.sqrt(2312), (64, 2312)), steps_per_sample=steps,
-                        rule=TESS(lr=1e-3), name="hidden")
+                        rule=TESS(lr=1e-3).for_classes(10), name="hidden")  # a Network sets the class count itself
     readout = Readout(weights=rng.normal(0, 1 / 8, (10, 64)), steps_per_sample=steps, n_samples=60, lr=1e-2, name="readout")
     source.s_out.connect(hidden.s_in)
     source.label_out.connect(hidden.label_in)

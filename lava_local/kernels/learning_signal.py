@@ -28,7 +28,7 @@ sums. ``m`` comes out with ``frac_bits`` fractional bits and without the factor 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -56,19 +56,22 @@ __all__ = [
 class SignalParams:
     """The local signal: basis kind, number of classes, basis scale, temperature, error.
 
-    ``scale=None`` means 1 (square-wave entries +-1, the regime that keeps hidden layers
+    ``n_classes=None`` (the default) takes the class count of the network the rule is
+    given to (:meth:`~lava_local.rules.LearningRule.for_classes`); a number fixes it, and a
+    network with another count is then refused. ``scale=None`` means 1 (square-wave entries +-1, the regime that keeps hidden layers
     sparse); ``scale="1/d"`` divides by the layer size as the authors' code does;
     ``"1/sqrt(d)"`` lies between the two.
     """
 
-    n_classes: int = 10
+    n_classes: Optional[int] = None
     basis: str = "square"
     scale: Any = None
     temperature: float = 1.0
     error: str = "softmax"
 
     def __post_init__(self) -> None:
-        _validate.integer("n_classes", self.n_classes, 2)
+        if self.n_classes is not None:
+            _validate.integer("n_classes", self.n_classes, 2)
         if self.basis not in ("square", "cosine", "sine"):
             raise ValueError(f"unknown basis kind {self.basis!r}; choose square, cosine or sine")
         if self.scale is not None and self.scale not in ("1/d", "1/sqrt(d)"):

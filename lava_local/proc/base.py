@@ -35,6 +35,9 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
     if not isinstance(neuron, LIFParams) or not isinstance(surrogate, Surrogate):
         raise TypeError("neuron must be LIFParams and surrogate a Surrogate")
     n_classes = rule.signal.n_classes
+    if n_classes is None:
+        raise ValueError(f"the {layer}'s rule has no class count: give it with rule.for_classes(n_classes) "
+                         "(lava_local.network.Network does this for its layers)")
     if basis is None:
         basis = make_basis(rule.signal.basis, n_classes, size)
     basis = _validate.finite_array("basis", basis)

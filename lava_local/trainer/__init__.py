@@ -7,11 +7,11 @@ trains the same architecture and neuron with back-propagation through time (surr
 gradient = the same Psi), isolating the learning rule in comparisons. Trained weights go
 back into the ``Network`` and from there into the Lava processes.
 """
-from .base import flush_subnormals
+from .base import TrainingCollapse, flush_subnormals
 from .bptt import BPTTTrainer
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DataParallelTrainer
 from .local import LocalTrainer
 
 __all__ = ["LocalTrainer", "BPTTTrainer", "DataParallelTrainer", "save_checkpoint", "load_checkpoint",
-           "flush_subnormals"]
+           "flush_subnormals", "TrainingCollapse"]

@@ -1,6 +1,7 @@
 """Shared parts of the trainers: parameters, optimisers, data batches, evaluation."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -46,6 +47,17 @@ def _adam(param: torch.nn.Parameter, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam([param], lr=lr)
 
 
+class TrainingCollapse(RuntimeError):
+    """Training has broken the network: a hidden layer fell silent (no spike in a whole
+    epoch: no signal reaches the layers above, and Psi-gated rules stop learning), or
+    weights became non-finite or exploded. Raised by :meth:`TrainerBase.fit_epoch` at the
+    end of the epoch in which it happened, instead of training on."""
+
+
+#: a layer whose weights' norm grows this many times over their initial norm has exploded
+EXPLODED_NORM_RATIO = 100.0
+
+
 class TrainerBase:
     """Holds the network's weights as torch parameters and one optimiser per layer.
 
@@ -78,6 +90,11 @@ class TrainerBase:
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
         # shuffles when no generator is passed: seeded, and advancing from epoch to epoch
         self.generator = np.random.default_rng(net.seed)
+        # spikes of each hidden layer summed on the device while counting (fit_epoch,
+        # firing_rates), with the neuron-steps they came from: one host read per epoch
+        self._spike_counts: Optional[List[torch.Tensor]] = None
+        self._neuron_steps: List[int] = [0] * (len(self.params) - 1)
+        self._initial_norms = [float(np.linalg.norm(w)) for w in net.weights]
         sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
         self.bases = [torch.as_tensor(make_basis(net.rule.signal.basis, net.rule.signal.n_classes, n),
                                       dtype=dtype, device=self.device) for n in sizes]
@@ -88,8 +105,11 @@ class TrainerBase:
         return [standardize_weights(p) if g is not None and g.standardize else p
                 for g, p in zip(self.net.geometries, self.params[:-1])]
 
-    def layer_output(self, i: int, spikes: torch.Tensor) -> torch.Tensor:
+    def layer_output(self, i: int, spikes: torch.Tensor, count: bool = True) -> torch.Tensor:
         """What layer ``i`` passes on: its spikes, average-pooled by ``pool_out``, flattened."""
+        if count and self._spike_counts is not None:  # every trainer passes each step's spikes through here
+            self._spike_counts[i] += spikes.detach().sum()
+            self._neuron_steps[i] += spikes.numel()
         g = self.net.geometries[i]
         if g is not None and g.pool_out > 1:
             spikes = avg_pool(spikes, g.next_shape[1])
@@ -136,13 +156,66 @@ class TrainerBase:
         return scores
 
     def fit_epoch(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 32,
-                  generator: Optional[np.random.Generator] = None) -> float:
-        """One shuffled pass over the data; returns the training accuracy."""
+                  generator: Optional[np.random.Generator] = None, check: bool = True) -> float:
+        """One shuffled pass over the data; returns the training accuracy.
+
+        ``check``: count each hidden layer's spikes during the epoch (kept in
+        :attr:`last_firing_rates`) and raise :class:`TrainingCollapse` at its end if a
+        layer that learns fell silent or the weights became non-finite or exploded.
+        """
         self._check(frames, labels)
         correct = 0
-        for x, y in self.batches(frames, labels, batch_size, shuffle=True, generator=generator):
-            correct += int((self.train_step(x, y).argmax(-1) == y).sum())
+        with self._counting_spikes(check):
+            for x, y in self.batches(frames, labels, batch_size, shuffle=True, generator=generator):
+                correct += int((self.train_step(x, y).argmax(-1) == y).sum())
+        if check:
+            self.check_health()
         return correct / len(labels)
+
+    @contextmanager
+    def _counting_spikes(self, enabled: bool = True) -> Iterator[None]:
+        """Count each hidden layer's spikes while the block runs; the mean rates go to
+        :attr:`last_firing_rates` (one host read at the end)."""
+        if not enabled:
+            yield
+            return
+        self._spike_counts = [torch.zeros((), dtype=torch.float64, device=self.device) for _ in self.params[:-1]]
+        self._neuron_steps = [0] * len(self._spike_counts)
+        try:
+            yield
+        finally:
+            counts = torch.stack(self._spike_counts).cpu().numpy() if self._spike_counts else np.zeros(0)
+            self.last_firing_rates = [float(c) / max(n, 1) for c, n in zip(counts, self._neuron_steps)]
+            self._spike_counts = None
+
+    def firing_rates(self, frames: np.ndarray, batch_size: int = 100) -> List[float]:
+        """Each hidden layer's mean firing rate (spikes per neuron and step) on ``frames``,
+        without learning."""
+        labels = np.zeros(len(frames), dtype=np.int64)
+        self._check(frames, labels)
+        with torch.no_grad(), self._counting_spikes():
+            for x, _ in self.batches(frames, labels, batch_size, shuffle=False):
+                self.scores(x)
+        return list(self.last_firing_rates)
+
+    def check_health(self) -> None:
+        """Raise :class:`TrainingCollapse` if a weight is non-finite or a layer's weights
+        exploded (norm over :data:`EXPLODED_NORM_RATIO` times its initial one), or a hidden
+        layer that learns was silent through the last counted epoch."""
+        for i, (p, initial) in enumerate(zip(self.params, self._initial_norms)):
+            norm = float(p.detach().norm())
+            name = "the read-out" if i == len(self.params) - 1 else f"hidden layer {i}"
+            if not np.isfinite(norm):
+                raise TrainingCollapse(f"{name}'s weights hold NaN or infinite values: training diverged")
+            if norm > EXPLODED_NORM_RATIO * max(initial, 1e-12):
+                raise TrainingCollapse(f"{name}'s weights exploded: norm {norm:.3g}, {norm / initial:.0f} times "
+                                       "the initial one")
+        if not self.net.frozen:
+            for i, rate in enumerate(getattr(self, "last_firing_rates", [])):
+                if rate == 0.0:
+                    raise TrainingCollapse(f"hidden layer {i} fell silent: no spike in the whole epoch, so the "
+                                           "layers above receive nothing (lower the learning rate or check "
+                                           "the rule's signal scale)")
 
     def sync_to_network(self) -> None:
         """Copy the trained weights back into the Network (and so into its Lava processes)."""

@@ -226,7 +226,7 @@ class LocalTrainer(TrainerBase):
                 inputs = x[:, first:first + held].transpose(0, 1)
             else:
                 o = spikes(u_steps[i - 1][:held], net.neuron)
-                inputs = self.layer_output(i - 1, o.reshape(-1, *o.shape[2:]))
+                inputs = self.layer_output(i - 1, o.reshape(-1, *o.shape[2:]), count=False)  # counted per step
             g = net.geometries[i]
             return inputs.reshape(held, batch, *(g.in_shape if g is not None else (-1,)))
 

@@ -86,6 +86,8 @@ class LearningSignal(LocalProcess):
         if latency not in (0, 1) or isinstance(latency, bool):
             raise ValueError(f"latency must be 0 or 1, got {latency!r}")
         frac_bits = _validate.integer("frac_bits", frac_bits, 0, 16)
+        if signal.n_classes is None:
+            raise ValueError("the learning signal needs its class count: SignalParams(n_classes=C)")
         if basis is None:
             basis = make_basis(signal.basis, signal.n_classes, n)
         elif isinstance(basis, str):
