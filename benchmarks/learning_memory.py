@@ -30,7 +30,7 @@ from lava_local.rules import TESS
 
 def tess_state_bytes(n_in: int, n_out: int, steps: int) -> int:
     rng = np.random.default_rng(0)
-    rule = TESS()
+    rule = TESS().for_neuron(LIFParams())
     w = rng.normal(0, 0.05, (n_out, n_in))
     basis = make_basis("square", 10, n_out)
     state = dense_layer_init(n_in, n_out)

@@ -19,6 +19,7 @@ import numpy as np
 import lava_local
 from lava_local.proc.dense_layer import DenseLayer
 from lava_local.proc.source import SpikeDataSource
+from lava_local.rules import TESS
 
 
 def measure(n_out: int, n_in: int) -> dict:
@@ -28,7 +29,7 @@ def measure(n_out: int, n_in: int) -> dict:
         path = Path(tmp) / "w.npy"
         source = SpikeDataSource(frames=frames, labels=np.array([1]), n_classes=10)
         layer = DenseLayer(weights=rng.normal(0, 0.1, (n_out, n_in)), steps_per_sample=5,
-                           snapshot=str(path), snapshot_every=5)
+                           rule=TESS().for_classes(10), snapshot=str(path), snapshot_every=5)
         source.s_out.connect(layer.s_in)
         source.label_out.connect(layer.label_in)
         try:

@@ -190,6 +190,7 @@ def build_decomposed_tess_layer(
         raise ValueError("the decomposed layer learns from its local signal; feedback must be 'local'")
     if rule.t_l != 0:
         raise ValueError("the decomposed layer learns at every step: rule.t_l must be 0")
+    rule = rule.for_neuron(neuron)
     if (spikes is None) != (labels is None):
         raise ValueError("give both spikes and labels, or neither")
     stream = None
@@ -244,6 +245,7 @@ def stream_reference(
     """
     w = _validate.finite_array("weights", weights).copy()
     n_out, n_in = w.shape
+    rule = rule.for_neuron(neuron)
     s, lab = _check_stream(spikes, labels, n_in, rule.signal.n_classes)
     _validate.integer("offset", offset, 0)
     if basis is None:

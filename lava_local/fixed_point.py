@@ -277,7 +277,7 @@ def quantize_dense_layer(
     from .kernels.layer import DenseLayerFixedParams
 
     hw = load_profile(profile)
-    elig = rule.eligibility
+    elig = rule.for_neuron(neuron).eligibility  # a pre trace without its own decay follows the neuron
     lif = quantize_lif(
         LIFConfig(neuron, surrogate, TraceParams(elig.lambda_pre, elig.lambda_post)), scale, hw
     )

@@ -184,7 +184,7 @@ class Network:
         self.n_classes = _validate.integer("n_classes", n_classes, 2)
         if not isinstance(rule, LearningRule):
             raise TypeError("rule must be a LearningRule (TESS, STLLR, LLS)")
-        rule = rule.for_classes(self.n_classes)
+        rule = rule.for_classes(self.n_classes).for_neuron(neuron)
         self.rule, self.neuron, self.surrogate = rule, neuron, surrogate
         self.frozen = bool(frozen)
         self.readout_lr = _validate.positive("readout_lr", readout_lr)

@@ -44,7 +44,7 @@ def _stream(rng, t=T, p=0.3, unlabeled=0.2):
 
 
 def _tess(**kw):
-    return TESS(lr=0.05, apply="step", signal=SignalParams(n_classes=C, basis="square"), **kw)
+    return TESS(lr=0.05, apply="step", signal=SignalParams(n_classes=C, basis="square"), **kw).for_neuron(LIFParams())
 
 
 # --------------------------------------------------------------------------- (a)
@@ -286,7 +286,7 @@ def test_fused_dense_layer_equals_reference_offset0(rng):
 
 
 def test_loihi_rule_strings():
-    r = loihi_learning_rule(TESS().eligibility)
+    r = loihi_learning_rule(TESS().for_neuron(LIFParams()).eligibility)  # lambda_pre = gamma = 0.5
     assert r.x1_tau == pytest.approx(1.0 / np.log(2.0)) and r.t_epoch == 1
     assert r.dw_str == "-u0 * x1 * y2 - x0 * y3"
     assert loihi_learning_rule(LLS().eligibility).dw_str == "-x0 * y2 - x0 * y3"

@@ -171,7 +171,7 @@ def test_lls_is_the_trace_free_special_case(rng):
 
 
 def test_rule_presets_hold_the_papers_values():
-    t = TESS()
+    t = TESS().for_neuron(LIFParams())  # the paper's neuron (gamma 0.5) gives the paper's lambda_pre 0.5
     assert (t.eligibility.lambda_pre, t.eligibility.lambda_post, t.eligibility.alpha_pre) == (0.5, 0.2, 1.0)
     assert t.signal.basis == "square" and t.t_l == 0 and t.feedback == "local"
     e = STLLR.dvs_gesture().eligibility
@@ -192,7 +192,7 @@ def test_learning_state_does_not_grow_with_time():
     and so is the NumPy array memory still alive after the steps (tracemalloc's NumPy
     domain; Python's tuple free lists would blur a whole-process count)."""
     rng = np.random.default_rng(0)
-    rule, n_in, n_out = TESS(), 100, 32
+    rule, n_in, n_out = TESS().for_neuron(LIFParams()), 100, 32
     w = rng.normal(0, 0.3, size=(n_out, n_in))
     basis = make_basis("square", 10, n_out)
     y = one_hot(3, 10)

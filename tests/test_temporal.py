@@ -27,7 +27,7 @@ def test_network_takes_the_class_count_when_the_rule_leaves_it_open(rule):
     fixed = rule.with_(signal=SignalParams(n_classes=10))
     with pytest.raises(ValueError, match="set for 10 classes, the network has 9"):
         Network(24, hidden=(8,), n_classes=9, rule=fixed)
-    assert Network(24, hidden=(8,), n_classes=10, rule=fixed).rule is fixed
+    assert Network(24, hidden=(8,), n_classes=10, rule=fixed).rule.signal == fixed.signal
 
 
 @pytest.mark.parametrize("trainer_class", [LocalTrainer, BPTTTrainer])
@@ -64,15 +64,17 @@ def test_fit_epoch_reports_the_rates_of_the_epoch_it_trained():
 
 
 def test_a_layer_driven_silent_is_reported_as_collapse():
-    """LLS with a plain SGD step of 100 on the hidden layer silences it within two epochs;
-    the trainer says so instead of training on. At 1e-3 the same run is healthy."""
+    """LLS with its unscaled cosine basis (the saturating signal) and a plain SGD step of
+    100 on the hidden layer silences it within two epochs; the trainer says so instead of
+    training on. At 1e-3 the same run is healthy."""
     rng = np.random.default_rng(0)
     x, y = spikes(rng, 64, 20, 30), rng.integers(0, 4, 64)
-    healthy = LocalTrainer(Network(30, hidden=(16,), n_classes=4, rule=LLS()), device="cpu", optimizer="sgd",
+    unscaled = LLS(signal=SignalParams(basis="cosine"))
+    healthy = LocalTrainer(Network(30, hidden=(16,), n_classes=4, rule=unscaled), device="cpu", optimizer="sgd",
                            lr=[1e-3, 1e-3])
     for _ in range(3):
         healthy.fit_epoch(x, y, batch_size=16)
-    broken = LocalTrainer(Network(30, hidden=(16,), n_classes=4, rule=LLS()), device="cpu", optimizer="sgd",
+    broken = LocalTrainer(Network(30, hidden=(16,), n_classes=4, rule=unscaled), device="cpu", optimizer="sgd",
                           lr=[100.0, 1e-3])
     with pytest.raises(TrainingCollapse, match="hidden layer 0 fell silent"):
         for _ in range(3):
@@ -103,3 +105,33 @@ def test_a_frozen_silent_layer_is_no_collapse():
     trainer = LocalTrainer(net, device="cpu")
     trainer.fit_epoch(spikes(rng, 16, 5, 10), rng.integers(0, 3, 16), batch_size=8)
     assert trainer.last_firing_rates == [0.0]
+
+
+def test_the_pre_trace_follows_the_neuron_unless_the_rule_sets_it():
+    neuron = LIFParams(gamma=0.9)
+    for rule in (TESS(), STLLR()):
+        assert rule.eligibility.lambda_pre is None
+        assert Network(10, hidden=(4,), n_classes=3, rule=rule, neuron=neuron).rule.eligibility.lambda_pre == 0.9
+        assert Network(10, hidden=(4,), n_classes=3, rule=rule).rule.eligibility.lambda_pre == 0.5  # the papers'
+    preset = STLLR.dvs_gesture()
+    assert Network(10, hidden=(4,), n_classes=3, rule=preset, neuron=neuron).rule.eligibility.lambda_pre == 0.75
+    assert LLS().eligibility.lambda_pre == 0.0  # LLS is trace-free by definition
+
+
+def test_a_pre_trace_decaying_as_the_membrane_is_the_exact_weight_derivative():
+    """Below threshold (no spike, no reset) u[t] = gamma u[t-1] + W x[t], so du[t]/dW_ij =
+    sum_k gamma^k x_j[t-k]: autograd through the unrolled neuron against the rule's pre
+    trace q[t] = lambda_pre q[t-1] + x[t] with lambda_pre filled in from the neuron."""
+    from lava_local.kernels.traces import trace_step
+
+    neuron = LIFParams(gamma=0.8, v_th=1e6)
+    lam = TESS().for_neuron(neuron).eligibility.lambda_pre
+    rng = np.random.default_rng(4)
+    x = torch.as_tensor(rng.random((12, 5)) < 0.4, dtype=torch.float64)
+    w = torch.zeros(1, 5, dtype=torch.float64, requires_grad=True)
+    u, q = torch.zeros(1, dtype=torch.float64), torch.zeros(5, dtype=torch.float64)
+    for t in range(12):
+        u = neuron.gamma * u + w @ x[t]
+        q = trace_step(q, x[t], lam)
+    (grad,) = torch.autograd.grad(u.sum(), w)
+    np.testing.assert_allclose(grad[0].numpy(), q.numpy(), rtol=1e-12)

@@ -46,15 +46,22 @@ __all__ = [
 
 @dataclass(frozen=True)
 class EligibilityParams:
-    """Trace decays and term weights (TESS defaults; S-TLLR presets in :mod:`lava_local.rules`)."""
+    """Trace decays and term weights (TESS defaults; S-TLLR presets in :mod:`lava_local.rules`).
 
-    lambda_pre: float = 0.5
+    ``lambda_pre=None``: the pre trace decays as the neuron's membrane does (its ``gamma``),
+    which makes the causal term ``Psi(u[t]) q[t]`` the exact derivative of ``u[t]`` with
+    respect to the weights, reset aside. A layer or network fills it in from its neuron
+    (:meth:`~lava_local.rules.LearningRule.for_neuron`); the kernels need a number.
+    """
+
+    lambda_pre: Optional[float] = 0.5
     lambda_post: float = 0.2
     alpha_pre: float = 1.0
     alpha_post: float = -1.0
 
     def __post_init__(self) -> None:
-        _validate.in_unit_interval("lambda_pre", self.lambda_pre)
+        if self.lambda_pre is not None:
+            _validate.in_unit_interval("lambda_pre", self.lambda_pre)
         _validate.in_unit_interval("lambda_post", self.lambda_post)
         _validate.real("alpha_pre", self.alpha_pre)
         _validate.real("alpha_post", self.alpha_post)

@@ -16,7 +16,8 @@ class LocalProcess(AbstractProcess):
 
 
 def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
-    """Validate a learning layer's rule, neuron and basis; returns the basis array.
+    """Validate a learning layer's rule, neuron and basis; returns the rule on this neuron
+    (:meth:`~lava_local.rules.LearningRule.for_neuron`) and the basis array.
 
     ``size`` is the number of values the basis projects (the layer size, or the pooled
     size of a conv layer). Raises before any Lava process exists.
@@ -43,7 +44,7 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
     basis = _validate.finite_array("basis", basis)
     if basis.shape != (n_classes, size):
         raise ValueError(f"basis has shape {basis.shape}, expected (n_classes, {size}) = {(n_classes, size)}")
-    return basis
+    return rule.for_neuron(neuron), basis
 
 
 class LearningLayerProcess(LocalProcess):

@@ -55,7 +55,7 @@ class DenseLayer(LearningLayerProcess):
             raise ValueError(f"weights must be a 2-D (n_out, n_in) matrix, got shape {w.shape}")
         n_out, n_in = w.shape
         steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
-        basis = check_learning_layer(rule, neuron, surrogate, basis, n_out, "DenseLayer")
+        rule, basis = check_learning_layer(rule, neuron, surrogate, basis, n_out, "DenseLayer")
         fixed, quantized = quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale, profile)
         super().__init__(
             weights=w, rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, steps=steps,
