@@ -10,8 +10,9 @@ fetched once with pip into ``--cache-dir``) and delta (level-crossing) encoded, 
 for every set: the training set's per-channel mean and std (``fit_scaler``), K = max(1, 12 //
 channels) thresholds 0.1, 0.2, ..., 0.1 K training stds, up and down events (24 inputs for a
 univariate set and for BasicMotions' 6 channels), padding at the end to the training set's
-longest series, after averaging the analog series over ``DOWNSAMPLE`` samples so that T stays
-near or below 200 (``encode_set(downsample=k)``: a low-pass before the encoder).
+longest series, after averaging the analog series over ``UCR_DOWNSAMPLE`` samples so that T
+stays near or below 200 (``lava_local.data.timeseries.encode_ucr_pair``, the library's standard
+encoding).
 The test set is encoded with the training scaler and length. The encoded arrays are cached
 in ``<out>/encoded/`` (re-written by every run of this script), so worker processes load
 them instead of encoding again. SHD (``--shd-root``, files you already have; never
@@ -46,7 +47,6 @@ import csv
 import dataclasses
 import datetime
 import json
-import math
 import multiprocessing
 import os
 import platform
@@ -65,15 +65,8 @@ if str(ROOT) not in sys.path:  # the repository's lava_local, also without an in
     sys.path.insert(0, str(ROOT))
 
 from lava_local.kernels.neuron import LIFParams  # noqa: E402  (after the path fix above)
+from lava_local.data.timeseries import UCR_DOWNSAMPLE  # noqa: E402
 
-# Samples averaged into one step before encoding, per set, so that T stays near or below
-# 200: PickupGestureWiimoteZ is up to 361 samples long (-> 91), BasicMotions 100 (-> 100),
-# OSULeaf 427 (-> 107), ACSF1 1460 (-> 183). Any other set: ceil(max_length / 200). Averaging
-# the analog signal first, rather than OR-merging its spikes, keeps ACSF1's frames sparse
-# (0.8 % of inputs on, against 97 % with OR) and raised BPTT from 0.17 to 0.29 there, from
-# 0.36 to 0.54 on PickupGestureWiimoteZ and from 0.62 to 0.64 on OSULeaf (seed 0).
-DOWNSAMPLE = {"PickupGestureWiimoteZ": 4, "BasicMotions": 1, "OSULeaf": 4, "ACSF1": 8}
-MAX_STEPS = 200
 
 # The network's setting, not a rule's: the same for every set and method. Time constants
 # long enough to hold a gesture (measured: BPTT on PickupGestureWiimoteZ reached 0.17 test
@@ -86,8 +79,6 @@ ARCHS = ("ff", "rec")
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"
-N_THRESHOLD_INPUTS = 12  # channels x thresholds; x 2 (up, down) = 24 inputs
-THRESHOLD_STEP = 0.1  # in training stds
 
 # targets (accuracy points): S-TLLR (bp) >= BPTT - 2, TESS >= BPTT - 5, every rule >=
 # read-out only + 10 where read-out only < 0.80
@@ -138,32 +129,16 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
 # --------------------------------------------------------------------------------- data
 
 
-def thresholds_for(n_channels: int) -> List[float]:
-    """K = max(1, 12 // n_channels) thresholds 0.1, 0.2, ..., 0.1 K (training std units)."""
-    k = max(1, N_THRESHOLD_INPUTS // n_channels)
-    return [round(THRESHOLD_STEP * (i + 1), 10) for i in range(k)]
-
-
-def downsample_for(name: str, max_length: int) -> int:
-    return DOWNSAMPLE.get(name, max(1, math.ceil(max_length / MAX_STEPS)))
-
-
 def encode_uea_ucr(name: str, cache_dir: Optional[str], folder: Path) -> Dict[str, Any]:
     """Read and delta-encode one set; save train/test as ``.npz``; return its record."""
-    from lava_local.data import encode_set, fit_scaler, load_uea_ucr, save_encoded_npz
+    from lava_local.data import load_uea_ucr, save_encoded_npz
+    from lava_local.data.timeseries import encode_ucr_pair
 
     train, test = load_uea_ucr(name, cache_dir=cache_dir, download=True)
-    scaler = fit_scaler(train)
-    options = dict(encoder="delta", thresholds=thresholds_for(train.n_channels), scaler=scaler, pad="end",
-                   downsample=downsample_for(name, train.max_length))
-    x_tr, y_tr, encoding = encode_set(train, **options)
-    x_te, y_te, encoding_te = encode_set(test, length=encoding["length"], **options)
-    assert x_tr.shape[1:] == x_te.shape[1:], (x_tr.shape, x_te.shape)
+    (x_tr, y_tr), (x_te, y_te), encoding = encode_ucr_pair(train, test)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"train": str(save_encoded_npz(folder / f"{name}_train.npz", x_tr, y_tr, encoding)),
-             "test": str(save_encoded_npz(folder / f"{name}_test.npz", x_te, y_te, encoding_te))}
-    encoding = dict(encoding, sources=encoding["sources"] + encoding_te["sources"],
-                    n_test_truncated=encoding_te["n_truncated"])
+             "test": str(save_encoded_npz(folder / f"{name}_test.npz", x_te, y_te, encoding))}
     return {"name": name, "paths": paths, "n_classes": len(train.class_names), "n_inputs": int(x_tr.shape[2]),
             "n_steps": int(x_tr.shape[1]), "n_train": len(y_tr), "n_test": len(y_te), "shd": False,
             "encoding": encoding, "spikes_per_step": float(x_tr.mean() * x_tr.shape[2])}
@@ -508,7 +483,7 @@ def main() -> int:
         "network": {"gamma": network["neuron"].gamma, "v_th": network["neuron"].v_th,
                     "reset": network["neuron"].reset, "readout_gamma": network["readout_gamma"],
                     "ff": "n_in -> 256 -> 128 -> leaky read-out", "rec": "n_in -> recurrent 256 -> leaky read-out"},
-        "downsample": DOWNSAMPLE,
+        "downsample": UCR_DOWNSAMPLE,
         "rules": {m: dataclasses.asdict(make_rule(m)) for m in methods if m in RULES},
         "shd_rules": {m: dataclasses.asdict(make_rule(m, shd=True)) for m in methods if m.startswith("S-TLLR")},
         "encodings": {n: {k: v for k, v in d.items() if k != "paths"} for n, d in data.items()},

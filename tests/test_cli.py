@@ -1,0 +1,256 @@
+"""The ``lava-local`` command line: help, info, train / resume / eval on tiny runs, the error
+paths (exit code 2 with one line, 1 for a collapsed run), bench and deploy. Everything runs
+in-process through ``main([...])`` except one test of the installed console script."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lava_local.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+#: a tiny N-MNIST run: the first 20 training and test recordings, 16 hidden neurons
+TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backend", "trainer", "--no-progress"]
+
+
+def run(capsys, *argv):
+    """``(exit code, stdout, stderr)`` of ``lava-local argv``."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("command, options", [
+    ([], ["info", "train", "eval", "bench", "deploy", "--traceback"]),
+    (["info"], ["--json", "--cache-dir"]),
+    (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
+                 "--method", "--hidden", "--gamma", "--readout-gamma", "--backend", "--device", "--batch-size",
+                 "--lr", "--epochs", "--seed", "--checkpoint", "--resume", "--out", "--json", "stllr-bp",
+                 "readout-only", "lava-fixed"]),
+    (["eval"], ["--checkpoint", "--data", "--limit", "--hidden", "--rule", "--method", "--json"]),
+    (["bench"], ["NAME", "temporal", "compare_rules", "nmnist_lava"]),
+    (["deploy"], ["export_netx"]),
+])
+def test_help_names_the_options(capsys, command, options):
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    for option in options:
+        assert option in out, (command, option)
+
+
+@pytest.mark.timeout(120)
+def test_info_json_has_the_keys(capsys, tmp_path):
+    code, out, _ = run(capsys, "info", "--json", "--cache-dir", tmp_path)
+    assert code == 0
+    info = json.loads(out)
+    assert {"python", "packages", "gpu", "lava_loihi", "nmnist_subset", "fashion_mnist", "aeon"} <= set(info)
+    assert set(info["packages"]) == {"numpy", "lava-nc", "lava-dl", "torch", "tonic", "nir"}
+    assert info["packages"]["numpy"] == np.__version__
+    assert isinstance(info["gpu"]["available"], bool) and isinstance(info["lava_loihi"], bool)
+    assert info["nmnist_subset"] and Path(info["nmnist_subset"]).is_dir()
+    assert info["aeon"] == {"cache": str(tmp_path), "wheel": "aeon-1.6.0-py3-none-any.whl", "present": False}
+    assert isinstance(info["fashion_mnist"]["present"], bool)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One epoch on the N-MNIST subset with a checkpoint: ``(summary, out dir, checkpoint dir)``."""
+    folder = tmp_path_factory.mktemp("cli_train")
+    code = main(TINY + ["--epochs", "1", "--out", str(folder / "out"), "--checkpoint", str(folder / "ckpt"),
+                        "--json"])
+    return code, folder / "out", folder / "ckpt"
+
+
+@pytest.mark.timeout(180)
+def test_train_writes_history_and_plots(trained, capsys):
+    code, out, ckpt = trained
+    assert code == 0
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1]
+    epoch = history["epochs"][0]
+    assert 0.0 <= epoch["test_accuracy"] <= 1.0 and epoch["seconds"] > 0
+    assert len(epoch["firing_rates"]) == 1 and epoch["firing_rates"][0] > 0
+    assert history["config"]["hidden"] == "16" and history["config"]["limit"] == 20
+    for name in ("accuracy.png", "weights.png", "raster.png"):
+        assert (out / name).stat().st_size > 1000, name
+    assert (ckpt / "last.pt").is_file()
+
+
+@pytest.mark.timeout(180)
+def test_train_json_summary(capsys, tmp_path):
+    code, out, err = run(capsys, *TINY, "--epochs", "1", "--out", tmp_path, "--json")
+    assert code == 0, err
+    summary = json.loads(out)  # stdout holds the JSON object only
+    assert summary["status"] == "ok" and summary["epochs"] == 1
+    assert summary["final_test_accuracy"] == json.loads((tmp_path / "history.json").read_text())["epochs"][-1][
+        "test_accuracy"]
+    assert set(summary["files"]) >= {"history", "accuracy", "weights", "raster"}
+
+
+@pytest.mark.timeout(240)
+def test_resume_continues_at_epoch_two_as_an_uninterrupted_run(trained, capsys, tmp_path):
+    _, out, ckpt = trained
+    resumed = tmp_path / "ckpt"
+    shutil.copytree(ckpt, resumed)
+    # network and data options come from the checkpoint
+    code, _, err = run(capsys, "train", "--checkpoint", resumed, "--resume", "--epochs", "2", "--out",
+                       tmp_path / "resumed", "--no-progress")
+    assert code == 0, err
+    assert "at epoch 1" in _ + err
+    history = json.loads((tmp_path / "resumed" / "history.json").read_text())["epochs"]
+    assert [e["epoch"] for e in history] == [1, 2]
+    assert history[0] == json.loads((out / "history.json").read_text())["epochs"][0]
+    code, _, err = run(capsys, *TINY, "--epochs", "2", "--out", tmp_path / "straight")
+    assert code == 0, err
+    straight = json.loads((tmp_path / "straight" / "history.json").read_text())["epochs"]
+    assert [e["test_accuracy"] for e in straight] == [e["test_accuracy"] for e in history]
+    assert [e["firing_rates"] for e in straight] == [e["firing_rates"] for e in history]
+
+
+@pytest.mark.timeout(180)
+def test_a_fresh_run_does_not_replace_a_checkpoint(trained, capsys):
+    _, out, ckpt = trained
+    before = (ckpt / "last.pt").read_bytes()
+    code, _, err = run(capsys, *TINY, "--epochs", "1", "--out", out, "--checkpoint", ckpt)
+    assert code == 2 and "--resume" in error_line(err)
+    assert (ckpt / "last.pt").read_bytes() == before
+
+
+@pytest.mark.timeout(180)
+def test_eval_gives_the_training_runs_accuracy(trained, capsys):
+    _, out, ckpt = trained
+    last = json.loads((out / "history.json").read_text())["epochs"][-1]["test_accuracy"]
+    code, stdout, err = run(capsys, "eval", "--checkpoint", ckpt / "last.pt", "--data", "nmnist", "--limit", "20",
+                            "--hidden", "16", "--json")
+    assert code == 0, err
+    result = json.loads(stdout)
+    assert result["accuracy"] == last and result["n_test"] == 20 and result["epoch"] == 1
+    # the options left out come from the checkpoint; another network is refused
+    code, stdout, _ = run(capsys, "eval", "--checkpoint", ckpt, "--json")
+    assert code == 0 and json.loads(stdout)["accuracy"] == last
+    code, _, err = run(capsys, "eval", "--checkpoint", ckpt, "--hidden", "32")
+    assert code == 2 and "does not match" in error_line(err)
+
+
+@pytest.mark.timeout(120)
+def test_training_collapse_exits_1_with_its_message(capsys, tmp_path):
+    code, _, err = run(capsys, *TINY, "--epochs", "2", "--lr", "100", "--out", tmp_path)
+    assert code == 1
+    assert "collapsed" in error_line(err) and "exploded" in err
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["epochs"] == [] and "exploded" in history["collapse"]
+
+
+@pytest.fixture
+def npz_set(tmp_path):
+    from lava_local.data import save_npz_dataset
+
+    rng = np.random.default_rng(0)
+    frames = (rng.random((30, 5, 12)) < 0.3).astype(np.float32)
+    labels = rng.integers(0, 3, 30)
+    path = tmp_path / "set.npz"
+    save_npz_dataset(path, labels, frames=frames)
+    return path, frames, labels
+
+
+@pytest.mark.timeout(120)
+def test_npz_with_a_split_and_recurrent_bptt(capsys, tmp_path, npz_set):
+    path, _, _ = npz_set
+    code, out, err = run(capsys, "train", "--data", path, "--test-fraction", "0.2", "--method", "bptt", "--hidden",
+                         "8,r4", "--epochs", "1", "--out", tmp_path / "out", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert "(24/6)" in summary["data"]
+    assert any("no raster" in note for note in summary["notes"]) and "raster" not in summary["files"]
+
+
+@pytest.mark.timeout(60)
+def test_npz_with_nan_frames_exits_2(capsys, tmp_path, npz_set):
+    _, frames, labels = npz_set
+    frames[3, 1, 2] = np.nan
+    path = tmp_path / "nan.npz"
+    np.savez(path, frames=frames, labels=labels)
+    code, _, err = run(capsys, "train", "--data", path, "--epochs", "1", "--out", tmp_path / "out")
+    assert code == 2
+    assert "NaN" in error_line(err) and "sample 3" in err
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("argv, message", [
+    (["--data", "missing.npz"], "not found"),
+    (["--data", "nope"], "unknown data set"),
+    (["--hidden", "8,x"], "--hidden"),
+    (["--backend", "lava-float", "--method", "bptt"], "--backend trainer"),
+    (["--resume"], "--checkpoint"),
+])
+def test_bad_usage_exits_2_with_one_line(capsys, tmp_path, argv, message):
+    code, _, err = run(capsys, "train", *argv, "--out", tmp_path)
+    assert code == 2
+    assert message in error_line(err)
+
+
+@pytest.mark.timeout(60)
+def test_unknown_ucr_set_without_the_wheel_names_the_pip_command(capsys, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    code, _, err = run(capsys, "train", "--data", "ucr:Nope", "--cache-dir", cache, "--out", tmp_path / "out")
+    assert code == 2
+    line = error_line(err)
+    assert "pip download aeon==1.6.0" in line and str(cache) in line and "--download" in line
+
+
+@pytest.mark.timeout(60)
+def test_lava_backend_refuses_analog_frames(capsys, tmp_path):
+    from lava_local.data import save_npz_dataset
+
+    path = save_npz_dataset(tmp_path / "analog.npz", np.arange(10) % 2,
+                            frames=np.random.default_rng(0).random((10, 4, 6)).astype(np.float32))
+    code, _, err = run(capsys, "train", "--data", path, "--backend", "lava-float", "--out", tmp_path / "out")
+    assert code == 2 and "analog" in error_line(err)
+
+
+@pytest.mark.timeout(240)
+def test_lava_float_backend_trains_and_records_the_raster(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--data", "nmnist", "--limit", "3", "--hidden", "8", "--epochs", "1",
+                         "--backend", "lava-float", "--out", tmp_path, "--no-progress", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["epochs"] == 1 and 0.0 <= summary["final_test_accuracy"] <= 1.0
+    assert (tmp_path / "raster.png").is_file() and (tmp_path / "weights.png").is_file()
+
+
+@pytest.mark.timeout(60)
+def test_bench_unknown_name_lists_the_benchmarks(capsys):
+    code, _, err = run(capsys, "bench", "nope")
+    assert code == 2
+    line = error_line(err)
+    for name in ("temporal", "compare_rules", "nmnist_lava"):
+        assert name in line
+
+
+@pytest.mark.timeout(60)
+def test_deploy_is_planned(capsys):
+    code, _, err = run(capsys, "deploy")
+    assert code == 2
+    assert error_line(err).startswith("deploy: not available yet") and "export_netx" in err
+
+
+@pytest.mark.timeout(120)
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("lava-local")
+    assert script.is_file(), f"{script} missing: pip install -e . installs the console script"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=100, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    for command in ("info", "train", "eval", "bench", "deploy"):
+        assert command in result.stdout
