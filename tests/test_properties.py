@@ -315,12 +315,6 @@ def test_dense_layer_apply_fixed_keeps_weights_in_the_mantissa_range(data):
     assert np.all(np.abs(new) <= WEIGHT_MAX)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "apply_update_fixed wraps instead of saturating when the exact step leaves int64: with "
-    "a negative shift `acc << -shift` overflows (acc=2**60, shift=-4 leaves W unchanged "
-    "instead of -limit), and at shift 0 `W - acc` overflows for acc near -2**63 (W=0, "
-    "acc=-2**63 gives -limit instead of +limit). No caller passes a negative shift today "
-    "(_learning_rate returns lr_shift >= 0) and accumulators stay far from 2**63, so it is latent."))
 @settings(BASE, max_examples=40)
 @example(w=0, acc=2**60, shift=-4)
 @example(w=0, acc=-2**63, shift=0)

@@ -273,6 +273,15 @@ def apply_update_fixed(
         floor = scaled >> shift
         remainder = scaled - (floor << shift)
         step = floor + (rng.integers(0, 1 << shift, size=scaled.shape) < remainder)
-    else:
-        step = scaled << (-shift)
-    return np.clip(np.asarray(weights, np.int64) - step, -limit, limit)
+    elif -shift >= 62:  # any non-zero step is beyond every weight range
+        step = np.sign(scaled) * _SATURATED
+    else:  # saturate before shifting left: acc << -shift must not wrap in int64
+        reach = _SATURATED >> -shift
+        step = np.clip(scaled, -reach, reach) << (-shift)
+    # |W|, |step| <= 2**62, so W - step cannot wrap either; any larger step saturates anyway
+    weights = np.clip(np.asarray(weights, np.int64), -_SATURATED, _SATURATED)
+    return np.clip(weights - np.clip(step, -_SATURATED, _SATURATED), -limit, limit)
+
+
+#: a magnitude no weight range comes near, below which int64 differences cannot wrap
+_SATURATED = 1 << 62
