@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_without_extras_of
 
 import lava_local
 
@@ -30,7 +31,10 @@ def test_installed_lava_file_is_left_untouched():
     from lava.magma.compiler import var_model
 
     a, b = var_model.CoreEncoder(), var_model.CoreEncoder()
-    assert a.x is not b.x  # default_factory: no shared mutable default
+    if sys.version_info >= (3, 11):
+        assert a.x is not b.x  # default_factory: no shared mutable default
+    else:  # Lava's own Python: its dataclasses are left as shipped (3.10 allows the shared default)
+        assert a.x is b.x
 
 
 def test_core_imports_without_torch_tonic_or_lava_dl():
@@ -61,6 +65,7 @@ def test_every_subpackage_is_listed_for_installation():
 
 
 def test_lava_dl_imports_next_to_lava_local():
+    skip_without_extras_of("import lava.lib.dl")  # lava-dl is the dl extra's, with torch
     result = _run("import lava_local, lava.lib.dl.slayer, lava.lib.dl.netx; print('dl ok')")
     assert result.returncode == 0 and "dl ok" in result.stdout, result.stderr[-2000:]
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_without_extras_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), re.S | re.M)
@@ -20,6 +21,7 @@ def test_the_readme_has_python_examples():
 def test_readme_example_compiles_and_imports(index):
     code = BLOCKS[index]
     compile(code, f"README block {index + 1}", "exec")
+    skip_without_extras_of(code)
     imports = "\n".join(line for line in code.splitlines() if re.match(r"(import|from) \w", line))
     result = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]

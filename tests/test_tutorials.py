@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_without_extras_of
 
 TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("*.py"))
 
@@ -11,6 +12,7 @@ TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("*.p
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.name for p in TUTORIALS])
 def test_tutorial_runs(path):
+    skip_without_extras_of(path.read_text())
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=290)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
