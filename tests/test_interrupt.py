@@ -79,7 +79,16 @@ def _start(tmp_path: Path, script: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        # Ctrl-C handled as in a terminal, even where the test runner itself was started with
+        # SIGINT ignored (a background job of a non-interactive shell): Python then keeps it
+        # ignored and so would the script
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _wait_for_line(proc: subprocess.Popen, line: str, timeout: float) -> None:
