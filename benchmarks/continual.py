@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,7 +33,6 @@ from lava_local.kernels.learning_signal import SignalParams
 from lava_local.kernels.plasticity import EligibilityParams
 from lava_local.network import Network
 from lava_local.rules import TESS
-from lava_local.runtime import run
 
 # the online (batch 1) settings of lava_local/demo.py
 SETTINGS = dict(lr=1e-3, readout_lr=1e-3, init_scale=1.75, steps=10)
@@ -50,30 +48,11 @@ def make_network(hidden: int, seed: int, frozen: bool = False) -> Network:
 
 
 def lava_task(net: Network, train, test, numeric: str):
-    """One task in Lava: play ``train`` once with labels (learning), then ``test`` without.
-
-    What :meth:`Network.fit` does for one epoch (same schedule, snapshots and weight
-    hand-back, so the weights carry over to the next task), but returning the predictions
-    on ``test`` so that accuracies can be split by class. Returns (online train accuracy,
-    test predictions).
-    """
-    (x_tr, y_tr), (x_te, y_te) = train, test
-    frames = np.concatenate([x_tr, x_te]).astype(np.uint8)
-    labels = np.concatenate([y_tr, y_te]).astype(np.int64)
-    n_tr, n_te, steps = len(y_tr), len(y_te), frames.shape[1]
-    schedule, learn = net.schedule(n_tr, n_te, 1)
-    total = (n_tr + n_te) * steps
-    with tempfile.TemporaryDirectory(prefix="lava_local_continual_") as tmp:
-        snap = Path(tmp)
-        source, layers, readout = net.build(frames, labels, schedule, learn, snap, total)
-        try:
-            run(readout, total, numeric=numeric, check_every=min(total, 50 * steps), stop=False)
-            predictions = np.asarray(readout.predictions.get(), dtype=np.int64)
-        finally:
-            readout.stop()
-        net._load_snapshots(snap, layers, readout, numeric)
-    train_acc = float(np.mean(predictions[:n_tr] == labels[schedule[:n_tr]]))
-    return train_acc, predictions[n_tr:]  # the test part of the schedule is in order
+    """One task in Lava: :meth:`Network.fit` for one epoch (``train`` once with labels, then
+    ``test`` without); the weights stay in ``net`` for the next task. Returns (online train
+    accuracy, test predictions), so that accuracies can be split by class."""
+    history = net.fit(train, test, epochs=1, numeric=numeric, progress=False)
+    return history.train_accuracy[0], history.test_predictions[0]
 
 
 def bptt_task(trainer, train, test, order: np.ndarray, batch: int):

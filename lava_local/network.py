@@ -85,6 +85,8 @@ class History:
     test_accuracy: List[float] = field(default_factory=list)
     epoch_seconds: List[float] = field(default_factory=list)
     numeric: str = "float"
+    #: the read-out's class for every test sample, in the test set's order, per epoch
+    test_predictions: List[np.ndarray] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"train_accuracy": self.train_accuracy, "test_accuracy": self.test_accuracy,
@@ -311,6 +313,7 @@ class Network:
             pred, sched = predictions[block], schedule[block]
             history.train_accuracy.append(float(np.mean(pred[:n_tr] == labels[sched[:n_tr]])))
             history.test_accuracy.append(float(np.mean(pred[n_tr:] == labels[sched[n_tr:]])))
+            history.test_predictions.append(pred[n_tr:].copy())  # the test part plays in order
             if on_epoch is not None:
                 on_epoch(e, history)
         return history
