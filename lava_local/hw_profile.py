@@ -3,7 +3,9 @@
 A profile is a TOML file (the shipped ones live in the top-level ``hw_profiles/`` folder,
 installed as ``lava_local.hw_profiles``). Every fixed-point model reads its widths from a
 :class:`HardwareProfile` instead of from constants of its own, so a chip with other widths
-is a new file, not a code change. ``load_profile("loihi2")`` loads a shipped profile by
+is a new file, not a code change. An optional ``[operation_costs]`` section gives the
+energy and time of one operation (synaptic event, neuron update, learning-engine update,
+spike, barrier), from published figures, for :mod:`lava_local.cost_estimate`. ``load_profile("loihi2")`` loads a shipped profile by
 name; ``load_profile("path/to/chip.toml")`` loads a user's file. Missing, unknown or
 mistyped keys are reported with the file and key that is wrong.
 """
@@ -16,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Dict, Mapping, Type, TypeVar, Union
+from typing import Any, Dict, Mapping, Optional, Type, TypeVar, Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +32,7 @@ __all__ = [
     "TraceFormat",
     "LearningFormat",
     "ChipResources",
+    "OperationCosts",
     "load_profile",
     "available_profiles",
     "check_fit",
@@ -104,6 +107,23 @@ class ChipResources:
 
 
 @dataclass(frozen=True)
+class OperationCosts:
+    """Energy (pJ) and time (ns) of one elementary operation on the chip, from published
+    figures (each with its source in the profile file). Optional section
+    ``[operation_costs]``; numbers may be fractional."""
+
+    synaptic_op_pj: float
+    synaptic_op_ns: float
+    neuron_update_pj: float
+    neuron_update_ns: float
+    synaptic_update_pj: float
+    synaptic_update_ns: float
+    spike_pj: float
+    spike_ns: float
+    barrier_sync_ns: float
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     name: str
     description: str
@@ -113,6 +133,8 @@ class HardwareProfile:
     learning: LearningFormat
     chip: ChipResources
     source: str = ""
+    #: per-operation energy and time, where the profile states them (``None`` otherwise)
+    costs: Optional[OperationCosts] = None
 
 
 _SECTIONS: Dict[str, Type[Any]] = {
@@ -122,6 +144,9 @@ _SECTIONS: Dict[str, Type[Any]] = {
     "learning": LearningFormat,
     "chip": ChipResources,
 }
+# sections a profile may leave out, and the type their values take
+_OPTIONAL_SECTIONS: Dict[str, Type[Any]] = {"operation_costs": OperationCosts}
+_FLOAT_RANGE = (0.0, 1e9)  # energies (pJ) and times (ns) of one operation: positive
 # Bit widths and shifts must be small positive integers; exponents may be negative.
 _RANGES: Dict[str, tuple] = {
     "weight_exp_min": (-32, 32),
@@ -138,7 +163,7 @@ _DEFAULT_RANGE = (1, 32)
 T = TypeVar("T")
 
 
-def _section(path: str, table: Mapping[str, Any], name: str, cls: Type[T]) -> T:
+def _section(path: str, table: Mapping[str, Any], name: str, cls: Type[T], numbers: bool = False) -> T:
     if name not in table:
         raise ValueError(f"hardware profile {path}: missing section [{name}]")
     values = table[name]
@@ -153,16 +178,18 @@ def _section(path: str, table: Mapping[str, Any], name: str, cls: Type[T]) -> T:
         raise ValueError(f"hardware profile {path}: missing key(s) in [{name}]: {', '.join(missing)}")
     for key in fields:
         value = values[key]
-        if isinstance(value, bool) or not isinstance(value, int):
+        kinds, what = ((int, float), "a number") if numbers else (int, "an integer")
+        if isinstance(value, bool) or not isinstance(value, kinds):
             raise ValueError(
-                f"hardware profile {path}: [{name}] {key} must be an integer, got {value!r}"
+                f"hardware profile {path}: [{name}] {key} must be {what}, got {value!r}"
             )
-        low, high = _RANGES.get(key, _DEFAULT_RANGE)
-        if not low <= value <= high:
+        low, high = _FLOAT_RANGE if numbers else _RANGES.get(key, _DEFAULT_RANGE)
+        inside = low < value <= high if numbers else low <= value <= high
+        if not inside:
             raise ValueError(
                 f"hardware profile {path}: [{name}] {key} = {value} is outside [{low}, {high}]"
             )
-    return cls(**{k: values[k] for k in fields})  # type: ignore[call-arg]
+    return cls(**{k: float(values[k]) if numbers else values[k] for k in fields})  # type: ignore[call-arg]
 
 
 def _parse(path: str, text: str) -> HardwareProfile:
@@ -173,10 +200,12 @@ def _parse(path: str, text: str) -> HardwareProfile:
     meta = table.get("profile")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise ValueError(f"hardware profile {path}: [profile] needs a string 'name'")
-    unknown = sorted(set(table) - set(_SECTIONS) - {"profile"})
+    unknown = sorted(set(table) - set(_SECTIONS) - set(_OPTIONAL_SECTIONS) - {"profile"})
     if unknown:
         raise ValueError(f"hardware profile {path}: unknown section(s): {', '.join(unknown)}")
     parts = {name: _section(path, table, name, cls) for name, cls in _SECTIONS.items()}
+    costs = (_section(path, table, "operation_costs", OperationCosts, numbers=True)
+             if "operation_costs" in table else None)
     synapse: SynapseFormat = parts["synapse"]
     if synapse.weight_exp_min > synapse.weight_exp_max:
         raise ValueError(f"hardware profile {path}: weight_exp_min > weight_exp_max")
@@ -186,7 +215,7 @@ def _parse(path: str, text: str) -> HardwareProfile:
             f"hardware profile {path}: input_bits + input_shift exceeds state_bits"
         )
     return HardwareProfile(
-        name=meta["name"], description=str(meta.get("description", "")), source=path, **parts
+        name=meta["name"], description=str(meta.get("description", "")), source=path, costs=costs, **parts
     )
 
 
