@@ -16,6 +16,11 @@ A second rewrite applies on every Python: Lava's message infrastructure calls
 ``RuntimeError: context has already been set`` if anything in the program (a torch
 launcher, a test runner) chose a start method first. Lava needs ``fork``, so the call is
 made with ``force=True``.
+
+Python 3.13 needs no rewrite of its own (the 3.11 one applies). There lava-nc runs on numpy 2,
+numpy 1.x having no wheel for 3.13: none of the names numpy 2 removed (``np.float_``,
+``np.product``, ...) appears in Lava's code, which
+``tests/test_compat_and_packaging.py`` checks against the installed numpy.
 """
 from __future__ import annotations
 

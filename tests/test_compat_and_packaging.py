@@ -1,7 +1,12 @@
-"""The Python 3.11 fix for lava-nc, the optional extras, and the installed layout."""
+"""The Python 3.11 fix for lava-nc, lava-nc on numpy 2 (Python 3.13), the optional extras,
+and the installed layout."""
+import ast
+import importlib.metadata
 import importlib.util
 import subprocess
 import sys
+import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -81,3 +86,83 @@ def test_lava_imports_after_another_library_chose_a_start_method():
     )
     result = _run(code)
     assert result.returncode == 0 and result.stdout.strip() == "fork", result.stderr[-2000:]
+
+
+def _numpy_names_used_by(tree) -> set:
+    """``np.a.b`` attribute chains and ``from numpy[.x] import y`` names in one module."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "numpy":
+            names |= {(*node.module.split(".")[1:], alias.name) for alias in node.names if alias.name != "*"}
+        elif isinstance(node, ast.Attribute):
+            chain, value = [node.attr], node.value
+            while isinstance(value, ast.Attribute):
+                chain.insert(0, value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id == "np":
+                names.add(tuple(chain))
+    return names
+
+
+def test_every_numpy_name_lava_uses_exists_in_the_installed_numpy():
+    """lava-nc 0.10 runs unchanged on numpy 2 (Python 3.13): none of the names numpy 2 removed
+    (np.float_, np.product, np.NaN, ...) appears in its code, so lava_local._compat rewrites
+    nothing for numpy. When numpy moves on, a removed name shows up here, not only in the one
+    Lava code path that uses it."""
+    import numpy as np
+
+    files = [f.locate() for f in importlib.metadata.files("lava-nc") if f.suffix == ".py" and "tests" not in f.parts]
+    used = set()
+    for path in files:
+        with warnings.catch_warnings():  # Lava's invalid escape sequences warn from 3.12 on
+            warnings.simplefilter("ignore", SyntaxWarning)
+            used |= _numpy_names_used_by(ast.parse(Path(path).read_text(), str(path)))
+    assert len(files) > 100 and ("ndarray",) in used  # the scan found Lava's code
+    missing = []
+    for chain in sorted(used):
+        obj = np
+        for depth, name in enumerate(chain):
+            if not isinstance(obj, types.ModuleType):
+                break  # an attribute of a numpy class or function: not numpy's namespace
+            try:
+                obj = getattr(obj, name) if hasattr(obj, name) else importlib.import_module(
+                    ".".join(("numpy", *chain[: depth + 1])))
+            except ImportError:
+                missing.append("np." + ".".join(chain))
+                break
+    assert not missing, f"numpy {np.__version__} lacks what lava-nc uses: {missing}"
+
+
+def test_lava_nc_run_time_needs_are_declared_on_python_3_13():
+    """On 3.13 lava-nc is installed with --no-deps (its numpy<2 pin has no wheel there), so
+    pyproject lists its other run-time needs itself, with numpy 2; below 3.13 it depends on
+    lava-nc as before. The 3.13 pins in constraints.txt satisfy those ranges."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    def applying(lines, python):
+        env = {"python_version": python, "python_full_version": python + ".0", "extra": ""}
+        reqs = [Requirement(line) for line in lines]
+        return {r.name: r.specifier for r in reqs if r.marker is None or r.marker.evaluate(env)}
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    lava_needs = applying(importlib.metadata.requires("lava-nc"), "3.10")
+    on_312, on_313 = applying(declared, "3.12"), applying(declared, "3.13")
+    assert on_312["lava-nc"].contains("0.10.0") and on_312["numpy"] == lava_needs["numpy"]
+    assert "lava-nc" not in on_313
+    assert {name: spec for name, spec in on_313.items() if name in lava_needs and name != "numpy"} == {
+        name: spec for name, spec in lava_needs.items() if name != "numpy"}
+    assert on_313["numpy"].contains("2.1.0") and not on_313["numpy"].contains("1.26.4")
+
+    constraints = [line.split("#")[0].strip() for line in (ROOT / "requirements" / "constraints.txt").read_text().splitlines()]
+    pinned = applying([line for line in constraints if line], "3.13")
+    for name, spec in on_313.items():
+        if name in pinned:
+            version = Version(str(next(iter(pinned[name]))).lstrip("="))
+            assert spec.contains(version), (name, version, spec)
+    assert "numpy" in pinned and Version(str(next(iter(pinned["numpy"]))).lstrip("=")).major == 2
