@@ -15,6 +15,7 @@ from .fixed_point import (  # noqa: E402
     quantize_lif,
 )
 from .hw_profile import HardwareProfile, available_profiles, load_profile  # noqa: E402
+from .interchange import export_nir, import_nir, to_nir  # noqa: E402  (nir itself is imported on use)
 from .network import Conv, Network, Recurrent, vgg9  # noqa: E402
 from .rules import LLS, STLLR, TESS, LearningRule  # noqa: E402
 from .runtime import HardwareUnavailableError, ProcessModelError, run, run_config  # noqa: E402
@@ -37,6 +38,9 @@ __all__ = [
     "HardwareProfile",
     "available_profiles",
     "load_profile",
+    "export_nir",
+    "import_nir",
+    "to_nir",
     "HardwareUnavailableError",
     "ProcessModelError",
     "run",
