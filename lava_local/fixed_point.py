@@ -273,7 +273,7 @@ def quantize_dense_layer(
     ``dW_int = lr * s * scale / (2**(F_m + F_psi + exp) * impulse) * acc`` (see
     :class:`~lava_local.kernels.layer.DenseLayerFixedParams`).
     """
-    from .kernels.learning_signal import softmax_table
+    from .kernels.learning_signal import fixed_error
     from .kernels.layer import DenseLayerFixedParams
 
     hw = load_profile(profile)
@@ -285,7 +285,7 @@ def quantize_dense_layer(
     impulse = _pre_impulse(elig.lambda_pre, hw.trace.max)
     s = rule.signal.basis_scale(n_out)
     frac_m = hw.learning.factor_bits
-    table = softmax_table(s / rule.signal.temperature, 2 * n_out, frac_m)
+    error = fixed_error(rule.signal, s, 2 * n_out, frac_m)
     lr_mant, lr_shift = _learning_rate(
         rule.lr * s * scale, 2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
     )
@@ -300,7 +300,7 @@ def quantize_dense_layer(
         weight_exp=q.weight_exp,
         alpha_pre=_integer_alpha("alpha_pre", elig.alpha_pre),
         alpha_post=_integer_alpha("alpha_post", elig.alpha_post),
-        softmax=table,
+        error=error,
         lr_mant=lr_mant,
         lr_shift=lr_shift,
     )
@@ -317,10 +317,10 @@ def quantize_conv_layer(
     profile: Any = "loihi2",
 ):
     """Fixed-point parameters of a plastic conv layer: as :func:`quantize_dense_layer`,
-    with the average pooling's ``1 / area`` folded into the softmax table (logits are
+    with the average pooling's ``1 / area`` folded into the integer error (logits are
     ``s / area * B sum_pool(o)``) and into the learning rate (the back-projection spreads
     over each window without dividing)."""
-    from .kernels.learning_signal import softmax_table
+    from .kernels.learning_signal import fixed_error
 
     _, ho, wo = geometry.out_shape
     area = (ho // geometry.pool) * (wo // geometry.pool)
@@ -328,11 +328,11 @@ def quantize_conv_layer(
     hw = load_profile(profile)
     s = rule.signal.basis_scale(geometry.signal_size)
     frac_m = hw.learning.factor_bits
-    table = softmax_table(s / (rule.signal.temperature * area), 2 * geometry.signal_size * area, frac_m)
+    error = fixed_error(rule.signal, s / area, 2 * geometry.signal_size * area, frac_m)
     lr_mant, lr_shift = _learning_rate(
         rule.lr * s * scale / area, 2.0 ** (frac_m + params.psi.frac_bits + q.weight_exp) * params.pre_impulse
     )
-    return replace(params, softmax=table, lr_mant=lr_mant, lr_shift=lr_shift), q
+    return replace(params, error=error, lr_mant=lr_mant, lr_shift=lr_shift), q
 
 
 def quantize_readout(weights: Any, gamma: float, lr: float, scale: int = DEFAULT_SCALE, profile: Any = "loihi2"):

@@ -501,7 +501,7 @@ SCALES = [None, "1/d", "1/sqrt(d)", 3.5]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("error", ["softmax", "identity"])
+@pytest.mark.parametrize("error", ["softmax", "identity", "clipped", "pwl_softmax"])
 @pytest.mark.parametrize("scale", SCALES, ids=str)
 @pytest.mark.parametrize("basis_kind", sorted(BASIS_KINDS))
 @settings(BASE, max_examples=6)
@@ -545,7 +545,7 @@ def test_dense_update_is_finite_for_finite_input(backend, data, alpha_pre, alpha
 @settings(BASE, max_examples=20)
 @given(data=st.data(), kind=st.sampled_from(KINDS), gamma=st.floats(0.0, 1.0), v_th=st.floats(1e-3, 1e3),
        basis_kind=st.sampled_from(sorted(BASIS_KINDS)), scale=st.sampled_from(SCALES),
-       error=st.sampled_from(["softmax", "identity"]), in_place=st.booleans())
+       error=st.sampled_from(["softmax", "identity", "clipped", "pwl_softmax"]), in_place=st.booleans())
 def test_dense_layer_step_is_finite_for_finite_input(backend, data, kind, gamma, v_th, basis_kind, scale, error,
                                                      in_place):
     """The whole float layer step (traces, LIF, Psi, local signal, update) from any finite

@@ -91,7 +91,7 @@ def test_learning_signal_equals_tess_equation(rng):
     np.testing.assert_allclose(learning_signal(o, y, basis, ident), basis.T @ (z - y), rtol=1e-13)
 
 
-@pytest.mark.parametrize("error", ["softmax", "identity"])
+@pytest.mark.parametrize("error", ["softmax", "identity", "clipped", "pwl_softmax"])
 @pytest.mark.parametrize("scale", [None, "1/sqrt(d)"])
 def test_projected_target_gives_the_same_signal(error, scale, rng):
     """A label projected once (y* B) gives the one-hot signal: one sample and a batch in

@@ -33,11 +33,13 @@ from .conv import (
     sum_pool,
 )
 from .learning_signal import (
+    FixedError,
     SignalParams,
     SoftmaxTable,
     learning_signal,
     learning_signal_fixed,
     local_error,
+    local_error_fixed,
     softmax_error_fixed,
 )
 from .neuron import LIFFixedParams, LIFParams, LIFState, lif_step, lif_step_fixed, spikes, trunc_shift
@@ -189,7 +191,7 @@ class DenseLayerFixedParams:
     weight_exp: int
     alpha_pre: int
     alpha_post: int
-    softmax: SoftmaxTable
+    error: FixedError
     lr_mant: int
     lr_shift: int
 
@@ -214,7 +216,7 @@ def dense_layer_step_fixed(
     psi_u = psi_fixed(lif.u, params.neuron.threshold, params.psi)
     dw = state.dw
     if label >= 0:
-        m = learning_signal_fixed(lif.o, label, basis_sign, params.softmax)
+        m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
         dw = dw + dense_update_fixed(m, psi_u, h, q, pre, params.alpha_pre, params.alpha_post, params.pre_impulse)
     return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
 
@@ -439,7 +441,7 @@ def conv_layer_step_fixed(
     """One integer step of a plastic conv layer (one sample, ``pre``: (C_in, H, W)).
 
     The signal sum-pools the spikes (integer; the average's 1/area is folded into the
-    softmax table and the learning rate) and spreads the back-projection over each window.
+    integer error's constants and the learning rate) and spreads the back-projection over each window.
     """
     g, tr = geometry, params.trace
     pre = np.asarray(pre, np.int64)
@@ -452,7 +454,7 @@ def conv_layer_step_fixed(
     dw = state.dw
     if label >= 0:
         pooled = sum_pool(np.asarray(lif.o, np.int64), g.pool).reshape(-1)
-        e = softmax_error_fixed(basis_sign @ pooled, label, params.softmax)
+        e = local_error_fixed(basis_sign @ pooled, label, params.error)
         m_pooled = (basis_sign.T @ e).reshape(g.out_channels, g.pool, g.pool)
         _, ho, wo = g.out_shape
         m = np.repeat(np.repeat(m_pooled, ho // g.pool, axis=-2), wo // g.pool, axis=-1)

@@ -4,8 +4,32 @@ TESS (arXiv 2502.01837, eq. 7-8), for a layer with output spikes o[t] (pooled fo
 layers) and a fixed basis B (C x d) scaled by ``s``::
 
     z[t] = s B o[t]                           (C local logits)
-    e[t] = softmax(z[t] / T) - y*             (local error; ``identity``: e = z - y*)
+    e[t] = p(z[t]) - y*                       (local error)
     m[t] = s B^T e[t]                         (the layer's learning signal, d values)
+
+with the prediction ``p`` chosen by ``SignalParams(error=...)``:
+
+==============  ====================================================  =====================
+error           p(z)                                                  error unit needs
+==============  ====================================================  =====================
+``softmax``     softmax(z / T)  (the papers'; the default)             exp table, division
+``identity``    z               (regression)                           nothing
+``clipped``     clip(z / T, lo, hi)   (``clip=(lo, hi)``, default       two compares
+                (0, 1): a one-vs-rest target range)
+``pwl_softmax`` r / sum(r),  r = relu(z / T - max(z / T) + k)          compare, add, one
+                (``pwl_width=k``, default 2)                           division per unit
+==============  ====================================================  =====================
+
+The last two are the hardware-friendly errors: on a neuro-core the signal is a fixed +-1
+projection onto C error units, the error against the label and a fixed +-1
+back-projection, and a softmax does not fit in an error unit. ``clipped`` bounds each
+error to ``[lo - 1, hi]`` and is zero on a confident right answer (the label's logit at
+or above ``hi``, the others at or below ``lo``). ``pwl_softmax`` is a piecewise-linear
+softmax: the exponential is replaced by the ramp ``relu(k - gap)`` of the logit gap
+``max(z) - z``, so as with the softmax the error sums to zero, lies in [-1, 1] and
+vanishes once every other class is ``k`` below the label (``exp(-gap)`` is 0.14 at gap
+2); it needs the largest of the C logits (a compare tree), the ramps' sum (an adder) and
+one integer division per error unit.
 
 ``m`` is the gradient of the local cross-entropy with respect to o (up to 1/T), so a
 synapse update ``W -= lr * m (x) eligibility`` descends the local loss. No error from any
@@ -23,12 +47,18 @@ spikes, ``B o`` is an exact integer sum. The softmax runs on integers: ``exp`` c
 table over the integer logit gap ``max(Bo) - Bo`` (built from the float function), the
 normalisation is one integer division, and the error and back-projection are integer
 sums. ``m`` comes out with ``frac_bits`` fractional bits and without the factor ``s``
-(fold ``s`` into the learning rate).
+(fold ``s`` into the learning rate). The hardware-friendly errors in integers
+(:class:`FixedError`, :func:`fixed_error`, :func:`local_error_fixed`): ``pwl_softmax``
+works on the integer gap ``max(Bo) - Bo`` against ``k`` in integer logit steps (compare,
+add) and normalises with one rounded integer division per error unit, as the softmax
+does; ``clipped`` and ``identity`` need the logit in ``frac_bits`` units, ``(Bo * mant)
+>> shift``: the scale ``s / T`` rides on the projection's weights (an 8-bit mantissa and
+a shift, as Loihi's synapses have it), and the unit compares (clip) and subtracts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -48,8 +78,14 @@ __all__ = [
     "SoftmaxTable",
     "softmax_table",
     "softmax_error_fixed",
+    "FixedError",
+    "fixed_error",
+    "local_error_fixed",
     "learning_signal_fixed",
 ]
+
+ERRORS = ("softmax", "identity", "clipped", "pwl_softmax")
+"""The local errors :class:`SignalParams` accepts (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +97,13 @@ class SignalParams:
     network with another count is then refused. ``scale=None`` means 1 (square-wave entries +-1, the regime that keeps hidden layers
     sparse); ``scale="1/d"`` divides by the layer size as the authors' code does;
     ``"1/sqrt(d)"`` lies between the two.
+
+    ``error``: the local error, one of :data:`ERRORS` (module docstring). ``clip``: the
+    range ``(lo, hi)`` of the ``"clipped"`` error's prediction, in logit units (after the
+    basis scale and the temperature; the target's range (0, 1) by default). ``pwl_width``:
+    ``k`` of the ``"pwl_softmax"`` error, in the same units. Both apply to the logits
+    whatever the basis scale, so a caller that multiplies the scale into the basis gets
+    the same error.
     """
 
     n_classes: Optional[int] = None
@@ -68,6 +111,8 @@ class SignalParams:
     scale: Any = None
     temperature: float = 1.0
     error: str = "softmax"
+    clip: Tuple[float, float] = (0.0, 1.0)
+    pwl_width: float = 2.0
 
     def __post_init__(self) -> None:
         if self.n_classes is not None:
@@ -77,8 +122,15 @@ class SignalParams:
         if self.scale is not None and self.scale not in ("1/d", "1/sqrt(d)"):
             _validate.positive("scale", self.scale)
         _validate.positive("temperature", self.temperature)
-        if self.error not in ("softmax", "identity"):
-            raise ValueError(f"error must be 'softmax' or 'identity', got {self.error!r}")
+        if self.error not in ERRORS:
+            raise ValueError(f"error must be one of {', '.join(map(repr, ERRORS))}, got {self.error!r}")
+        if isinstance(self.clip, str) or len(tuple(self.clip)) != 2:
+            raise ValueError(f"clip must be a (lo, hi) pair, got {self.clip!r}")
+        lo, hi = (_validate.real(f"clip[{i}]", v) for i, v in enumerate(self.clip))
+        if not lo < hi:
+            raise ValueError(f"clip must have lo < hi, got {self.clip!r}")
+        object.__setattr__(self, "clip", (lo, hi))  # a list (from JSON) becomes the pair
+        _validate.positive("pwl_width", self.pwl_width)
 
     def basis_scale(self, size: int) -> float:
         if self.scale is None:
@@ -109,19 +161,27 @@ def local_logits(o: Any, basis: Any, scale: float) -> Any:
 
 
 def local_prediction(z: Any, params: SignalParams) -> Any:
-    """``softmax(z / T)`` (or ``z`` itself for regression, ``error="identity"``)."""
+    """``p(z)`` of the signal's error: ``softmax(z / T)``, ``z`` itself for regression
+    (``error="identity"``), ``clip(z / T, lo, hi)`` (``"clipped"``) or the piecewise-linear
+    softmax ``r / sum(r)``, ``r = relu(z / T - max(z / T) + k)`` (``"pwl_softmax"``)."""
     if params.error == "identity":
         return z
     zt = z / params.temperature if params.temperature != 1 else z
-    if namespace(z) is not np:
+    if params.error == "clipped":
+        return zt.clip(*params.clip)
+    torch_like = namespace(z) is not np
+    if params.error == "softmax" and torch_like:
         return zt.softmax(-1)  # torch's one fused kernel (max-shifted, as below)
-    zt = zt - zt.max(-1, keepdims=True)
-    ez = np.exp(zt)
+    peak = zt.amax(-1, keepdim=True) if torch_like else zt.max(-1, keepdims=True)
+    if params.error == "pwl_softmax":
+        ramp = (zt - peak + params.pwl_width).clip(min=0)  # the largest logit's is k > 0
+        return ramp / (ramp.sum(-1, keepdim=True) if torch_like else ramp.sum(-1, keepdims=True))
+    ez = np.exp(zt - peak)
     return ez / ez.sum(-1, keepdims=True)
 
 
 def local_error(z: Any, target: Any, params: SignalParams) -> Any:
-    """``softmax(z / T) - y*`` (or ``z - y*`` for regression)."""
+    """``p(z) - y*`` (:func:`local_prediction`): ``softmax(z / T) - y*`` by default."""
     return local_prediction(z, params) - target
 
 
@@ -205,30 +265,92 @@ def softmax_error_fixed(z: np.ndarray, label: int, table: SoftmaxTable, gap_shif
     ``exp`` is read from ``table`` at the gap ``(max z - z) >> gap_shift``; the
     normalisation is one rounded integer division.
     """
-    one = 1 << table.frac_bits
     gap = (z.max() - z) >> gap_shift
-    weights = table.table[np.minimum(gap, len(table.table) - 1)]
+    return _normalised_error(table.table[np.minimum(gap, len(table.table) - 1)], label, table.frac_bits)
+
+
+def _normalised_error(weights: np.ndarray, label: int, frac_bits: int) -> np.ndarray:
+    """``round(w / sum(w) 2**F) - y* 2**F``: one rounded integer division per class."""
+    one = 1 << frac_bits
     total = weights.sum()
     e = (weights * one + total // 2) // total
     e[label] -= one
     return e
 
 
-def learning_signal_fixed(
-    o: np.ndarray, label: int, basis_sign: np.ndarray, table: SoftmaxTable, error: str = "softmax"
-) -> np.ndarray:
+@dataclass(frozen=True)
+class FixedError:
+    """The integer local error of a layer: ``kind`` (as ``SignalParams.error``) and its
+    integer constants, errors in ``frac_bits`` fractional bits.
+
+    ``softmax``: the exp ``table``. ``identity``, ``clipped``: the logit in ``frac_bits``
+    units is ``round(z_int * unit_mant / 2**unit_shift)`` (the scale rides on the
+    projection's weights); ``clipped`` bounds it to ``[lo, hi]`` (``frac_bits`` units).
+    ``pwl_softmax``: ``width`` is ``k`` in integer logit steps. Made by :func:`fixed_error`.
+    """
+
+    kind: str
+    frac_bits: int
+    table: Optional[SoftmaxTable] = None
+    unit_mant: int = 1
+    unit_shift: int = 0
+    lo: int = 0
+    hi: int = 0
+    width: int = 1
+
+
+def fixed_error(signal: SignalParams, step: float, n_gaps: int, frac_bits: int = 8) -> FixedError:
+    """The integer error of ``signal`` for integer logits worth ``step`` each (the basis
+    scale ``s``, over the pooling area for conv layers) spanning at most ``n_gaps``.
+
+    The temperature divides ``step`` (except for ``identity``, which ignores it, as the
+    float error does); the logit unit becomes an 8-bit mantissa over a power of two.
+    """
+    kind = signal.error
+    unit = step if kind == "identity" else step / signal.temperature
+    if kind == "softmax":
+        return FixedError(kind, frac_bits, table=softmax_table(unit, n_gaps, frac_bits))
+    if kind == "pwl_softmax":
+        return FixedError(kind, frac_bits, width=max(1, int(round(signal.pwl_width / unit))))
+    value, shift = unit * 2**frac_bits, 0
+    while value * 2**shift < 128 and shift < 62:
+        shift += 1
+    lo, hi = (int(round(v * 2**frac_bits)) for v in signal.clip)
+    return FixedError(kind, frac_bits, unit_mant=int(round(value * 2**shift)), unit_shift=shift, lo=lo, hi=hi)
+
+
+def local_error_fixed(z: np.ndarray, label: int, error: Any) -> np.ndarray:
+    """``e_int = round(p(z) 2**F) - y* 2**F`` for integer logits ``z`` (``(C,)``), in
+    integers only; ``error`` a :class:`FixedError` (or a :class:`SoftmaxTable`: softmax).
+
+    ``pwl_softmax``: ramps ``max(k - (max z - z), 0)`` (compare, subtract), normalised by
+    one rounded division per class; ``clipped``: the scaled logit clipped to ``[lo, hi]``;
+    ``identity``: the scaled logit.
+    """
+    if isinstance(error, SoftmaxTable):
+        return softmax_error_fixed(z, label, error)
+    z = np.asarray(z, np.int64)
+    if error.kind == "softmax":
+        return softmax_error_fixed(z, label, error.table)
+    if error.kind == "pwl_softmax":
+        return _normalised_error(np.maximum(error.width - (z.max() - z), 0), label, error.frac_bits)
+    half = (1 << error.unit_shift) >> 1
+    e = (z * error.unit_mant + half) >> error.unit_shift
+    if error.kind == "clipped":
+        e = np.clip(e, error.lo, error.hi)
+    e[label] -= 1 << error.frac_bits
+    return e
+
+
+def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, error: Any) -> np.ndarray:
     """Integer learning signal for an integer basis (+-1 square waves) and binary spikes.
 
-    Returns ``m_int = B^T e_int`` with ``e_int = round(p 2**F) - y* 2**F``; the float signal
+    Returns ``m_int = B^T e_int`` with ``e_int`` from :func:`local_error_fixed` (``error``:
+    a :class:`FixedError`, or a :class:`SoftmaxTable` for the softmax); the float signal
     is ``s * m_int / 2**F``. ``label < 0`` (no label) gives zeros.
     """
     d = basis_sign.shape[1]
     if label < 0:
         return np.zeros(d, dtype=np.int64)
     z = basis_sign.astype(np.int64) @ np.asarray(o, dtype=np.int64)
-    if error == "identity":
-        e = z << table.frac_bits
-        e[label] -= 1 << table.frac_bits
-    else:
-        e = softmax_error_fixed(z, label, table)
-    return basis_sign.T.astype(np.int64) @ e
+    return basis_sign.T.astype(np.int64) @ local_error_fixed(z, label, error)

@@ -104,6 +104,6 @@ class PyLearningSignalModelFixed(_LearningSignalModel):
             raise ValueError("the fixed-point learning signal needs an integer basis: use basis='square'")
         p = self.proc_params
         m = learning_signal_fixed(np.asarray(s_in, np.int64), self._label(label_in), self.basis_int,
-                                  p["softmax"], p["signal"].error)
+                                  p["error_fixed"])
         self.m[:] = m
         return {"m_out": m.astype(np.int32)}

@@ -1,8 +1,9 @@
 """The LLS / TESS learning-signal generator as a process of its own.
 
-On Loihi 2 the TESS signal ``m = s B^T (softmax(s B o) - y*)`` is computed next to the
+On Loihi 2 the TESS signal ``m = s B^T (p(s B o) - y*)`` is computed next to the
 layer, not inside its synapses: a fixed +-1 projection onto C error units, the error
-against the label, and a fixed +-1 back-projection (DESIGN.md 3.2). This process is that
+against the label, and a fixed +-1 back-projection (DESIGN.md 3.2); ``p`` is the softmax
+or one of the hardware-friendly errors (``SignalParams(error="clipped" | "pwl_softmax")``). This process is that
 generator: it reads the layer's spikes and the label and sends one learning signal per
 neuron, using the kernels of :mod:`lava_local.kernels.learning_signal`.
 """
@@ -16,7 +17,7 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.kernels.basis import make_basis
-from lava_local.kernels.learning_signal import SignalParams, SoftmaxTable, softmax_table
+from lava_local.kernels.learning_signal import FixedError, SignalParams, SoftmaxTable, fixed_error
 from lava_local.proc.base import LocalProcess
 
 
@@ -32,9 +33,9 @@ class LearningSignal(LocalProcess):
         signal is then zero.
     m_out : OutPort (n,)
         The learning signal. ``floating_pt``: ``m = learning_signal(o, one_hot(label), B,
-        signal)``. ``fixed_pt``: ``m_int = learning_signal_fixed(o, label, B, softmax,
-        signal.error)`` with ``frac_bits`` fractional bits and without the basis scale
-        ``s`` (the float signal is ``s * m_int / 2**frac_bits``).
+        signal)``. ``fixed_pt``: ``m_int = learning_signal_fixed(o, label, B,
+        fixed_error(signal, s, 2 n, frac_bits))`` with ``frac_bits`` fractional bits and
+        without the basis scale ``s`` (the float signal is ``s * m_int / 2**frac_bits``).
 
     Timing (``latency``)
     --------------------
@@ -56,7 +57,7 @@ class LearningSignal(LocalProcess):
         ``make_basis(signal.basis, signal.n_classes, n)``. The fixed-point model needs an
         integer basis (square waves, entries +-1).
     softmax : SoftmaxTable, optional
-        Integer exp table of the fixed model; by default
+        Integer exp table of the fixed model's softmax error; by default
         ``softmax_table(s / temperature, 2 n, frac_bits)`` (as the fused layer's).
     frac_bits : int
         Fractional bits of the fixed-point error and signal (8: Loihi's factor width).
@@ -98,13 +99,16 @@ class LearningSignal(LocalProcess):
                 f"basis has shape {basis.shape}, expected (n_classes, n) = {(signal.n_classes, n)}"
             )
         integer_basis = bool(np.all(basis == np.round(basis)))
-        if softmax is None:
-            softmax = softmax_table(signal.basis_scale(n) / signal.temperature, 2 * n, frac_bits)
-        elif not isinstance(softmax, SoftmaxTable):
-            raise TypeError(f"softmax must be a SoftmaxTable, got {type(softmax).__name__}")
+        error = fixed_error(signal, signal.basis_scale(n), 2 * n, frac_bits)
+        if softmax is not None:
+            if not isinstance(softmax, SoftmaxTable):
+                raise TypeError(f"softmax must be a SoftmaxTable, got {type(softmax).__name__}")
+            if signal.error != "softmax":
+                raise ValueError(f"a softmax table is for error='softmax', the signal's error is {signal.error!r}")
+            error = FixedError("softmax", softmax.frac_bits, table=softmax)
         super().__init__(
             n=n, signal=signal, basis=basis, integer_basis=integer_basis, latency=int(latency),
-            softmax=softmax, gain_lr=gain_lr, name=name,
+            error_fixed=error, gain_lr=gain_lr, name=name,
         )
         self.proc_params["process_name"] = self.name
         self.s_in = InPort(shape=(n,))
