@@ -1,16 +1,20 @@
 """Hardware-friendly local errors against the softmax signal, with the batched trainer.
 
     .venv/bin/python benchmarks/hardware_signals.py [--datasets nmnist,fashion] [--seeds 3]
-        [--epochs nmnist:20,fashion:5] [--errors softmax,clipped,pwl_softmax] [--out results]
+        [--epochs nmnist:20,fashion:5] [--errors softmax,clipped,pwl_softmax] [--timings paper]
+        [--out results]
 
 TESS at its defaults (square basis scaled by 1/sqrt(d), alpha_post -1) with the local error
 ``SignalParams(error=...)`` changed: ``softmax`` (the papers'), ``clipped`` (clip(z, 0, 1)
 - y*) and ``pwl_softmax`` (relu(z - max z + 2) normalised), the errors a neuro-core's
-error units can compute. The network and protocol are benchmarks/compare_rules.py's:
+error units can compute. ``--timings paper,loihi`` adds each error with
+``LearningRule(timing="loihi")``: the post factors paired with the pre quantities two steps
+later, as the layer decomposed for Loihi 2 learns. The network and protocol are benchmarks/compare_rules.py's:
 2312 (or 784) -> 512 -> 256 -> leaky read-out, Adam 1e-3 per layer, batch 32; N-MNIST
 1k/100 subset at T = 10 for 20 epochs, Fashion-MNIST 60k/10k with direct input at T = 6
 for 5 epochs (``--epochs 3`` sets every dataset's, ``nmnist:20,fashion:2`` each one's).
-Test accuracy, mean and spread over seeds 0 .. seeds-1.
+Test accuracy, mean and spread over seeds 0 .. seeds-1; beside it the difference to the
+softmax row (for a Loihi-timing row: to the same error at the papers' timing).
 
 Writes ``<out>/hardware_signals.{md,json}``; rows already in the JSON from an earlier run
 (other variants) are kept, so variants can be measured one command at a time.
@@ -42,15 +46,15 @@ def parse_epochs(text: str) -> dict:
     return epochs
 
 
-def make_rule(error: str):
+def make_rule(error: str, timing: str = "paper"):
     from lava_local.rules import TESS
 
     default = TESS()
-    return default.with_(signal=replace(default.signal, error=error))
+    return default.with_(signal=replace(default.signal, error=error), timing=timing)
 
 
-def variant_name(error: str) -> str:
-    return error
+def variant_name(error: str, timing: str = "paper") -> str:
+    return error if timing == "paper" else f"{error}, {timing} timing"
 
 
 def load(name: str, train_samples: int):
@@ -94,12 +98,13 @@ def write_tables(out: Path, rows: dict, args: dict) -> str:
     for v in variants:
         cells = [v]
         for d in datasets:
-            row, base = rows.get(f"{d}/{v}"), rows.get(f"{d}/softmax")
+            row = rows.get(f"{d}/{v}")
             if row is None:
                 cells.append("-")
                 continue
+            base = rows.get(f"{d}/{row['error'] if row.get('timing', 'paper') != 'paper' else 'softmax'}")
             cell = f"{row['acc_mean']:.3f} +- {row['acc_std']:.3f} (n={len(row['acc'])})"
-            if base is not None and v != "softmax":
+            if base is not None and base is not row:
                 cell += f", {100 * (row['acc_mean'] - base['acc_mean']):+.1f} pt"
             cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
@@ -114,6 +119,7 @@ def _epochs(rows: dict, dataset: str) -> str:
 
 def main() -> None:
     from lava_local.kernels.learning_signal import ERRORS
+    from lava_local.rules import TIMINGS
     from lava_local.trainer import flush_subnormals
 
     flush_subnormals()  # first, so that torch's worker threads inherit it
@@ -123,13 +129,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=parse_epochs, default=dict(DEFAULT_EPOCHS),
                         help="every dataset's (3) or each one's (nmnist:20,fashion:5, the default)")
     parser.add_argument("--errors", default="softmax,clipped,pwl_softmax")
+    parser.add_argument("--timings", default="paper", help="paper, loihi or both (comma-separated)")
     parser.add_argument("--train-samples", type=int, default=60000, help="at most this many training samples")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     datasets = [d for d in args.datasets.split(",") if d]
     errors = [e for e in args.errors.split(",") if e]
-    for value, known, what in ((datasets, DATASETS, "dataset"), (errors, ERRORS, "error")):
+    timings = [t for t in args.timings.split(",") if t]
+    for value, known, what in ((datasets, DATASETS, "dataset"), (errors, ERRORS, "error"),
+                               (timings, tuple(TIMINGS), "timing")):
         unknown = sorted(set(value) - set(known))
         if unknown:
             raise SystemExit(f"unknown {what}(s) {unknown}; choose from {', '.join(known)}")
@@ -139,15 +148,16 @@ def main() -> None:
     for name in datasets:
         train, test = load(name, args.train_samples)
         epochs = args.epochs[name]
-        for error in errors:
-            variant = variant_name(error)
+        for error, timing in ((e, t) for t in timings for e in errors):
+            variant = variant_name(error, timing)
             accs, seconds = [], []
             for seed in range(args.seeds):
-                acc, sec = train_eval(make_rule(error), train, test, epochs, seed, args.device)
+                acc, sec = train_eval(make_rule(error, timing), train, test, epochs, seed, args.device)
                 accs.append(float(acc))
                 seconds.append(sec)
                 print(f"{name} {variant} seed {seed}: test {acc:.4f}, {sec:.1f} s/epoch", flush=True)
-            rows[f"{name}/{variant}"] = {"dataset": name, "variant": variant, "error": error, "epochs": epochs,
+            rows[f"{name}/{variant}"] = {"dataset": name, "variant": variant, "error": error, "timing": timing,
+                                         "epochs": epochs,
                                          "acc": accs, "acc_mean": float(np.mean(accs)),
                                          "acc_std": float(np.std(accs)), "s_per_epoch": float(np.mean(seconds))}
             table = write_tables(args.out, rows, vars(args) | {"out": str(args.out)})

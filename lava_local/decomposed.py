@@ -231,8 +231,10 @@ def stream_reference(
     basis: Any = None,
     offset: int = 0,
     psi_rest: bool = False,
+    apply: str = "step",
 ) -> dict:
-    """One TESS layer over a spike stream in NumPy, with the update applied every step.
+    """One TESS layer over a spike stream in NumPy, with the update applied every step
+    (``apply="sample"``: summed over the stream and applied at its end).
 
     At paper step n: q, h, LIF (weights after the update of step n-1), Psi, m (zero when
     ``labels[n] < 0``), the factors a[n], b[n], then ``W -= lr (a[n-offset] (x) q[n] +
@@ -240,14 +242,20 @@ def stream_reference(
     state u = 0 with its Psi(0) (the decomposed graph's idle first step) instead of Psi = 0.
 
     ``offset=0, psi_rest=False``: the fused layer. ``offset=PAIRING_OFFSET, psi_rest=True``:
-    the decomposed Lava graph run for ``len(spikes)`` steps. Returns ``weights``, ``o``
-    (steps, n_out), ``a``, ``b`` (steps, n_out).
+    the decomposed Lava graph run for ``len(spikes)`` steps. ``offset=PAIRING_OFFSET,
+    psi_rest=False``: a layer with ``LearningRule(timing="loihi")`` (the fused models and
+    the trainer start each sample from Psi = 0, as the papers' equations do; with
+    ``alpha_post = 0`` the idle step's Psi(0), which enters only h, makes no difference).
+    Returns ``weights``, ``o`` (steps, n_out), ``a``, ``b`` (steps, n_out).
     """
     w = _validate.finite_array("weights", weights).copy()
     n_out, n_in = w.shape
     rule = rule.for_neuron(neuron)
     s, lab = _check_stream(spikes, labels, n_in, rule.signal.n_classes)
     _validate.integer("offset", offset, 0)
+    if apply not in ("step", "sample"):
+        raise ValueError(f"apply must be 'step' or 'sample', got {apply!r}")
+    total = np.zeros_like(w)
     if basis is None:
         basis = make_basis(rule.signal.basis, rule.signal.n_classes, n_out)
     elig = rule.eligibility
@@ -271,6 +279,9 @@ def stream_reference(
         outs.append(state.o)
         k = n - offset
         if k >= 0:
-            w = w - rule.lr * dense_update(np.ones(n_out), a_hist[k], b_hist[k], q, pre, unit)
+            total = total + dense_update(np.ones(n_out), a_hist[k], b_hist[k], q, pre, unit)
+        if apply == "step":
+            w, total = w - rule.lr * total, np.zeros_like(w)
         psi_prev = psi_u
+    w = w - rule.lr * total
     return {"weights": w, "o": np.array(outs), "a": np.array(a_hist), "b": np.array(b_hist)}

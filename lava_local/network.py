@@ -187,6 +187,9 @@ class Network:
         if not isinstance(rule, LearningRule):
             raise TypeError("rule must be a LearningRule (TESS, STLLR, LLS)")
         rule = rule.for_classes(self.n_classes).for_neuron(neuron)
+        if rule.timing != "paper" and any(g is not None for g in self.geometries):
+            raise ValueError(f"timing={rule.timing!r} is the dense layers' Loihi mapping (Lava's learning engine "
+                             "has dense synapses only); a network with Conv layers learns with timing='paper'")
         self.rule, self.neuron, self.surrogate = rule, neuron, surrogate
         self.frozen = bool(frozen)
         self.readout_lr = _validate.positive("readout_lr", readout_lr)

@@ -61,7 +61,8 @@ def reference_run(
     for k, index in enumerate(schedule):
         label = int(labels[index]) if learn[k] else -1
         hidden_learns = label >= 0 and not net.frozen
-        states = [dense_layer_init(w.shape[1], w.shape[0], dtype) if g is None else conv_layer_init(g, dtype)
+        states = [dense_layer_init(w.shape[1], w.shape[0], dtype, rule.pairing_offset) if g is None
+                  else conv_layer_init(g, dtype)
                   for g, w in zip(net.geometries, weights[:-1])]
         ro = readout_init(weights[-1].shape[1], weights[-1].shape[0], dtype)
         spikes = [[] for _ in states]

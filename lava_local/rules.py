@@ -30,7 +30,12 @@ from .kernels.learning_signal import SignalParams
 from .kernels.neuron import LIFParams
 from .kernels.plasticity import EligibilityParams
 
-__all__ = ["LearningRule", "TESS", "STLLR", "LLS"]
+__all__ = ["LearningRule", "TESS", "STLLR", "LLS", "TIMINGS"]
+
+TIMINGS = {"paper": 0, "loihi": 2}
+"""Steps between a step's post-synaptic factors and the pre-synaptic quantities they are
+paired with, per ``LearningRule.timing``; ``"loihi"`` is
+:data:`lava_local.decomposed.PAIRING_OFFSET` (the Dense hop plus the signal's latency)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,14 @@ class LearningRule:
     basis, LLS/TESS), or, for S-TLLR only, ``"bp"`` (the read-out's instantaneous loss at
     step t back-propagated across layers, not through time) or ``"dfa"`` (that loss's error
     through fixed random feedback matrices). ``"bp"`` and ``"dfa"`` run in the trainer.
+    ``timing``: ``"paper"`` pairs each step's post-synaptic factors ``a[n] = m alpha_pre
+    Psi(u[n])``, ``b[n] = m alpha_post h[n]`` with that step's pre trace and spikes;
+    ``"loihi"`` pairs them with those of step n + 2, as the layer decomposed for Loihi 2
+    computes (:mod:`lava_local.decomposed`): ``dW[n] = a[n-2] (x) q[n] + b[n-2] (x)
+    o_pre[n]``. The layer state then holds a delay line of the last two steps' factors,
+    which starts empty with each sample (the factors of a sample's last two steps are not
+    applied). Dense and recurrent layers, in the trainer (step by step, ``window=1``) and
+    in the Lava float and fixed-point models; the read-out keeps its exact local gradient.
     """
 
     eligibility: EligibilityParams = field(default_factory=EligibilityParams)
@@ -52,6 +65,7 @@ class LearningRule:
     t_l: int = 0
     apply: str = "sample"
     lr: float = 1e-3
+    timing: str = "paper"
     name: str = "rule"
 
     def __post_init__(self) -> None:
@@ -65,6 +79,13 @@ class LearningRule:
             raise ValueError(f"apply must be 'sample' or 'step', got {self.apply!r}")
         _validate.integer("t_l", self.t_l, 0)
         _validate.positive("lr", self.lr)
+        if self.timing not in TIMINGS:
+            raise ValueError(f"timing must be one of {', '.join(map(repr, TIMINGS))}, got {self.timing!r}")
+
+    @property
+    def pairing_offset(self) -> int:
+        """Steps between the post factors and the pre quantities they are paired with."""
+        return TIMINGS[self.timing]
 
     def with_(self, **changes) -> "LearningRule":
         return replace(self, **changes)

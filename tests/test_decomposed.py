@@ -260,16 +260,19 @@ def test_decomposed_equals_delayed_reference(rng, rule):
 
 
 @pytest.mark.timeout(120)
-def test_fused_dense_layer_equals_reference_offset0(rng):
-    """The fused Lava DenseLayer (apply="step") == stream_reference(offset=0): with the
-    previous test this relates the fused and decomposed layers through one function."""
+@pytest.mark.parametrize("timing", ["paper", "loihi"])
+def test_fused_dense_layer_equals_reference(timing, rng):
+    """The fused Lava DenseLayer (apply="step") == stream_reference(offset=0), and with
+    ``timing="loihi"`` == stream_reference(offset=PAIRING_OFFSET) (from Psi = 0, without the
+    decomposed graph's idle step): with the previous test this relates the fused and
+    decomposed layers through one function."""
     from lava_local.proc.dense_layer import DenseLayer
     from lava_local.proc.source import SpikeDataSource
 
     spikes, _ = _stream(rng)
     label = 2
     w0 = rng.normal(0.0, 0.3, (N_OUT, N_IN))
-    rule = _tess()
+    rule = _tess(timing=timing)
     source = SpikeDataSource(frames=spikes[None], labels=np.array([label]), n_classes=C)
     layer = DenseLayer(weights=w0, steps_per_sample=T, rule=rule)
     source.s_out.connect(layer.s_in)
@@ -279,10 +282,12 @@ def test_fused_dense_layer_equals_reference_offset0(rng):
         w_fused = np.asarray(layer.weights.get())
     finally:
         layer.stop()
-    ref0 = stream_reference(spikes, np.full(T, label), w0, rule, offset=0)
-    np.testing.assert_allclose(w_fused, ref0["weights"], rtol=0, atol=1e-12)
-    ref2 = stream_reference(spikes, np.full(T, label), w0, rule, offset=PAIRING_OFFSET, psi_rest=True)
-    assert np.abs(ref2["weights"] - w_fused).max() > 1e-3  # the two layers really differ
+    ref = stream_reference(spikes, np.full(T, label), w0, rule, offset=rule.pairing_offset)
+    np.testing.assert_allclose(w_fused, ref["weights"], rtol=0, atol=1e-12)
+    for offset, rest in ((0, False), (PAIRING_OFFSET, True)):
+        if (offset, rest) != (rule.pairing_offset, False):  # the other timing, and the decomposed graph
+            other = stream_reference(spikes, np.full(T, label), w0, rule, offset=offset, psi_rest=rest)
+            assert np.abs(other["weights"] - w_fused).max() > 1e-3
 
 
 def test_loihi_rule_strings():

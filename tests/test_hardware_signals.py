@@ -2,8 +2,9 @@
 
 Each error against an element-by-element computation written here; the integer errors
 against the float ones within a stated bound; the batched trainer against the NumPy
-reference of the Lava network (which the Lava float network equals, checked here too for
-one new error in float and fixed point); the LearningSignal process against the kernel.
+reference of the Lava network (which the Lava network equals in float and fixed point
+with each new error, tests/test_network_lava.py); the LearningSignal process against the
+kernel.
 """
 import numpy as np
 import pytest
@@ -144,7 +145,7 @@ def test_fixed_error_tracks_the_float_one(kind, d, temperature, rng):
 def test_trainer_batch1_float64_equals_the_lava_network(kind, window, rng):
     """As tests/test_trainer.py: batch 1, float64, SGD at the Lava models' rates gives the
     weights and predictions of the NumPy reference of the Lava network (which
-    test_lava_network_with_new_error_equals_reference runs in Lava itself)."""
+    tests/test_network_lava.py runs in Lava itself with each new error)."""
     frames = (rng.random((10, 8, 40)) < 0.25).astype(np.uint8)
     labels = rng.integers(0, 10, size=10)
     rule = TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error=kind))
@@ -163,30 +164,6 @@ def test_trainer_batch1_float64_equals_the_lava_network(kind, window, rng):
     for got, want, init in zip(net.weights, ref_weights, make().weights):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
         assert not np.allclose(got, init)
-
-
-@pytest.mark.parametrize("numeric", ["float", "fixed"])
-@pytest.mark.parametrize("kind", NEW_ERRORS)
-def test_lava_network_with_new_error_equals_reference(kind, numeric, rng):
-    """The fused Lava models (float and fixed point) run the new errors as the kernels do."""
-    frames = (rng.random((8, 8, 40)) < 0.25).astype(np.uint8)
-    labels = rng.integers(0, 10, size=8)
-    rule = TESS(lr=0.05, signal=SignalParams(error=kind))
-    kwargs = dict(hidden=(16,), rule=rule, init_scale=3.0, readout_lr=0.05, seed=3)
-    net, ref = Network(40, **kwargs), Network(40, **kwargs)
-    start = [w.copy() for w in net.weights]
-    net.fit((frames[:6], labels[:6]), (frames[6:], labels[6:]), epochs=1, numeric=numeric, progress=False)
-    schedule, learn = ref.schedule(6, 2, 1)
-    _, weights, _ = reference_run(ref, frames, labels, schedule, learn, numeric)
-    if numeric == "fixed":
-        from lava_local.fixed_point import quantize_dense_layer, quantize_readout
-
-        exps = [quantize_dense_layer(start[0], ref.neuron, ref.surrogate, rule, 16)[0].weight_exp,
-                quantize_readout(start[1], 0.5, 0.05)[0].weight_exp]
-        weights = [w * 2.0**e / 1024 for w, e in zip(weights, exps)]
-    for got, want, init in zip(net.weights, weights, start):
-        np.testing.assert_array_equal(got, want)
-        assert not np.array_equal(got, init)
 
 
 def test_fixed_layer_uses_the_rules_error(rng):
@@ -243,14 +220,15 @@ def test_benchmark_script_writes_its_table(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    for errors in ("softmax", "pwl_softmax"):
+    for errors, timings in (("softmax", "paper"), ("pwl_softmax", "paper,loihi")):
         out = subprocess.run(
             [sys.executable, str(root / "benchmarks" / "hardware_signals.py"), "--datasets", "nmnist", "--seeds",
-             "1", "--epochs", "1", "--train-samples", "64", "--errors", errors, "--out", str(tmp_path)],
+             "1", "--epochs", "1", "--train-samples", "64", "--errors", errors, "--timings", timings, "--out",
+             str(tmp_path)],
             capture_output=True, text=True, timeout=280, cwd=root)
         assert out.returncode == 0, out.stderr[-2000:]
     rows = json.loads((tmp_path / "hardware_signals.json").read_text())["rows"]
-    assert set(rows) == {"nmnist/softmax", "nmnist/pwl_softmax"}
+    assert set(rows) == {"nmnist/softmax", "nmnist/pwl_softmax", "nmnist/pwl_softmax, loihi timing"}
     assert all(0 <= r["acc_mean"] <= 1 and r["epochs"] == 1 for r in rows.values())
     table = (tmp_path / "hardware_signals.md").read_text()
     assert "| pwl_softmax |" in table and "pt" in table

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lava_local.kernels import LIFParams
+from lava_local.kernels.learning_signal import SignalParams
 from lava_local.network import Network
 from lava_local.reference import reference_run
 from lava_local.rules import LLS, STLLR, TESS
@@ -19,7 +20,11 @@ def _data(rng, n=14, steps=8, n_in=40, rate=0.25):
 
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
 @pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.cifar10_dvs(lr=0.05), LLS(signal=TESS().signal, lr=0.05),
-                                  TESS(lr=0.05, apply="step")], ids=["tess", "stllr", "lls", "tess-online"])
+                                  TESS(lr=0.05, apply="step"), TESS(lr=0.05, signal=SignalParams(error="clipped")),
+                                  TESS(lr=0.05, signal=SignalParams(error="pwl_softmax")),
+                                  TESS(lr=0.05, timing="loihi")],
+                         ids=["tess", "stllr", "lls", "tess-online", "tess-clipped", "tess-pwl-softmax",
+                              "tess-loihi-timing"])
 def test_lava_network_equals_kernel_reference(rule, numeric, rng):
     frames, labels = _data(rng)
     train, test = (frames[:10], labels[:10]), (frames[10:], labels[10:])

@@ -11,6 +11,13 @@ it. For a dense layer at step t (TESS Algorithm 1, t_l = 0 unless the rule sets 
     dW       += (m alpha_pre Psi(u[t])) (x) q[t] + (m alpha_post h[t]) (x) o_pre[t]
 
 and at the end of the sample ``W -= lr dW`` (or every step with ``apply="step"``).
+
+With the Loihi timing (``LearningRule(timing="loihi")``, the pairing of the layer
+decomposed for Loihi 2, :mod:`lava_local.decomposed`) the post factors
+``a[t] = m alpha_pre Psi(u[t])``, ``b[t] = m alpha_post h[t]`` wait in a delay line of
+``k = PAIRING_OFFSET = 2`` steps in the layer state (:func:`delay_line`)::
+
+    dW       += a[t-k] (x) q[t] + b[t-k] (x) o_pre[t]            (factors before step 0: zero)
 """
 from __future__ import annotations
 
@@ -49,6 +56,7 @@ from .plasticity import (
     apply_update_fixed,
     eligibility_factors,
     conv_update,
+    dense_outer,
     dense_update,
     dense_update_fixed,
     stacked_update,
@@ -61,6 +69,7 @@ from .window import backward_view_update, trace_window
 __all__ = [
     "DenseLayerState",
     "dense_layer_init",
+    "delay_line",
     "dense_layer_step",
     "dense_layer_forward",
     "dense_layer_learn",
@@ -96,12 +105,30 @@ class DenseLayerState(NamedTuple):
     #: where ``psi``, ``h`` and ``q`` are views of :class:`~.plasticity.TermStacks` (a
     #: caller that writes its states in place), the update's two terms go in one product
     stacks: Optional[TermStacks] = None
+    #: the Loihi timing's delay line: the post factors ``(a, b)`` of the last k steps,
+    #: oldest first (:func:`delay_line`); ``None``: each step's factors are used at once
+    delay: Optional[Tuple[Tuple[Any, Any], ...]] = None
 
 
-def dense_layer_init(n_in: int, n_out: int, dtype=float) -> DenseLayerState:
+def dense_layer_init(n_in: int, n_out: int, dtype=float, offset: int = 0) -> DenseLayerState:
+    """Zero state of one sample; ``offset``: the rule's ``pairing_offset`` (delay line)."""
     z_out = np.zeros(n_out, dtype)
     return DenseLayerState(z_out, z_out.copy(), np.zeros(n_in, dtype), z_out.copy(), z_out.copy(),
-                           np.zeros((n_out, n_in), dtype))
+                           np.zeros((n_out, n_in), dtype), delay=delay_line(offset, z_out))
+
+
+def delay_line(offset: int, post: Any) -> Optional[Tuple[Tuple[Any, Any], ...]]:
+    """An empty delay line of ``offset`` steps of post factors shaped like ``post`` (the
+    neurons of one sample or a batch, NumPy or torch, float or integer): zero factors,
+    so the first ``offset`` steps of a sample add nothing. ``None`` for offset 0."""
+    if offset == 0:
+        return None
+    return tuple((post * 0, post * 0) for _ in range(offset))
+
+
+def _delayed(delay: Tuple[Tuple[Any, Any], ...], a: Any, b: Any):
+    """Push this step's factors into the delay line; returns the oldest and the new line."""
+    return delay[0], delay[1:] + ((a, b),)
 
 
 def dense_layer_step(
@@ -124,8 +151,8 @@ def dense_layer_step(
     over the old one (:func:`dense_layer_forward`, :func:`dense_layer_learn`).
     """
     state = dense_layer_forward(state, pre, weights, neuron, surrogate, eligibility, in_place)
-    if target is None:
-        return state
+    if target is None:  # a delay line still applies its waiting factors (and takes zeros)
+        return state if state.delay is None else dense_layer_learn(state, pre, state.o * 0, eligibility, in_place)
     return dense_layer_learn(state, pre, learning_signal(state.o, target, basis, signal), eligibility, in_place)
 
 
@@ -157,12 +184,27 @@ def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: Eli
 
     ``in_place=True`` adds it into ``state.dw`` itself (for a caller that owns the
     accumulator, like the batched trainer: no second weight-sized array per step), with
-    ``state.stacks`` both terms in one product.
+    ``state.stacks`` both terms in one product. With a delay line (the Loihi timing) the
+    update pairs the factors of ``k`` steps ago with this step's ``q`` and ``o_pre``.
     """
+    if state.delay is not None:
+        (a, b), delay = _delayed(state.delay, *eligibility_factors(m, state.psi, state.h, eligibility))
+        return state._replace(delay=delay, dw=_accumulate(
+            state.dw, in_place, lambda out: _paired_update(a, b, state.q, pre, eligibility, out)))
     if in_place and state.stacks is not None:
         return state._replace(dw=stacked_update(m, state.stacks, pre, eligibility, out=state.dw))
     return state._replace(dw=_accumulate(
         state.dw, in_place, lambda out: dense_update(m, state.psi, state.h, state.q, pre, eligibility, out=out)))
+
+
+def _paired_update(a: Any, b: Any, q: Any, pre: Any, eligibility: EligibilityParams, out: Any) -> Any:
+    """``a (x) q + b (x) o_pre`` for given post factors: new, or added into ``out``."""
+    if out is None:
+        return dense_outer(a, b, q, pre, eligibility)
+    for factor, trace, alpha in ((a, q, eligibility.alpha_pre), (b, pre, eligibility.alpha_post)):
+        if alpha != 0:  # a term with a zero weight costs nothing
+            synapse_outer(factor, trace, out=out)
+    return out
 
 
 def _accumulate(dw: Any, in_place: bool, update: Any) -> Any:
@@ -214,11 +256,15 @@ def dense_layer_step_fixed(
     current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
     lif = lif_step_fixed(LIFState(state.u, state.o), current, params.neuron)
     psi_u = psi_fixed(lif.u, params.neuron.threshold, params.psi)
-    dw = state.dw
-    if label >= 0:
+    dw, delay = state.dw, state.delay
+    if delay is not None:  # the Loihi timing: a step without a label pushes zero factors
+        m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
+        (a, b), delay = _delayed(delay, *eligibility_factors(m, psi_u, h, params))
+        dw = dw + dense_update_fixed(1, a, b, q, pre, 1, 1, params.pre_impulse)
+    elif label >= 0:
         m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
         dw = dw + dense_update_fixed(m, psi_u, h, q, pre, params.alpha_pre, params.alpha_post, params.pre_impulse)
-    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw)
+    return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw, delay=delay)
 
 
 def dense_layer_apply_fixed(

@@ -16,6 +16,7 @@ from lava_local.kernels.layer import (
     conv_layer_step,
     dense_layer_forward,
     dense_layer_learn,
+    delay_line,
     dense_layer_step,
     layer_integrate,
     layer_learn_window,
@@ -62,6 +63,10 @@ class LocalTrainer(TrainerBase):
     its default backend, or a backend's name), which fuses the step's element-wise
     operations; on a GPU that removes most of the kernel launches that bound a small step.
     The first steps pay the compilation (each layer shape, with and without learning).
+
+    ``rule.timing="loihi"`` (:class:`~lava_local.rules.LearningRule`): each layer state
+    carries the kernels' delay line of post factors, which starts empty with each batch
+    of samples, as in the Lava models; step by step only (``window=1``).
     """
 
     def __init__(self, net, *args, window: int = 1, compile: Union[bool, str] = False, **kwargs) -> None:
@@ -73,6 +78,9 @@ class LocalTrainer(TrainerBase):
         if window > 1 and net.rule.feedback != "local":
             raise ValueError(f"window > 1 needs a local learning signal; feedback={net.rule.feedback!r} "
                              "sends each step's signal across layers, so it learns step by step (window=1)")
+        if window > 1 and net.rule.timing != "paper":
+            raise ValueError(f"window > 1 learns with timing='paper'; timing={net.rule.timing!r} pairs the "
+                             "factors through a delay line step by step (window=1)")
         self.window = window
         self.window_bytes = 0  # buffers of the last run's update windows
         self.compile = compile
@@ -93,7 +101,8 @@ class LocalTrainer(TrainerBase):
             for n in out_sizes
         ] if net.rule.feedback == "dfa" else []
 
-    def _zero_states(self, batch: int):
+    def _zero_states(self, batch: int, learning: bool = True):
+        """Zero layer states for a batch; ``learning``: with the rule's delay line."""
         def zeros(*shape: int) -> torch.Tensor:
             return torch.zeros(*shape, dtype=self.dtype, device=self.device)
 
@@ -121,7 +130,8 @@ class LocalTrainer(TrainerBase):
                 psi, h, q = stacks[i].post[0], stacks[i].post[1], stacks[i].pre[0]
             else:
                 psi, h, q = zeros(*out), zeros(*out), zeros(*inp)
-            states.append(DenseLayerState(zeros(*out), o, q, h, psi, zeros(*self.params[i].shape), stacks[i]))
+            delay = delay_line(net.rule.pairing_offset if learning else 0, zeros(*out))
+            states.append(DenseLayerState(zeros(*out), o, q, h, psi, zeros(*self.params[i].shape), stacks[i], delay))
         n_classes, n_in = self.params[-1].shape
         readout = ReadoutState(zeros(batch, n_classes), zeros(batch, n_in), zeros(batch, n_classes),
                                zeros(n_classes, n_in))
@@ -205,7 +215,7 @@ class LocalTrainer(TrainerBase):
         the window)."""
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
-        states, readout = self._zero_states(batch)
+        states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         # each layer's y* B once per batch: a step's error and back-projection are one product
         layer_targets = [None if target is None else project_target(target, b) for b in self.signal_bases]
@@ -270,7 +280,7 @@ class LocalTrainer(TrainerBase):
         """S-TLLR with a signal from the read-out's loss at step t (``bp`` or ``dfa``)."""
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
-        states, readout = self._zero_states(batch)
+        states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         softmax = SignalParams(n_classes=net.n_classes)
         weights = self.effective_weights()

@@ -10,6 +10,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_local.kernels.layer import (
     DenseLayerState,
+    delay_line,
     dense_layer_apply_fixed,
     dense_layer_step,
     dense_layer_step_fixed,
@@ -31,13 +32,14 @@ class _DenseLayerModel(GuardedModel):
         self.steps = p["steps"]
         self.learn = p["learn"]
         self.dw = None
+        self.delay = None  # the Loihi timing's delay line of post factors
 
     def _state(self) -> DenseLayerState:
-        return DenseLayerState(self.u, self.o, self.q, self.h, self.psi, self.dw)
+        return DenseLayerState(self.u, self.o, self.q, self.h, self.psi, self.dw, delay=self.delay)
 
     def _store(self, state: DenseLayerState) -> None:
         self.u[:], self.o[:], self.q[:], self.h[:], self.psi[:] = state[:5]
-        self.dw = state.dw
+        self.dw, self.delay = state.dw, state.delay
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
         _, t = phase(self.time_step, self.steps)
@@ -45,6 +47,7 @@ class _DenseLayerModel(GuardedModel):
             for var in (self.u, self.o, self.q, self.h, self.psi):
                 var[:] = 0
             self.dw = np.zeros(self.weights.shape, dtype=self.weights.dtype)
+            self.delay = delay_line(self.rule.pairing_offset, self.o)
         label = int(label_in[0])
         learning = self.learn and label >= 0 and t >= self.rule.t_l
         self._store(self._advance(s_in, label if learning else -1))
