@@ -4,7 +4,14 @@
     lava-local train [--data nmnist] [--rule tess] [--method local] [--backend trainer] ...
     lava-local eval --checkpoint DIR/last.pt [--data nmnist] ...
     lava-local bench NAME [ARGS...]                  a script of the repository's benchmarks/
-    lava-local deploy                                (planned)
+    lava-local deploy --checkpoint DIR [--profile loihi2] [--data nmnist] --out DIR
+                                                     quantization, fit, cost, netx and NIR files
+
+``deploy`` writes a trained network's quantization report, chip fit (where each layer
+learns), cost estimate (NeuroBench's metrics included), netx HDF5 and NIR files into
+``--out``; a part the network cannot go through (netx for conv or recurrent layers, the
+fixed-point run for recurrent layers or analog frames) is skipped with a warning line and
+exit code 0, listed under ``skipped`` in its JSON.
 
 Exit codes: 0 success; 1 a run failed (``TrainingCollapse``, an error while training); 2 bad
 usage or missing/invalid data, with one line on stderr and no traceback (``--traceback``
@@ -23,6 +30,7 @@ import importlib.metadata
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -38,6 +46,10 @@ METHOD_CHOICES = ("local", "bptt", "readout-only")
 BACKEND_CHOICES = ("trainer", "lava-float", "lava-fixed")
 VERSION_PACKAGES = ("numpy", "lava-nc", "lava-dl", "torch", "tonic", "nir")
 CHECKPOINT_NAME = "last.pt"
+#: what ``deploy`` writes (key in its summary's "files" -> file name in --out)
+DEPLOY_FILES = {"quantization_md": "quantization.md", "quantization_json": "quantization.json",
+                "fit_md": "fit.md", "fit_json": "fit.json", "cost_md": "cost.md", "cost_json": "cost.json",
+                "netx": "network.netx.h5", "nir": "network.nir", "summary": "deploy.json"}
 #: the repository's benchmark scripts (absent when the package is installed without it)
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -157,7 +169,7 @@ def _trainer_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Local learning rules (TESS, S-TLLR, LLS) for spiking networks: "
-                                            "train, evaluate and benchmark from the command line.",
+                                            "train, evaluate, benchmark and deploy from the command line.",
                      epilog="Exit codes: 0 ok, 1 a run failed, 2 bad usage or missing data. "
                             f"'{PROG} COMMAND --help' describes each command.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version('lava-local')}")
@@ -220,9 +232,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("args", metavar="ARGS", nargs=argparse.REMAINDER, help="arguments for the script")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("deploy", help="(planned) NIR export, quantization report, cost estimate",
-                       description="Not available yet: NIR export, quantization report and cost estimate "
-                                   "are planned; for now use lava_local.export.export_netx.")
+    p = sub.add_parser("deploy", parents=[_data_options(), _network_options()],
+                       help="quantization report, chip fit, cost estimate, netx and NIR files of a network",
+                       description="Prepare a trained network for a chip: on the test set of --data (first "
+                                   "--limit samples) measure what the conversion to the profile's fixed point "
+                                   "costs (quantization report) and what the network would cost on the chip "
+                                   "(operations, energy, latency, NeuroBench's metrics), check that it fits and "
+                                   "where each layer learns, and write lava-dl's netx HDF5 file and a NIR file. "
+                                   "Network and data options left out are taken from the checkpoint. A part "
+                                   "the network cannot go through (netx for conv or recurrent layers, the "
+                                   "fixed-point run for recurrent layers or analog frames) is skipped with a "
+                                   "warning line and the rest is written (exit code 0). Files are written to a "
+                                   "temporary folder and moved into --out at the end: a failed run leaves --out "
+                                   "as it was.",
+                       epilog="Writes into --out: " + ", ".join(DEPLOY_FILES.values()) + " (the summary).")
+    p.add_argument("--checkpoint", type=Path, required=True, metavar="PATH",
+                   help=f"the network: a checkpoint written by 'train --checkpoint' (the file or its folder, for "
+                        f"{CHECKPOINT_NAME}) or a NIR file (.nir, as export_nir writes)")
+    p.add_argument("--profile", default="loihi2",
+                   help="hardware profile: a shipped name (loihi2, the default) or the path of a .toml file")
+    p.add_argument("--headroom", type=_positive_float, default=2.0,
+                   help="weight range kept for on-chip learning when quantizing (2, the default: what the "
+                        "Lava fixed-point models use; 1: a network deployed frozen)")
+    p.add_argument("--out", type=Path, default=Path("results/cli/deploy"),
+                   help="output folder (default results/cli/deploy)")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_deploy)
     return parser
 
@@ -843,10 +877,216 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 130
 
 
+def _deploy_network(args: argparse.Namespace):
+    """``(network, data, source info)`` of ``deploy --checkpoint``: a trainer checkpoint's
+    trained network (options from the checkpoint) or a NIR file's network."""
+    path = args.checkpoint
+    if path.suffix == ".nir":
+        if not path.is_file():
+            raise UsageError(f"NIR file not found: {path}")
+        try:
+            from lava_local.interchange import import_nir
+
+            net = import_nir(path)
+        except ImportError as error:
+            raise UsageError(f"reading a NIR file needs the nir package: pip install 'lava-local[nir]' ({error})")
+        except (ValueError, KeyError, OSError) as error:
+            raise UsageError(f"{path} is not a NIR file of a network lava_local reads: {_one_line(error)}") from None
+        _resolve_options(args, {})
+        data = load_data(args)
+        if (net.n_in, net.n_classes) != (data.n_in, data.n_classes):
+            raise UsageError(f"{path}'s network takes {net.n_in} inputs and {net.n_classes} classes, {data.name} "
+                             f"has {data.n_in} inputs and {data.n_classes} classes")
+        return net, data, {"checkpoint": str(path), "format": "nir"}
+    from lava_local.trainer import load_checkpoint
+
+    path = _checkpoint_file(path)
+    stored, _ = _stored_options(path)
+    _resolve_options(args, stored)
+    data = load_data(args)
+    net = build_network(args, data)
+    trainer = make_trainer(replace_namespace(args, device="cpu"), net)  # the reports run in NumPy
+    epoch = load_checkpoint(path, trainer)["epoch"]
+    trainer.sync_to_network()
+    return net, data, {"checkpoint": str(path), "format": "trainer checkpoint", "epoch": epoch,
+                       "config": _config(args)}
+
+
+def replace_namespace(args: argparse.Namespace, **changes: Any) -> argparse.Namespace:
+    """A copy of ``args`` with ``changes``."""
+    return argparse.Namespace(**{**vars(args), **changes})
+
+
+def _skipped_part(error: BaseException) -> str:
+    """Why a part of ``deploy`` was skipped, in one line."""
+    if isinstance(error, ImportError):
+        return f"{_one_line(error)} (pip install 'lava-local[all]')"
+    return _one_line(error)
+
+
+def _deploy_parts(net, data: Dataset, hw, headroom: float, folder: Path, log) -> Tuple[Dict[str, Any], Dict[str, str],
+                                                                                        List[str]]:
+    """Write the reports and network files into ``folder``; returns ``(results, skipped
+    part -> why, notes)``. A part the network cannot go through (the library raises
+    ``ValueError``, or a package is missing) is skipped; anything else propagates."""
+    import warnings
+
+    from lava_local.cost_estimate import estimate_cost
+    from lava_local.hw_profile import check_fit
+    from lava_local.quantization_report import quantization_report
+
+    results: Dict[str, Any] = {}
+    skipped: Dict[str, str] = {}
+    notes: List[str] = []
+
+    def write(key: str, text: str) -> None:
+        (folder / DEPLOY_FILES[key]).write_text(text)
+
+    fit = check_fit(net, hw)
+    write("fit_md", fit.to_markdown())
+    write("fit_json", fit.to_json())
+    results["fit"] = fit
+    n_test = int(data.test[1].size)
+    if not _is_spikes(data):
+        skipped["quantization"] = skipped["cost"] = (
+            f"{data.name}'s frames are analog (not whole spike counts): the fixed-point models take spike counts")
+    else:
+        log(f"quantization report: float and fixed-point runs on {n_test} test samples")
+        try:
+            report = quantization_report(net, data.test, hw, headroom=headroom)
+        except ValueError as error:
+            skipped["quantization"] = skipped["cost"] = _skipped_part(error)
+        else:
+            write("quantization_md", report.to_markdown())
+            write("quantization_json", report.to_json())
+            results["quantization"] = report
+            try:
+                cost = estimate_cost(net, profile=hw, activity=report.activity, headroom=headroom)
+            except ValueError as error:
+                skipped["cost"] = _skipped_part(error)
+            else:
+                write("cost_md", cost.to_markdown())
+                write("cost_json", cost.to_json())
+                results["cost"] = cost
+    try:
+        from lava_local.export import export_netx
+
+        results["netx_scale"] = export_netx(net, folder / DEPLOY_FILES["netx"])
+        if net.neuron.reset != "zero":
+            notes.append("netx: Loihi's LIF resets to zero, the network was trained with the subtractive reset "
+                         "(train with LIFParams(reset='zero') to deploy exactly)")
+    except (ValueError, ImportError) as error:
+        skipped["netx"] = _skipped_part(error)
+    try:
+        from lava_local.interchange import export_nir
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            export_nir(net, folder / DEPLOY_FILES["nir"])
+        notes += [f"nir: {_one_line(w.message)}" for w in caught]
+    except (ValueError, ImportError) as error:
+        skipped["nir"] = _skipped_part(error)
+    return results, skipped, notes
+
+
+def _deploy_summary(net, source: Dict[str, Any], data: Dataset, hw, results: Dict[str, Any]) -> Dict[str, Any]:
+    summary: Dict[str, Any] = {
+        "status": "ok", **source, "profile": hw.name, "profile_source": hw.source, "data": data.description,
+        "samples": int(data.test[1].size), "layers": [int(net.n_in), *map(int, net.hidden), int(net.n_classes)],
+        "rule": getattr(net.rule, "name", type(net.rule).__name__)}
+    fit = results["fit"]
+    summary["fit"] = {"fits": fit.fits, "cores": fit.cores, "neurons": fit.neurons, "synapses": fit.synapses,
+                      **{f"learning_{where}": fit.learning_on(where) for where in ("chip", "host", "none")}}
+    report = results.get("quantization")
+    if report is not None:
+        summary["quantization"] = {
+            "float_accuracy": report.float_accuracy, "fixed_accuracy": report.fixed_accuracy,
+            "accuracy_drop_points": report.accuracy_drop, "agreement": report.agreement,
+            "weights": sum(layer.weights for layer in report.layers),
+            "saturated_weights": sum(layer.saturated_weights for layer in report.layers),
+            "zero_weights": sum(layer.zero_weights for layer in report.layers)}
+    cost = results.get("cost")
+    if cost is not None:
+        summary["cost"] = {"energy_per_sample_uj": cost.energy_per_sample_uj,
+                           "latency_per_sample_ms": cost.latency_per_sample_ms,
+                           "learning_energy_per_sample_uj": cost.learning_energy_per_sample_uj,
+                           "neurobench": vars(cost.neurobench), "notes": cost.notes}
+    if "netx_scale" in results:
+        summary["netx"] = {"scale": results["netx_scale"], "layers": len(net.weights) + 1}  # with the input layer
+    return summary
+
+
+def _deploy_text(summary: Dict[str, Any], skipped: Dict[str, str], notes: List[str]) -> List[str]:
+    """The terminal summary of ``deploy`` (the files and warnings are added by the caller)."""
+    where = summary["fit"]
+    lines = [f"network {' -> '.join(map(str, summary['layers']))} ({summary['rule']}) from {summary['checkpoint']}"
+             + (f" (epoch {summary['epoch']})" if "epoch" in summary else "")
+             + f"; profile {summary['profile']}; {summary['samples']} test samples of {summary['data']}",
+             f"fit: {where['neurons']} neurons, {where['synapses']} synapses, about {where['cores']} neuro-cores: "
+             + ("fits on one chip" if where["fits"] else "does NOT fit on one chip")
+             + f"; learning on chip: {', '.join(where['learning_chip']) or 'none'}; on the host: "
+             + f"{', '.join(where['learning_host']) or 'none'}"
+             + (f"; frozen: {', '.join(where['learning_none'])}" if where["learning_none"] else "")]
+    q = summary.get("quantization")
+    if q is not None:
+        lines.append(f"quantization: float accuracy {q['float_accuracy']:.4f}, fixed point {q['fixed_accuracy']:.4f} "
+                     f"({-q['accuracy_drop_points']:+.2f} points), same prediction on {100 * q['agreement']:.1f} %; "
+                     f"{q['saturated_weights']} of {q['weights']} weights saturated, {q['zero_weights']} rounded to 0")
+    c = summary.get("cost")
+    if c is not None:
+        learning = c["learning_energy_per_sample_uj"]
+        lines.append(f"cost estimate: {c['energy_per_sample_uj']:.3g} uJ and {c['latency_per_sample_ms']:.3g} ms per "
+                     "sample (inference)" + ("" if learning is None else f", {learning:.3g} uJ per learning sample")
+                     + f"; per-operation figures from {summary['profile_source']}")
+    return lines + [f"note: {n}" for n in notes]
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
-    print("deploy: not available yet (NIR export, quantization report and cost estimate are planned); "
-          "for now use lava_local.export.export_netx", file=sys.stderr)
-    return 2
+    """Quantization report, fit, cost estimate, netx and NIR files of a trained network."""
+    import shutil
+    import tempfile
+
+    from lava_local.hw_profile import load_profile
+
+    log = _logger(args)
+    try:
+        hw = load_profile(args.profile)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file, not a folder")
+    net, data, source = _deploy_network(args)
+    log(f"{data.description}; network {' -> '.join(map(str, [net.n_in, *net.hidden, net.n_classes]))}; "
+        f"profile {hw.name}")
+    start = time.perf_counter()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.deploy-", dir=args.out.parent))
+    try:
+        try:
+            results, skipped, notes = _deploy_parts(net, data, hw, args.headroom, folder, log)
+        except (ValueError, TypeError) as error:  # not bad usage: the run itself failed
+            if args.traceback:
+                raise
+            raise RunFailed(f"{type(error).__name__}: {error}") from error
+        summary = _deploy_summary(net, source, data, hw, results)
+        names = [name for key, name in DEPLOY_FILES.items() if (folder / name).is_file() or key == "summary"]
+        files = {key: str(args.out / name) for key, name in DEPLOY_FILES.items() if name in names}
+        stale = [str(args.out / name) for name in DEPLOY_FILES.values() if name not in names
+                 and (args.out / name).exists()]
+        summary.update(seconds=round(time.perf_counter() - start, 3), out=str(args.out), files=files,
+                       skipped=skipped, notes=notes, stale=stale, headroom=args.headroom)
+        (folder / DEPLOY_FILES["summary"]).write_text(json.dumps(summary, indent=2, default=str))
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name in names:  # every part is written: now they replace the files of an earlier run
+            os.replace(folder / name, args.out / name)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    text = _deploy_text(summary, skipped, notes)
+    text += [f"warning: {part} not written: {why}" for part, why in skipped.items()]
+    text += [f"warning: {path} is an earlier run's (this run skipped it)" for path in stale]
+    text += [f"files in {args.out}:"] + [f"  {Path(path).name}" for path in files.values()]
+    _emit(args, summary, "\n".join(text))
+    return 0
 
 
 # ---------------------------------------------------------------------------------- main
@@ -864,7 +1104,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{PROG}: error: name a command (see {PROG} --help)", file=sys.stderr)
         return 2
     prog = f"{PROG} {args.command}"
-    if argv is None and args.command in ("train", "eval"):
+    if argv is None and args.command in ("train", "eval", "deploy"):
         # a program run (not a call from Python): subnormal traces cost a CPU many times the
         # time; torch's threads take the setting only if it comes first (README)
         from lava_local.trainer import flush_subnormals

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "available_profiles",
     "check_fit",
     "FitReport",
+    "LayerPlacement",
 ]
 
 
@@ -251,8 +253,26 @@ def load_profile(profile: Union[str, os.PathLike, HardwareProfile] = "loihi2") -
 
 
 @dataclass(frozen=True)
+class LayerPlacement:
+    """Where one layer of a network learns once deployed, and why (:func:`check_fit`).
+
+    ``learning``: ``"chip"`` (its weights learn on chip, with the learning engine, from a
+    signal the chip computes), ``"host"`` (the layer cannot learn on chip: it learns only in
+    the trainer on the host, and runs frozen on chip where it runs there at all) or
+    ``"none"`` (frozen by the network: it keeps its weights)."""
+
+    name: str  # hidden0, hidden1, ..., readout
+    kind: str  # dense, conv, recurrent or readout
+    neurons: int
+    synapses: int
+    learning: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class FitReport:
-    """How a network maps onto one chip of a profile (a first-order estimate)."""
+    """How a network maps onto one chip of a profile (a first-order estimate), and where each
+    layer learns (:attr:`layers`)."""
 
     neurons: int
     synapses: int
@@ -262,28 +282,99 @@ class FitReport:
     cores: int
     fits: bool
     notes: tuple
+    layers: tuple = ()  # LayerPlacement per hidden layer, then the read-out
+    profile: str = ""
 
-    def __str__(self) -> str:
+    def learning_on(self, where: str) -> list:
+        """Names of the layers whose ``learning`` is ``where`` (``"chip"``, ``"host"``, ``"none"``)."""
+        return [layer.name for layer in self.layers if layer.learning == where]
+
+    def _summary(self) -> str:
         verdict = "fits on one chip" if self.fits else "does NOT fit on one chip"
         return (f"{self.neurons} neurons, {self.synapses} synapses ({self.synapse_kib:.0f} KiB of weights): "
                 f"about {self.cores} neuro-cores ({self.cores_for_neurons} for neurons, "
-                f"{self.cores_for_synapses} for synapse memory); {verdict}"
-                + "".join(f"\n  - {n}" for n in self.notes))
+                f"{self.cores_for_synapses} for synapse memory); {verdict}")
+
+    def __str__(self) -> str:
+        lines = [self._summary()]
+        lines += [f"  - {layer.name} ({layer.kind}): learns {_WHERE[layer.learning]}: {layer.reason}"
+                  for layer in self.layers]
+        lines += [f"  - {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["layers"] = [dataclasses.asdict(layer) for layer in self.layers]
+        out["notes"] = list(self.notes)
+        out.update({f"learning_{where}": self.learning_on(where) for where in _WHERE})
+        return out
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_markdown(self) -> str:
+        on = f" on `{self.profile}`" if self.profile else ""
+        lines = [f"Fit{on}: {self._summary()}.", "",
+                 "| layer | kind | neurons | synapses | learns | why |", "|---|---|---|---|---|---|"]
+        lines += [f"| {layer.name} | {layer.kind} | {layer.neurons} | {layer.synapses} | {layer.learning} | "
+                  f"{layer.reason} |" for layer in self.layers]
+        lines += [""] + [f"- {n}" for n in self.notes] if self.notes else []
+        return "\n".join(lines) + "\n"
+
+
+_WHERE = {"chip": "on chip", "host": "on the host only", "none": "nowhere (frozen)"}
+
+
+def _placements(net: Any) -> list:
+    """Where each layer of ``net`` learns once deployed, and why (:class:`LayerPlacement`)."""
+    rule = net.rule
+    local = getattr(rule, "feedback", "local") == "local"
+    out = []
+    for i, (g, recurrent, w) in enumerate(zip(net.geometries, net.recurrent, net.weights[:-1])):
+        kind = "recurrent" if recurrent else ("dense" if g is None else "conv")
+        neurons = int(np_prod(w.shape[0:1])) if g is None else int(np_prod(g.out_shape))
+        if recurrent or (g is not None and (g.pool_out != 1 or g.standardize)):
+            what = ("a recurrent layer" if recurrent else "a conv layer with weight standardisation" if g.standardize
+                    else "Conv(pool_out > 1)")
+            where, why = "host", f"{what} runs in the trainer only (no fixed-point model): the layer stays on the host"
+        elif net.frozen:
+            where, why = "none", "frozen network (read-out only): the layer keeps its random weights"
+        elif g is not None:
+            where, why = "host", ("conv layers are deployed frozen on chip (Lava's learning engine is dense-only); "
+                                  "they learn in the trainer on the host")
+        elif not local:
+            where, why = "host", (f"the rule's signal (feedback {rule.feedback!r}) carries errors across layers, "
+                                  "which the chip's local learning does not: it learns in the trainer on the host")
+        else:
+            where, why = "chip", (f"{getattr(rule, 'name', type(rule).__name__)}'s signal is local (the layer's own "
+                                  "error neurons, fixed +-1 projections): Lava's learning engine updates it")
+        out.append(LayerPlacement(f"hidden{i}", kind, neurons, int(np_prod(w.shape)), where, why))
+    readout = net.weights[-1]
+    out.append(LayerPlacement("readout", "readout", int(net.n_classes), int(np_prod(readout.shape)), "chip",
+                              "its error (scores against the label the host sends) is local: the learning engine "
+                              "updates it"))
+    return out
 
 
 def check_fit(net: Any, profile: Union[str, os.PathLike, HardwareProfile] = "loihi2") -> FitReport:
-    """Estimate whether a :class:`~lava_local.network.Network` fits one chip of ``profile``.
+    """Estimate whether a :class:`~lava_local.network.Network` fits one chip of ``profile``,
+    and where each layer learns once deployed (:attr:`FitReport.layers`).
 
     Counts neurons (hidden layers and read-out) and synapses (dense: ``n_out n_in``; conv:
     shared kernels, stored once per output channel group, so ``C_out C_in k k``), weights at
     the profile's ``weight_bits`` plus sign, and spreads them over neuro-cores: neurons per
     core ``max_neurons / neuro_cores``, synapse memory per core ``memory_per_core_kib``.
     Learning state (traces) and routing are not counted; treat the result as a lower bound.
+
+    A layer learns on chip when its rule's signal is local (``feedback="local"``) and it is
+    dense; conv layers are deployed frozen (Lava's learning engine is dense-only), recurrent
+    layers have no fixed-point model, and a signal fed back across layers (``"bp"``,
+    ``"dfa"``) needs the host: those learn in the trainer only. The read-out learns on chip.
     """
     hw = load_profile(profile)
-    neurons = sum(int(np_prod(w.shape[0:1])) if g is None else int(np_prod(g.out_shape))
-                  for g, w in zip(net.geometries, net.weights[:-1])) + net.n_classes
-    synapses = sum(int(np_prod(w.shape)) for w in net.weights)
+    layers = _placements(net)
+    neurons = sum(layer.neurons for layer in layers)
+    synapses = sum(layer.synapses for layer in layers)
     kib = synapses * (hw.synapse.weight_bits + 1) / 8 / 1024
     per_core = hw.chip.max_neurons // hw.chip.neuro_cores
     cores_n = -(-neurons // per_core)
@@ -295,7 +386,7 @@ def check_fit(net: Any, profile: Union[str, os.PathLike, HardwareProfile] = "loi
     if synapses > hw.chip.max_synapses:
         notes.append(f"{synapses} synapses exceed the chip's {hw.chip.max_synapses}")
     fits = cores <= hw.chip.neuro_cores and neurons <= hw.chip.max_neurons and synapses <= hw.chip.max_synapses
-    return FitReport(neurons, synapses, kib, cores_n, cores_s, cores, fits, tuple(notes))
+    return FitReport(neurons, synapses, kib, cores_n, cores_s, cores, fits, tuple(notes), tuple(layers), hw.name)
 
 
 def np_prod(shape: Any) -> int:

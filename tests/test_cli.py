@@ -1,5 +1,6 @@
 """The ``lava-local`` command line: help, info, train / resume / eval on tiny runs, the error
-paths (exit code 2 with one line, 1 for a collapsed run), bench and deploy. Everything runs
+paths (exit code 2 with one line, 1 for a collapsed run), bench and deploy's usage (deploy
+itself: tests/test_cli_deploy.py). Everything runs
 in-process through ``main([...])`` except one test of the installed console script."""
 import json
 import shutil
@@ -10,24 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.cli import error_line, run
 from lava_local.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 #: a tiny N-MNIST run: the first 20 training and test recordings, 16 hidden neurons
 TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backend", "trainer", "--no-progress"]
-
-
-def run(capsys, *argv):
-    """``(exit code, stdout, stderr)`` of ``lava-local argv``."""
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 @pytest.mark.timeout(60)
@@ -40,7 +29,8 @@ def error_line(err: str) -> str:
                  "readout-only", "lava-fixed"]),
     (["eval"], ["--checkpoint", "--data", "--limit", "--hidden", "--rule", "--method", "--json"]),
     (["bench"], ["NAME", "temporal", "compare_rules", "nmnist_lava"]),
-    (["deploy"], ["export_netx"]),
+    (["deploy"], ["--checkpoint", "--profile", "--out", "--json", "--data", "--limit", "--headroom",
+                  "network.netx.h5", "network.nir", "quantization.json", "cost.md", "fit.json"]),
 ])
 def test_help_names_the_options(capsys, command, options):
     code, out, _ = run(capsys, *command, "--help")
@@ -240,10 +230,9 @@ def test_bench_unknown_name_lists_the_benchmarks(capsys):
 
 
 @pytest.mark.timeout(60)
-def test_deploy_is_planned(capsys):
-    code, _, err = run(capsys, "deploy")
-    assert code == 2
-    assert error_line(err).startswith("deploy: not available yet") and "export_netx" in err
+def test_deploy_needs_a_checkpoint(capsys):
+    code, _, err = run(capsys, "deploy")  # the rest of deploy: tests/test_cli_deploy.py
+    assert code == 2 and "--checkpoint" in error_line(err)
 
 
 @pytest.mark.timeout(120)
