@@ -1,7 +1,7 @@
 """Temporal data: the local rules against BPTT on real time series (UEA/UCR) and SHD.
 
     .venv/bin/python benchmarks/temporal.py [--sets PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1]
-        [--methods TESS,S-TLLR,S-TLLR (bp),LLS,BPTT,read-out only] [--arch ff,rec]
+        [--methods TESS,S-TLLR,S-TLLR (bp),LLS,LLS (pre trace),BPTT,read-out only] [--arch ff,rec]
         [--epochs 30] [--seeds 3] [--batch 16] [--lr 1e-3] [--jobs 1] [--device cpu]
         [--gamma 0.9] [--readout-gamma 0.9] [--shd-root DIR] [--cache-dir DIR] [--out results]
 
@@ -21,8 +21,9 @@ S-TLLR rows use the library's ``STLLR.shd`` preset (eligibility and learning rat
 
 Methods, each rule at its library default (``Network`` gives it the set's class count):
 ``TESS`` = ``TESS()``, ``S-TLLR`` = ``STLLR()`` (local signal), ``S-TLLR (bp)`` =
-``STLLR(feedback="bp")``, ``LLS`` = ``LLS()``, ``BPTT`` (``BPTTTrainer``), ``read-out only``
-(random frozen hidden layers, ``LocalTrainer``). Architectures: ``ff`` = n_in -> 256 -> 128 ->
+``STLLR(feedback="bp")``, ``LLS`` = ``LLS()``, ``LLS (pre trace)`` = ``LLS.with_pre_trace()``
+(an option of the rule), ``BPTT`` (``BPTTTrainer``), ``read-out only`` (random frozen hidden
+layers, ``LocalTrainer``). Architectures: ``ff`` = n_in -> 256 -> 128 ->
 leaky read-out; ``rec`` = S-TLLR's SHD network, one recurrent LIF layer of 256 and the
 read-out (TESS, S-TLLR (bp), BPTT and read-out only). The neuron is ``TEMPORAL_NETWORK``
 for every set and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
@@ -73,7 +74,7 @@ from lava_local.data.timeseries import UCR_DOWNSAMPLE  # noqa: E402
 # accuracy with gamma 0.5 and 0.44 with 0.9). v_th stays at LIFParams' default.
 TEMPORAL_NETWORK = dict(neuron=LIFParams(gamma=0.9), readout_gamma=0.9)
 
-METHODS = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT", "read-out only")
+METHODS = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)", "BPTT", "read-out only")
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")
@@ -83,7 +84,7 @@ SHD = "SHD"
 # targets (accuracy points): S-TLLR (bp) >= BPTT - 2, TESS >= BPTT - 5, every rule >=
 # read-out only + 10 where read-out only < 0.80
 TARGET_STLLR, TARGET_TESS, TARGET_MARGIN, MARGIN_BELOW = 2.0, 5.0, 10.0, 0.80
-RULES = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS")
+RULES = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)")
 
 
 # ------------------------------------------------------------------------------- models
@@ -98,6 +99,8 @@ def make_rule(method: str, shd: bool = False):
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
     elif method == "LLS":
         rule = LLS()
+    elif method == "LLS (pre trace)":  # an option of the rule, not its default
+        rule = LLS.with_pre_trace()
     else:  # TESS; BPTT and read-out only learn no hidden rule, but Network wants one
         rule = TESS()
     return rule

@@ -116,6 +116,10 @@ def test_the_pre_trace_follows_the_neuron_unless_the_rule_sets_it():
     preset = STLLR.dvs_gesture()
     assert Network(10, hidden=(4,), n_classes=3, rule=preset, neuron=neuron).rule.eligibility.lambda_pre == 0.75
     assert LLS().eligibility.lambda_pre == 0.0  # LLS is trace-free by definition
+    traced = Network(10, hidden=(4,), n_classes=3, rule=LLS.with_pre_trace(), neuron=neuron).rule
+    assert traced.eligibility.lambda_pre == 0.9  # the option: the pre trace of S-TLLR and TESS
+    assert (traced.eligibility.alpha_pre, traced.eligibility.alpha_post) == (1.0, 0.0)
+    assert (traced.signal.basis, traced.signal.scale, traced.name) == (LLS().signal.basis, LLS().signal.scale, "LLS")
 
 
 def test_a_pre_trace_decaying_as_the_membrane_is_the_exact_weight_derivative():
