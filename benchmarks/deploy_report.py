@@ -2,7 +2,7 @@
 measured BPTT training step, per data set.
 
     .venv/bin/python benchmarks/deploy_report.py [--datasets nmnist,fashion,basicmotions]
-        [--epochs 5] [--quick] [--threads 2] [--out results/deploy]
+        [--epochs N] [--batch N] [--quick] [--threads 2] [--out results/deploy]
 
 For each data set a network is trained with :class:`~lava_local.trainer.LocalTrainer` (the
 rule's library default, ``TESS()``), then:
@@ -23,6 +23,12 @@ Data: ``nmnist`` the N-MNIST 1k/100 subset shipped with the library (T = 10, 231
 (``encode_ucr_pair``; the aeon wheel is fetched with pip on first use; 24-256-128-4, the
 temporal network's neuron, gamma 0.9). ``--quick`` shrinks everything to seconds (a smoke
 run, not a result).
+
+Epochs and batch size per set (``SET_DEFAULTS``; ``--epochs`` / ``--batch`` override them for
+every set): N-MNIST and Fashion-MNIST 5 epochs at batch 32; BasicMotions (40 training
+series) as ``benchmarks/temporal.py`` trains it, 30 epochs at batch 16 with its
+``TEMPORAL_NETWORK`` (5 epochs at batch 32 are 10 updates, too few to learn). Epochs are
+shuffled by a Generator seeded with ``--seed``.
 
 Writes ``<out>/deploy_report.md`` (the summary table, then each set's quantization and cost
 tables) and ``<out>/deploy_report.json``.
@@ -45,12 +51,13 @@ if str(ROOT) not in sys.path:  # the repository's lava_local, also without an in
     sys.path.insert(0, str(ROOT))
 
 DATASETS = ("nmnist", "fashion", "basicmotions")
+#: epochs and batch size of each set (basicmotions: benchmarks/temporal.py's defaults)
+SET_DEFAULTS = {"nmnist": dict(epochs=5, batch=32), "fashion": dict(epochs=5, batch=32),
+                "basicmotions": dict(epochs=30, batch=16)}
 
 
 def load(name: str, quick: bool, args: argparse.Namespace) -> Optional[Tuple[Any, Any, Dict[str, Any]]]:
     """``(train, test, network keyword arguments)``, or None (with a message) where the data is missing."""
-    from lava_local.kernels.neuron import LIFParams
-
     if name == "nmnist":
         from lava_local.data import NMNISTSubset
 
@@ -73,6 +80,7 @@ def load(name: str, quick: bool, args: argparse.Namespace) -> Optional[Tuple[Any
         return train, test, dict(n_in=784, hidden=(32,) if quick else (512, 256), n_classes=10)
     if name == "basicmotions":
         from lava_local.data.timeseries import encode_ucr_pair, load_uea_ucr
+        from temporal import TEMPORAL_NETWORK  # benchmarks/temporal.py (this script's folder)
 
         try:
             train_ts, test_ts = load_uea_ucr("BasicMotions", args.cache_dir, download=True)
@@ -81,7 +89,7 @@ def load(name: str, quick: bool, args: argparse.Namespace) -> Optional[Tuple[Any
             return None
         train, test, encoding = encode_ucr_pair(train_ts, test_ts)
         return train, test, dict(n_in=encoding["n_inputs"], hidden=(32,) if quick else (256, 128),
-                                 n_classes=len(train_ts.class_names), neuron=LIFParams(gamma=0.9), readout_gamma=0.9)
+                                 n_classes=len(train_ts.class_names), **TEMPORAL_NETWORK)
     raise ValueError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
 
 
@@ -102,10 +110,12 @@ def run_set(name: str, args: argparse.Namespace) -> Optional[Dict[str, Any]]:
     torch.manual_seed(args.seed)
     net = Network(n_in, rule=TESS(), seed=args.seed, **spec)
     trainer = LocalTrainer(net, device="cpu")
-    epochs = 1 if args.quick else args.epochs
+    epochs = 1 if args.quick else (args.epochs or SET_DEFAULTS[name]["epochs"])
+    batch = args.batch or SET_DEFAULTS[name]["batch"]
+    generator = np.random.default_rng(args.seed)
     start = time.perf_counter()
     for epoch in range(epochs):
-        train_accuracy = trainer.fit_epoch(x, y, batch_size=args.batch, check=False)
+        train_accuracy = trainer.fit_epoch(x, y, batch_size=batch, generator=generator, check=False)
         print(f"{name}: epoch {epoch + 1}/{epochs} train accuracy {train_accuracy:.3f} "
               f"({time.perf_counter() - start:.0f} s)", flush=True)
     train_seconds = time.perf_counter() - start
@@ -114,7 +124,7 @@ def run_set(name: str, args: argparse.Namespace) -> Optional[Dict[str, Any]]:
     report = quantization_report(trainer, (x_test, y_test), headroom=args.headroom)
     cost = estimate_cost(trainer, activity=report.activity, headroom=args.headroom)
     report_seconds = time.perf_counter() - start
-    steps = {method: measure_training_step(trainer, (x, y), method, batch_size=args.batch,
+    steps = {method: measure_training_step(trainer, (x, y), method, batch_size=batch,
                                            repeats=1 if args.quick else 3)
              for method in ("bptt", "local")}
     print(f"{name}: float {report.float_accuracy:.4f}, fixed {report.fixed_accuracy:.4f} "
@@ -123,7 +133,7 @@ def run_set(name: str, args: argparse.Namespace) -> Optional[Dict[str, Any]]:
           flush=True)
     return {
         "dataset": name, "layers": [n_in, *net.hidden, net.n_classes], "steps": int(x.shape[1]),
-        "train_samples": int(len(y)), "test_samples": int(len(y_test)), "epochs": epochs,
+        "train_samples": int(len(y)), "test_samples": int(len(y_test)), "epochs": epochs, "batch": batch,
         "train_seconds": train_seconds, "report_seconds": report_seconds, "trainer_test_accuracy": trainer_accuracy,
         "quantization": report.to_dict(), "cost": cost.to_dict(),
         "training_step": {m: vars(s) for m, s in steps.items()},
@@ -136,17 +146,18 @@ def _mib(value: Optional[int]) -> str:
 
 
 def summary_table(rows: List[Dict[str, Any]]) -> str:
-    lines = ["| data | network | T | float acc | fixed acc | drop (points) | same prediction | "
+    lines = ["| data | network | T | epochs (batch) | float acc | fixed acc | drop (points) | same prediction | "
              "Loihi 2 est. energy / sample (uJ) | est. latency / sample (ms) | est. learning energy / sample (uJ) | "
              "activation sparsity | effective ACs / sample | BPTT step, this CPU (ms / MiB) | "
              "TESS step, this CPU (ms / MiB) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         q, c, s = r["quantization"], r["cost"], r["training_step"]
         nb = c["neurobench"]
         learning = c["learning_energy_per_sample_uj"]
         lines.append(
-            f"| {r['dataset']} | {'-'.join(map(str, r['layers']))} | {r['steps']} | {q['float_accuracy']:.4f} | "
+            f"| {r['dataset']} | {'-'.join(map(str, r['layers']))} | {r['steps']} | {r['epochs']} ({r['batch']}) | "
+            f"{q['float_accuracy']:.4f} | "
             f"{q['fixed_accuracy']:.4f} | {q['accuracy_drop_points']:+.2f} | {100 * q['agreement']:.1f} % | "
             f"{c['energy_per_sample_uj']:.3g} | {c['latency_per_sample_ms']:.3g} | "
             f"{'-' if learning is None else f'{learning:.3g}'} | {nb['activation_sparsity']:.3f} | "
@@ -158,9 +169,13 @@ def summary_table(rows: List[Dict[str, Any]]) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated: " + ", ".join(DATASETS))
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs for every set (default: per set, " + ", ".join(
+                            f"{k} {v['epochs']}" for k, v in SET_DEFAULTS.items()) + ")")
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one epoch: a smoke run")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=None,
+                        help="batch size for every set (default: per set, " + ", ".join(
+                            f"{k} {v['batch']}" for k, v in SET_DEFAULTS.items()) + ")")
     parser.add_argument("--headroom", type=float, default=2.0,
                         help="weight range reserved for on-chip learning (2: the Lava fixed-point models)")
     parser.add_argument("--fashion-train", type=int, default=10000, help="Fashion-MNIST training samples")
