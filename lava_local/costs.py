@@ -115,9 +115,11 @@ def _local_state_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     with torch.no_grad():
         states, readout = trainer._run(x, y, True)
     # the update accumulator dw is left out, as BPTT's .grad is: both need one; each
-    # storage once (Psi, h and q may be views of the term stacks)
+    # storage once (Psi, h and q may be views of the term stacks); with the Loihi timing the
+    # delay line's factors too
     arrays = [t for s in states
-              for t in (s.u, s.o, s.q, s.h, s.psi, *((s.stacks.post, s.stacks.pre) if s.stacks else ()))]
+              for t in (s.u, s.o, s.q, s.h, s.psi, *((s.stacks.post, s.stacks.pre) if s.stacks else ()),
+                        *(f for pair in (s.delay or ()) for f in pair))]
     held = sum({t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in arrays}.values())
     held += sum(t.numel() * t.element_size() for t in (readout.u, readout.q, readout.score))
     if trainer.window > 1:

@@ -118,3 +118,14 @@ def test_loihi_timing_is_refused_where_it_does_not_apply():
         ConvLayer(weights=np.zeros((4, 2, 3, 3)), in_shape=(2, 8, 8), steps_per_sample=3,
                   rule=rule.for_classes(10))
     assert STLLR(feedback="bp", timing="loihi").pairing_offset == 2  # bp runs in the trainer, delayed too
+
+
+def test_learning_memory_counts_the_delay_line(rng):
+    """The delay line holds 2 x PAIRING_OFFSET factors per neuron and sample."""
+    from lava_local.costs import learning_memory_bytes
+
+    x = torch.as_tensor(rng.random((4, 6, 40)) < 0.3, dtype=torch.float32)
+    y = torch.as_tensor([0, 1, 2, 3])
+    held = {t: learning_memory_bytes(LocalTrainer(Network(40, hidden=(16, 12), rule=TESS(timing=t)), device="cpu"),
+                                     x, y) for t in ("paper", "loihi")}
+    assert held["loihi"] - held["paper"] == 2 * PAIRING_OFFSET * 4 * (16 + 12) * 4  # float32
