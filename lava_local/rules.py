@@ -207,7 +207,7 @@ class LLS(LearningRule):
         ``Psi(u[t]) o_pre[t]``, which on a slow neuron sees only the input of the step itself.
         An option for temporal data, not the paper's rule. Measured (benchmarks/RESULTS.md,
         3 seeds unless stated): on the temporal network (gamma 0.9) BasicMotions 0.667 ->
-        0.783, PickupGestureWiimoteZ 0.240 -> 0.280, OSULeaf 0.417 -> 0.436 (2 seeds), ACSF1
+        0.783, PickupGestureWiimoteZ 0.240 -> 0.280, OSULeaf 0.417 -> 0.421, ACSF1
         0.220 -> 0.220; on the N-MNIST subset (gamma 0.5) 0.813 +- 0.026 -> 0.830 +- 0.014.
         """
         return cls(eligibility=EligibilityParams(lambda_pre=None, lambda_post=0.0, alpha_pre=1.0, alpha_post=0.0),
