@@ -53,6 +53,12 @@ the causal term could use ``q[n-1] = (x1 - x0) / lambda_pre``, but one step is n
 and the non-causal term needs past pre spikes, which Loihi's x traces do not keep. The
 decomposed layer is always online (t_epoch = 1): a rule with ``apply="sample"`` is run
 as ``apply="step"``, and the rule's ``lr`` goes into ``y_scale``.
+
+The same parts, created by :func:`wire_tess_layer`, are the sub-process model of
+:class:`~lava_local.proc.dense_layer.DenseLayer` (``mapping="loihi"``,
+:func:`lava_local.run_config`), where a sample clock removes the idle step's Psi(0) and the
+factors that cross samples, so that the layer computes what the fused model with
+``timing="loihi"`` computes (``tests/test_mapping.py``).
 """
 from __future__ import annotations
 
@@ -79,6 +85,7 @@ __all__ = [
     "DecomposedTessLayer",
     "loihi_learning_rule",
     "build_decomposed_tess_layer",
+    "wire_tess_layer",
     "delay_labels",
     "stream_reference",
 ]
@@ -175,11 +182,6 @@ def build_decomposed_tess_layer(
     connect your spike source to ``layer.dense.s_in`` and labels, one step later, to
     ``layer.signal.label_in``.
     """
-    from lava.proc.dense.process import LearningDense
-
-    from .proc.learning_signal import LearningSignal
-    from .proc.tess_post import TessPost
-
     w = _validate.finite_array("weights", weights)
     if w.ndim != 2:
         raise ValueError(f"weights must be a 2-D (n_out, n_in) matrix, got shape {w.shape}")
@@ -196,12 +198,41 @@ def build_decomposed_tess_layer(
     stream = None
     if spikes is not None:
         stream = _check_stream(spikes, labels, n_in, rule.signal.n_classes)
+    layer = wire_tess_layer(w, rule, neuron, surrogate, basis, name)
+    if stream is not None:
+        from lava.proc.io.source import RingBuffer
+
+        s, lab = stream
+        layer.source = RingBuffer(data=s.T.copy())
+        layer.label_source = RingBuffer(data=delay_labels(lab)[None, :].astype(float))
+        layer.source.s_out.connect(layer.dense.s_in)
+        layer.label_source.s_out.connect(layer.signal.label_in)
+    return layer
+
+
+def wire_tess_layer(weights: np.ndarray, rule: LearningRule, neuron: LIFParams, surrogate: Surrogate,
+                    basis: Any, name: str, *, steps_per_sample: Optional[int] = None, offset: int = 0,
+                    learn: bool = True) -> DecomposedTessLayer:
+    """Create and wire ``LearningDense -> TessPost -> LearningSignal -> TessPost.m_in`` for
+    ``rule`` (already on ``neuron``); the inputs ``dense.s_in`` and ``signal.label_in`` stay
+    open. With ``steps_per_sample`` the parts follow the sample clock of a layer ``offset``
+    steps down the pipeline (the sub-process model of
+    :class:`~lava_local.proc.dense_layer.DenseLayer`): the neurons run one step after the
+    synapses receive, and the labels, fed by the source, wait as long."""
+    from lava.proc.dense.process import LearningDense
+
+    from .proc.learning_signal import LearningSignal
+    from .proc.tess_post import TessPost
+
+    n_out = weights.shape[0]
+    clocked = steps_per_sample is not None
     lrule = loihi_learning_rule(rule.eligibility)
     signal = LearningSignal(n=n_out, signal=rule.signal, basis=basis, latency=SIGNAL_LATENCY,
-                            name=f"{name}_signal")
-    dense = LearningDense(weights=w.copy(), learning_rule=lrule, name=f"{name}_dense")
+                            label_delay=offset + DENSE_DELAY if clocked else 0, name=f"{name}_signal")
+    dense = LearningDense(weights=weights.copy(), learning_rule=lrule, name=f"{name}_dense")
     post = TessPost(n=n_out, learning_rule=lrule, neuron=neuron, surrogate=surrogate,
-                    eligibility=rule.eligibility, y_scale=rule.lr / Y_DECAY, name=f"{name}_post")
+                    eligibility=rule.eligibility, y_scale=rule.lr / Y_DECAY, steps_per_sample=steps_per_sample,
+                    offset=offset + DENSE_DELAY if clocked else 0, t_l=rule.t_l, learn=learn, name=f"{name}_post")
     dense.a_out.connect(post.a_in)
     post.s_out_bap.connect(dense.s_in_bap)
     post.s_out_y1.connect(dense.s_in_y1)
@@ -209,16 +240,7 @@ def build_decomposed_tess_layer(
     post.s_out_y3.connect(dense.s_in_y3)
     post.s_out.connect(signal.s_in)
     signal.m_out.connect(post.m_in)
-    layer = DecomposedTessLayer(dense=dense, post=post, signal=signal, learning_rule=lrule)
-    if stream is not None:
-        from lava.proc.io.source import RingBuffer
-
-        s, lab = stream
-        layer.source = RingBuffer(data=s.T.copy())
-        layer.label_source = RingBuffer(data=delay_labels(lab)[None, :].astype(float))
-        layer.source.s_out.connect(dense.s_in)
-        layer.label_source.s_out.connect(signal.label_in)
-    return layer
+    return DecomposedTessLayer(dense=dense, post=post, signal=signal, learning_rule=lrule)
 
 
 def stream_reference(

@@ -10,6 +10,15 @@ Lava schedule: each epoch plays the shuffled training set with labels (layers le
 then the test set without labels (no learning), and the read-out records its prediction
 for every sample. Weights stay in this object between calls; the layers hand them back
 through ``.npy`` snapshots (the fast path; ``Var.get`` of a large matrix takes seconds).
+
+One network, two mappings: ``fit``, ``predict`` and ``record`` take ``mapping="fused"`` (one
+leaf model per layer, the default) or ``mapping="loihi"`` (each dense layer built from Loihi 2
+primitives by its sub-process model, :class:`~lava_local.proc.dense_layer.DenseLayer`); the
+graph is the same, the run configuration chooses (:func:`lava_local.run_config`). The Loihi
+mapping needs ``rule.timing="loihi"`` and ``rule.apply="step"``. With the Loihi timing every
+dense layer passes its spikes on one step later (Loihi 2's Dense hop) in both mappings: the
+builder gives each layer its place in the pipeline (``offset``) and runs as many steps more
+at the end.
 """
 from __future__ import annotations
 
@@ -221,6 +230,7 @@ class Network:
                                  "the trainer (lava_local.trainer), not in the Lava processes")
 
         steps = frames.shape[1]
+        hop = int(self.rule.timing == "loihi")  # the Loihi timing's one step per dense layer
         source = SpikeDataSource(frames=frames, labels=labels, n_classes=self.n_classes,
                                  schedule=schedule, learn=learn, name="source")
         layers, previous = [], source.s_out
@@ -233,7 +243,8 @@ class Network:
             )
             g = self.geometries[i]
             if g is None:
-                layer = DenseLayer(scale=self.scale, profile=self.profile, seed=self.seed + i, **common)
+                layer = DenseLayer(scale=self.scale, profile=self.profile, seed=self.seed + i, offset=hop * i,
+                                   **common)
             else:
                 layer = ConvLayer(in_shape=g.in_shape, stride=g.stride, padding=g.padding, pool=g.pool,
                                   scale=self.scale, profile=self.profile, seed=self.seed + i, **common)
@@ -246,11 +257,40 @@ class Network:
             gamma=self.readout_gamma, lr=self.readout_lr, scale=self.scale, profile=self.profile,
             seed=self.seed + 100, name="readout",
             snapshot=str(snapshot_dir / "readout.npy") if snapshot_dir else None,
-            snapshot_every=snapshot_every,
+            snapshot_every=snapshot_every, offset=self.latency,
         )
         previous.connect(readout.s_in)
         source.label_out.connect(readout.label_in)
         return source, layers, readout
+
+    @property
+    def latency(self) -> int:
+        """Steps between the source and the read-out: one per dense layer with the Loihi
+        timing, none otherwise; runs take as many steps more."""
+        return len(self.hidden) if self.rule.timing == "loihi" else 0
+
+    def _check_run(self, numeric: str, mapping: str) -> None:
+        from .runtime import MAPPINGS
+
+        if numeric not in ("float", "fixed"):
+            raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
+        if mapping not in MAPPINGS:
+            raise ValueError(f"mapping must be one of {', '.join(map(repr, MAPPINGS))}, got {mapping!r}")
+        if mapping == "loihi":
+            from .proc.dense_layer.models import check_loihi_mapping
+
+            check_loihi_mapping(self.rule)
+
+    def _read_weights(self, layers, readout, numeric: str, mapping: str, snapshots: Optional[Path]) -> None:
+        """The weights after a run (before the runtime stops): the snapshots the fused
+        models wrote, the aliased Vars of the Loihi mapping."""
+        if mapping == "fused":
+            self._load_snapshots(snapshots, layers, readout, numeric)
+            return
+        for i, layer in enumerate(layers):
+            values = np.asarray(layer.weights.get())
+            self.weights[i] = layer.weights_float(values) if numeric == "fixed" else values
+        self._load_snapshots(snapshots, [], readout, numeric)
 
     # -- training -----------------------------------------------------------------------
     def schedule(self, n_train: int, n_test: int, epochs: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -271,15 +311,17 @@ class Network:
         numeric: str = "float",
         progress: bool = True,
         on_epoch: Optional[Callable[[int, "History"], None]] = None,
+        mapping: str = "fused",
     ) -> History:
-        """Train online for ``epochs`` (each: shuffled train set, then the test set unlabelled)."""
+        """Train online for ``epochs`` (each: shuffled train set, then the test set unlabelled).
+
+        ``mapping``: ``"fused"`` or ``"loihi"`` (module docstring)."""
         x_tr, y_tr = _check_data("train", train, self.n_in, self.n_classes)
         x_te, y_te = _check_data("test", test, self.n_in, self.n_classes)
         if x_tr.shape[1] != x_te.shape[1]:
             raise ValueError("train and test frames must have the same number of steps")
         epochs = _validate.integer("epochs", epochs, 1)
-        if numeric not in ("float", "fixed"):
-            raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
+        self._check_run(numeric, mapping)
         frames = np.concatenate([x_tr, x_te]).astype(np.uint8)
         labels = np.concatenate([y_tr, y_te]).astype(np.int64)
         n_tr, n_te, steps = len(y_tr), len(y_te), frames.shape[1]
@@ -303,14 +345,14 @@ class Network:
                     clock["start"] = now
 
             try:
-                run(readout, total, numeric=numeric, check_every=min(per_epoch, 50 * steps),
-                    stop=False, on_chunk=on_chunk)
+                run(readout, total + self.latency, numeric=numeric, check_every=min(per_epoch, 50 * steps),
+                    stop=False, on_chunk=on_chunk, mapping=mapping)
                 predictions = np.asarray(readout.predictions.get(), dtype=np.int64)
+                self._read_weights(layers, readout, numeric, mapping, snap)
             finally:
                 readout.stop()
                 if bar is not None:
                     bar.close()
-            self._load_snapshots(snap, layers, readout, numeric)
         for e in range(epochs):
             block = slice(e * (n_tr + n_te), (e + 1) * (n_tr + n_te))
             pred, sched = predictions[block], schedule[block]
@@ -321,18 +363,18 @@ class Network:
                 on_epoch(e, history)
         return history
 
-    def predict(self, frames: np.ndarray, numeric: str = "float", progress: bool = False) -> np.ndarray:
+    def predict(self, frames: np.ndarray, numeric: str = "float", progress: bool = False,
+                mapping: str = "fused") -> np.ndarray:
         """Classify ``frames`` (N, T, n_in) in Lava without learning: the read-out's arg-max
         score per sample (e.g. after training with :mod:`lava_local.trainer`)."""
         x, _ = _check_data("frames", (frames, np.zeros(len(frames), dtype=np.int64)), self.n_in, self.n_classes)
-        if numeric not in ("float", "fixed"):
-            raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
+        self._check_run(numeric, mapping)
         schedule = np.arange(len(x))
         source, layers, readout = self.build(x.astype(np.uint8), np.zeros(len(x), dtype=np.int64), schedule,
                                              np.zeros(len(x), dtype=bool))
         bar = _progress(len(x) * x.shape[1], f"{numeric} predict", progress)
         try:
-            run(readout, len(x) * x.shape[1], numeric=numeric, stop=False,
+            run(readout, len(x) * x.shape[1] + self.latency, numeric=numeric, stop=False, mapping=mapping,
                 on_chunk=(lambda n: bar.update(n)) if bar is not None else None)
             return np.asarray(readout.predictions.get(), dtype=np.int64)
         finally:
@@ -340,21 +382,28 @@ class Network:
             if bar is not None:
                 bar.close()
 
-    def record(self, frames: np.ndarray, label: int = 0, numeric: str = "float") -> List[np.ndarray]:
+    def record(self, frames: np.ndarray, label: int = 0, numeric: str = "float",
+               mapping: str = "fused") -> List[np.ndarray]:
         """Run one sample ``(T, n_in)`` without learning; return each hidden layer's spikes (T, n)."""
         from lava.proc.monitor.process import Monitor
 
         x, y = _check_data("sample", (frames[None], np.array([label])), self.n_in, self.n_classes)
+        self._check_run(numeric, mapping)
+        steps = x.shape[1]
+        # a layer's row n: its step n (the Loihi mapping's neurons run one step after the synapses)
+        first = [layer_offset + int(mapping == "loihi") for layer_offset in range(len(self.hidden))] \
+            if self.rule.timing == "loihi" else [0] * len(self.hidden)
+        total = steps + self.latency + int(mapping == "loihi")
         source, layers, readout = self.build(x.astype(np.uint8), y, np.array([0]), np.array([False]))
         monitors = []
         for layer in layers:
             monitor = Monitor()
-            monitor.probe(layer.o, x.shape[1])
+            monitor.probe(layer.o, total)
             monitors.append(monitor)
         try:
-            run(readout, x.shape[1], numeric=numeric, stop=False)
-            spikes = [np.asarray(m.get_data()[layer.name]["o"]).reshape(x.shape[1], -1)
-                      for m, layer in zip(monitors, layers)]
+            run(readout, total, numeric=numeric, stop=False, mapping=mapping)
+            spikes = [np.asarray(m.get_data()[layer.name]["o"]).reshape(total, -1)[f:f + steps]
+                      for m, layer, f in zip(monitors, layers, first)]
         finally:
             readout.stop()
         return spikes

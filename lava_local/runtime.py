@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Callable, Iterator, List, Optional
 
 __all__ = [
-    "ProcessModelError", "HardwareUnavailableError", "run", "run_config", "failures", "stop_runtime",
+    "ProcessModelError", "HardwareUnavailableError", "run", "run_config", "mapping_models", "MAPPINGS", "failures",
+    "stop_runtime",
 ]
 
 #: seconds Lava's own ``Runtime.stop`` gets before the workers are terminated
@@ -118,25 +119,71 @@ def raise_failures() -> None:
         raise ProcessModelError("\n".join(str(f) for f in found))
 
 
-def run_config(numeric: str = "float", hardware: bool = False, **kwargs):
+MAPPINGS = ("fused", "loihi")
+"""How the learning layers are implemented: ``"fused"``, one leaf model per layer (the
+simulation default), or ``"loihi"``, their sub-process models built from Loihi 2 primitives
+(``LearningDense``, ``TessPost``, ``LearningSignal``); see
+:class:`~lava_local.proc.dense_layer.DenseLayer`."""
+
+#: the tag of the sub-process models that implement the Loihi mapping
+LOIHI_MAPPING_TAG = "loihi"
+
+
+def mapping_models(mapping: str, numeric: str = "float") -> dict:
+    """The ``exception_proc_model_map`` of ``mapping``: each process class with a
+    sub-process model tagged ``"loihi"`` and the numeric tag, mapped to it (empty for
+    ``"fused"``, where Lava's selection by ``select_tag`` picks the leaf models)."""
+    if mapping not in MAPPINGS:
+        raise ValueError(f"mapping must be one of {', '.join(map(repr, MAPPINGS))}, got {mapping!r}")
+    if mapping == "fused":
+        return {}
+    from lava.magma.core.model.sub.model import AbstractSubProcessModel
+
+    from .proc.dense_layer import DenseLayer
+    from .proc.dense_layer import models as dense_models
+
+    tag = "floating_pt" if numeric == "float" else "fixed_pt"
+    found = {}
+    for proc, module in ((DenseLayer, dense_models),):
+        for model in vars(module).values():
+            if (isinstance(model, type) and issubclass(model, AbstractSubProcessModel)
+                    and getattr(model, "implements_process", None) is proc
+                    and LOIHI_MAPPING_TAG in model.tags and tag in model.tags):
+                found[proc] = model
+        if proc not in found:
+            raise ValueError(f"the Loihi mapping of {proc.__name__} has no {numeric} model")
+    return found
+
+
+def run_config(numeric: str = "float", hardware: bool = False, mapping: Optional[str] = None, **kwargs):
     """Lava run configuration for ``numeric`` = ``"float"`` or ``"fixed"``.
 
-    ``hardware=True`` asks for Loihi 2 (``Loihi2HwCfg``), which needs Intel's lava-loihi
-    extension; without it a :class:`HardwareUnavailableError` says how to get there.
+    ``mapping`` (:data:`MAPPINGS`): ``"fused"`` (the default in simulation) or ``"loihi"``;
+    it sets ``exception_proc_model_map`` to the Loihi mapping's sub-process models
+    (:func:`mapping_models`), and ``select_tag`` picks the float or fixed-point leaf models
+    of every process, those inside the sub-process models included. ``hardware=True`` asks
+    for Loihi 2 (``Loihi2HwCfg``), which implies ``mapping="loihi"`` and needs Intel's
+    lava-loihi extension; without it a :class:`HardwareUnavailableError` says how to get there.
     """
     if numeric not in ("float", "fixed"):
         raise ValueError(f"numeric must be 'float' or 'fixed', got {numeric!r}")
+    if mapping is None:
+        mapping = "loihi" if hardware else "fused"
+    if hardware and mapping != "loihi":
+        raise ValueError("hardware=True runs the Loihi mapping: the fused models are simulation models "
+                         "(give mapping='loihi' or leave it out)")
     tag = "floating_pt" if numeric == "float" else "fixed_pt"
+    exceptions = {**mapping_models(mapping, numeric), **(kwargs.pop("exception_proc_model_map", None) or {})}
     if hardware:
         try:
             from lava.magma.core.run_configs import Loihi2HwCfg
 
-            return Loihi2HwCfg(select_tag=tag, **kwargs)
+            return Loihi2HwCfg(select_tag=tag, exception_proc_model_map=exceptions, **kwargs)
         except (NameError, ImportError) as exc:
             raise _hardware_error(exc) from None
     from lava.magma.core.run_configs import Loihi2SimCfg
 
-    return Loihi2SimCfg(select_tag=tag, **kwargs)
+    return Loihi2SimCfg(select_tag=tag, exception_proc_model_map=exceptions, **kwargs)
 
 
 def _hardware_error(exc: BaseException) -> HardwareUnavailableError:
@@ -361,8 +408,12 @@ def run(
     run_cfg=None,
     stop: bool = True,
     on_chunk: Optional[Callable[[int], None]] = None,
+    mapping: str = "fused",
 ) -> None:
     """Run the network that ``process`` belongs to for ``num_steps`` steps.
+
+    ``numeric`` and ``mapping`` choose the run configuration (:func:`run_config`) unless
+    ``run_cfg`` is given.
 
     Runs in segments of ``check_every`` steps and raises :class:`ProcessModelError` as soon
     as a segment ends with a reported failure; ``on_chunk(steps)`` is called after each
@@ -381,7 +432,7 @@ def run(
         raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
     if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
         raise ValueError(f"check_every must be a positive int, got {check_every!r}")
-    cfg = run_cfg if run_cfg is not None else run_config(numeric)
+    cfg = run_cfg if run_cfg is not None else run_config(numeric, mapping=mapping)
     failure_dir()  # create before Lava forks, so every model inherits the same folder
     failures(clear=True)
     guard = _SigintGuard().install()

@@ -5,6 +5,13 @@ Every layer sees the same sample clock: sample k of a run occupies time steps
 so there is no pipeline delay). A layer resets its state at phase 0, learns when the
 step's label is >= 0 (and the phase is >= the rule's t_l), and applies the accumulated
 update after phase T - 1.
+
+With the Loihi timing (``LearningRule(timing="loihi")``) every dense layer passes its spikes
+on one step later, as a layer on Loihi 2 does (the Dense hop), so the layers form a
+pipeline: a process ``offset`` steps down it runs sample k at time steps
+``k T + 1 + offset .. (k + 1) T + offset`` (Lava's idiom for this is a reset offset per
+layer, as lava-dl's netx sets), and takes the label that the source sent ``offset`` steps
+before (:class:`LabelDelay`). Each sample is computed exactly as without the pipeline.
 """
 from __future__ import annotations
 
@@ -15,9 +22,24 @@ from typing import Optional, Tuple
 import numpy as np
 
 
-def phase(time_step: int, steps_per_sample: int) -> Tuple[int, int]:
-    """``(sample index, step within the sample)`` of a 1-based Lava time step."""
-    return divmod(int(time_step) - 1, steps_per_sample)
+def phase(time_step: int, steps_per_sample: int, offset: int = 0) -> Tuple[int, int]:
+    """``(sample index, step within the sample)`` of a 1-based Lava time step for a process
+    ``offset`` steps down the pipeline; the sample index is negative before its first sample."""
+    return divmod(int(time_step) - 1 - offset, steps_per_sample)
+
+
+class LabelDelay:
+    """The labels a process ``offset`` steps down the pipeline needs: each one ``offset``
+    steps after the source sent it (-1, no label, before that)."""
+
+    def __init__(self, offset: int) -> None:
+        self.line = [-1] * offset
+
+    def __call__(self, label: int) -> int:
+        if not self.line:
+            return label
+        self.line.append(label)
+        return self.line.pop(0)
 
 
 def write_snapshot(path: Optional[str], weights: np.ndarray) -> None:

@@ -1,10 +1,12 @@
-"""Float and Loihi fixed-point models of :class:`DenseLayer`; the maths is in the kernels."""
+"""Models of :class:`DenseLayer`: the fused float and Loihi fixed-point leaf models (the maths
+is in the kernels) and the sub-process model of the Loihi mapping."""
 from typing import Dict
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
+from lava.magma.core.model.sub.model import AbstractSubProcessModel
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
@@ -18,7 +20,7 @@ from lava_local.kernels.layer import (
 from lava_local.kernels.learning_signal import one_hot
 from lava_local.proc.dense_layer.process import DenseLayer
 from lava_local.proc.guarded import GuardedModel
-from lava_local.proc.sample import phase, write_snapshot
+from lava_local.proc.sample import LabelDelay, phase, write_snapshot
 
 
 class _DenseLayerModel(GuardedModel):
@@ -33,6 +35,10 @@ class _DenseLayerModel(GuardedModel):
         self.learn = p["learn"]
         self.dw = None
         self.delay = None  # the Loihi timing's delay line of post factors
+        self.offset = p.get("offset", 0)  # the layer's place in the pipeline (proc.sample)
+        self.labels = LabelDelay(self.offset)
+        # the Loihi timing passes the spikes on one step later (Loihi 2's Dense hop)
+        self.hop = None if self.rule.timing == "paper" else np.zeros(0)
 
     def _state(self) -> DenseLayerState:
         return DenseLayerState(self.u, self.o, self.q, self.h, self.psi, self.dw, delay=self.delay)
@@ -42,22 +48,27 @@ class _DenseLayerModel(GuardedModel):
         self.dw, self.delay = state.dw, state.delay
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
-        _, t = phase(self.time_step, self.steps)
+        k, t = phase(self.time_step, self.steps, self.offset)
+        label = self.labels(int(label_in[0]))
+        if k < 0:  # before this layer's first sample
+            return {"s_out": self.o * 0}
         if t == 0:
             for var in (self.u, self.o, self.q, self.h, self.psi):
                 var[:] = 0
             self.dw = np.zeros(self.weights.shape, dtype=self.weights.dtype)
             self.delay = delay_line(self.rule.pairing_offset, self.o)
-        label = int(label_in[0])
         learning = self.learn and label >= 0 and t >= self.rule.t_l
         self._store(self._advance(s_in, label if learning else -1))
         if learning and (self.rule.apply == "step" or t == self.steps - 1):
             self._apply()
             self.dw = np.zeros_like(self.dw)
         every = self.proc_params["snapshot_every"]
-        if every and self.time_step % every == 0:
+        if every and (self.time_step - self.offset) % every == 0:
             write_snapshot(self.proc_params["snapshot"], self.weights)
-        return {"s_out": self.o}
+        if self.hop is None:
+            return {"s_out": self.o}
+        out, self.hop = (self.hop if self.hop.size else self.o * 0), self.o.copy()
+        return {"s_out": out}
 
 
 class FloatLayerModel(_DenseLayerModel):
@@ -132,3 +143,55 @@ class PyDenseLayerModelFixed(FixedLayerModel):
     def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
         return dense_layer_step_fixed(self._integer_state(), np.asarray(s_in, np.int64), self.weights, self.fixed,
                                       self.basis_sign, label)
+
+
+def check_loihi_mapping(rule) -> None:
+    """Raise unless ``rule`` can run in the Loihi mapping of :class:`DenseLayer`."""
+    if rule.timing != "loihi":
+        raise ValueError("the Loihi mapping learns with the Loihi timing: give the layers "
+                         "rule.with_(timing='loihi') (the fused models then compute the same)")
+    if rule.apply != "step":
+        raise ValueError("the Loihi mapping's learning engine updates the weights every step: give the layers "
+                         "rule.with_(apply='step')")
+
+
+@implements(proc=DenseLayer, protocol=LoihiProtocol)
+@tag("loihi", "floating_pt")
+class PyDenseLayerLoihiModel(AbstractSubProcessModel):
+    """The layer built from Loihi 2 primitives (``mapping="loihi"``), float.
+
+    Sub-processes (:func:`lava_local.decomposed.wire_tess_layer`): Lava's ``LearningDense``
+    with the ``Loihi3FLearningRule`` ``dw = -u0 x1 y2 - x0 y3`` (``dense``), ``TessPost``
+    (``post``) and ``LearningSignal`` (``signal``); ``s_in`` feeds the synapses,
+    ``label_in`` the signal, the neurons' spikes leave through ``s_out``.
+
+    What it computes as the fused model with the same rule (``timing="loihi"``,
+    ``apply="step"``): the neurons run one step after the synapses receive (the Dense hop,
+    which the fused model puts on its output), so the spikes leave at the same step; they
+    reset at the start of each sample of the layer's clock (``offset``) and send the
+    factors of steps ``t_l .. T-3`` only (the fused delay line's pairs); the labels wait
+    ``offset + 1`` steps in the signal; ``y_scale = lr / Y_DECAY`` undoes the learning
+    engine's decay of y. One thing differs: the synapses' pre trace ``x1`` cannot be reset,
+    so at the start of a sample it still holds ``lambda_pre x1`` of the sample before
+    (``q`` starts from 0 in the fused model); the factors of a sample's first two steps
+    are zero, so the difference first enters at step 2, as ``lambda_pre**3`` times the last
+    trace, and vanishes for rules without a pre trace (``lambda_pre = 0``, LLS) and for
+    samples that end with a few silent steps (it decays as ``lambda_pre**k``).
+    """
+
+    def __init__(self, proc: DenseLayer) -> None:
+        from lava_local.decomposed import wire_tess_layer
+
+        p = proc.proc_params
+        rule = p["rule"]
+        check_loihi_mapping(rule)
+        parts = wire_tess_layer(np.asarray(p["weights"], float), rule, p["neuron"], p["surrogate"], p["basis"],
+                                proc.name, steps_per_sample=p["steps"], offset=p["offset"], learn=p["learn"])
+        self.dense, self.post, self.signal = parts.dense, parts.post, parts.signal
+        proc.s_in.connect(self.dense.s_in)
+        proc.label_in.connect(self.signal.label_in)
+        self.post.s_out.connect(proc.s_out)
+        proc.weights.alias(self.dense.weights)
+        proc.q.alias(self.dense.x1)
+        for var in ("u", "o", "h", "psi"):
+            getattr(proc, var).alias(getattr(self.post, var))

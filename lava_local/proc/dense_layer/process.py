@@ -31,6 +31,26 @@ class DenseLayer(LearningLayerProcess):
     ``2**weight_exp / scale``, under ``fixed_pt``), ``u``, ``o``, ``q``, ``h``, ``psi``.
     ``snapshot``: a ``.npy`` path the model writes its weights to every
     ``snapshot_every`` steps (much faster than ``weights.get()``).
+
+    Two implementations (one process, two mappings; the run configuration chooses,
+    :func:`lava_local.run_config`, ``mapping=``):
+
+    * ``mapping="fused"`` (the default): the leaf models above, float or fixed point.
+    * ``mapping="loihi"``: a sub-process model that builds the layer out of Loihi 2
+      primitives, Lava's ``LearningDense`` with a ``Loihi3FLearningRule`` (synapses and
+      learning engine), :class:`~lava_local.proc.tess_post.TessPost` (neurons, Psi, post
+      trace, third factors) and :class:`~lava_local.proc.learning_signal.LearningSignal`
+      (the local signal), wired as :mod:`lava_local.decomposed` describes, behind this
+      process's ports; ``weights``, ``u``, ``o``, ``h``, ``psi`` are aliases of the parts'
+      Vars and ``q`` of the synapses' pre trace ``x1``. It needs ``rule.timing="loihi"`` and
+      ``rule.apply="step"`` (the learning engine updates every step); see
+      :class:`~lava_local.proc.dense_layer.models.PyDenseLayerLoihiModel` for what it
+      computes exactly as the fused model and what differs.
+
+    ``offset``: steps between the sample clock and this layer's input (its place in the
+    pipeline, :mod:`lava_local.proc.sample`); with ``rule.timing="loihi"`` the layer passes its
+    spikes on one step later (the Dense hop of Loihi 2), in both mappings, so a layer fed by
+    another such layer has ``offset`` one more than it. ``Network`` sets it.
     """
 
     def __init__(
@@ -48,9 +68,11 @@ class DenseLayer(LearningLayerProcess):
         seed: int = 0,
         snapshot: Optional[str] = None,
         snapshot_every: int = 0,
+        offset: int = 0,
         name: Optional[str] = None,
     ) -> None:
         w = _validate.finite_array("weights", weights)
+        offset = _validate.integer("offset", offset, 0)
         if w.ndim != 2:
             raise ValueError(f"weights must be a 2-D (n_out, n_in) matrix, got shape {w.shape}")
         n_out, n_in = w.shape
@@ -60,7 +82,7 @@ class DenseLayer(LearningLayerProcess):
         super().__init__(
             weights=w, rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, steps=steps,
             learn=bool(learn), fixed=fixed, weights_fixed=quantized.weights, scale=scale, seed=int(seed),
-            snapshot=snapshot, snapshot_every=int(snapshot_every), name=name,
+            snapshot=snapshot, snapshot_every=int(snapshot_every), offset=offset, name=name,
         )
         self.proc_params["process_name"] = self.name
         self.s_in = InPort(shape=(n_in,))

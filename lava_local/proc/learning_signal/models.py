@@ -12,6 +12,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_local.kernels.learning_signal import learning_signal, learning_signal_fixed, lls_m_gradient, one_hot
 from lava_local.proc.guarded import GuardedModel
 from lava_local.proc.learning_signal.process import LearningSignal
+from lava_local.proc.sample import LabelDelay
 
 
 class _LearningSignalModel(GuardedModel):
@@ -30,9 +31,10 @@ class _LearningSignalModel(GuardedModel):
         self.latency = proc_params["latency"]
         self.n_classes = proc_params["signal"].n_classes
         self.pending = None
+        self.labels = LabelDelay(proc_params.get("label_delay", 0))
 
     def _label(self, label_in: np.ndarray) -> int:
-        value = float(label_in[0])
+        value = float(self.labels(float(label_in[0])))
         if value < 0:
             return -1
         if value != round(value) or value >= self.n_classes:

@@ -61,6 +61,10 @@ class LearningSignal(LocalProcess):
         ``softmax_table(s / temperature, 2 n, frac_bits)`` (as the fused layer's).
     frac_bits : int
         Fractional bits of the fixed-point error and signal (8: Loihi's factor width).
+    label_delay : int
+        Steps each label waits before it is used (:class:`~lava_local.proc.sample.LabelDelay`):
+        the place of the layer in the pipeline, for a generator fed by the sample clock's
+        source while the layer's spikes come later.
     gain_lr : float, optional
         LLS-M: the logits are multiplied by a trainable C-vector ``gain`` (Var, starting at
         ones), updated at every labelled step by ``gain -= gain_lr * dCE/dgain``
@@ -76,6 +80,7 @@ class LearningSignal(LocalProcess):
         latency: int = 1,
         softmax: Optional[SoftmaxTable] = None,
         frac_bits: int = 8,
+        label_delay: int = 0,
         gain_lr: Optional[float] = None,
         name: Optional[str] = None,
     ) -> None:
@@ -108,7 +113,8 @@ class LearningSignal(LocalProcess):
             error = FixedError("softmax", softmax.frac_bits, table=softmax)
         super().__init__(
             n=n, signal=signal, basis=basis, integer_basis=integer_basis, latency=int(latency),
-            error_fixed=error, gain_lr=gain_lr, name=name,
+            error_fixed=error, gain_lr=gain_lr, label_delay=_validate.integer("label_delay", label_delay, 0),
+            name=name,
         )
         self.proc_params["process_name"] = self.name
         self.s_in = InPort(shape=(n,))

@@ -12,7 +12,7 @@ from lava_local.kernels.layer import ReadoutState, readout_apply_fixed, readout_
 from lava_local.kernels.learning_signal import one_hot
 from lava_local.proc.guarded import GuardedModel
 from lava_local.proc.readout.process import Readout
-from lava_local.proc.sample import phase, write_snapshot
+from lava_local.proc.sample import LabelDelay, phase, write_snapshot
 
 
 class _ReadoutModel(GuardedModel):
@@ -23,14 +23,18 @@ class _ReadoutModel(GuardedModel):
         super().__init__(proc_params)
         self.steps = proc_params["steps"]
         self.dw = None
+        self.offset = proc_params["offset"]
+        self.labels = LabelDelay(self.offset)
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
-        k, t = phase(self.time_step, self.steps)
+        k, t = phase(self.time_step, self.steps, self.offset)
+        label = self.labels(int(label_in[0]))
+        if k < 0:  # before its first sample
+            return {}
         if t == 0:
             for var in (self.u, self.q, self.score):
                 var[:] = 0
             self.dw = np.zeros(self.weights.shape, dtype=self.weights.dtype)
-        label = int(label_in[0])
         learning = self.proc_params["learn"] and label >= 0
         state = self._advance(ReadoutState(self.u, self.q, self.score, self.dw), s_in, label if learning else -1)
         self.u[:], self.q[:], self.score[:] = state[:3]
@@ -41,7 +45,7 @@ class _ReadoutModel(GuardedModel):
             if k < len(self.predictions):
                 self.predictions[k] = int(np.argmax(self.score))
         every = self.proc_params["snapshot_every"]
-        if every and self.time_step % every == 0:
+        if every and (self.time_step - self.offset) % every == 0:
             write_snapshot(self.proc_params["snapshot"], self.weights)
         return {}
 

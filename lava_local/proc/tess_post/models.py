@@ -21,6 +21,7 @@ from lava_local.kernels.plasticity import eligibility_factors
 from lava_local.kernels.surrogate import psi
 from lava_local.kernels.traces import trace_step
 from lava_local.proc.guarded import GuardedModel
+from lava_local.proc.sample import phase
 from lava_local.proc.tess_post.process import TessPost
 
 
@@ -44,16 +45,29 @@ class PyTessPostModelFloat(GuardedModel, LearningNeuronModelFloat):
     in_ports = ("a_in", "m_in")
     out_ports = ("s_out", "s_out_bap", "s_out_y1", "s_out_y2", "s_out_y3")
 
+    def _sends_factors(self) -> bool:
+        """Whether this step's factors (those of the step before) are sent; with a sample
+        clock, resets the state at the start of each sample."""
+        p = self.proc_params
+        if p["steps"] is None:
+            return p["learn"]
+        k, t = phase(self.time_step, p["steps"], p["offset"])
+        if t == 0:
+            for var in (self.u, self.o, self.psi, self.h):
+                var[:] = 0
+        return k >= 0 and p["learn"] and p["t_l"] <= t - 1 <= p["steps"] - 3
+
     def step(self, a_in: np.ndarray, m_in: np.ndarray) -> Dict[str, np.ndarray]:
         p = self.proc_params
         neuron, elig = p["neuron"], p["eligibility"]
+        send = self._sends_factors()
         psi_prev, h_prev = self.psi.copy(), self.h.copy()
         self.h[:] = trace_step(self.h, self.psi, elig.lambda_post)
         state = lif_step(LIFState(self.u, self.o), np.asarray(a_in, float), neuron)
         self.u[:], self.o[:] = state
         self.psi[:] = psi(self.u, neuron.v_th, p["surrogate"])
         self.m[:] = m_in
-        a, b = eligibility_factors(np.asarray(m_in, float), psi_prev, h_prev, elig)
+        a, b = eligibility_factors(np.asarray(m_in, float) * send, psi_prev, h_prev, elig)
         self.y2[:] = p["y_scale"] * a
         self.y3[:] = p["y_scale"] * b
         return {

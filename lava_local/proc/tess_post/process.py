@@ -59,6 +59,18 @@ class TessPost(LearningNeuronProcess, LocalProcess):
         lives in the synapse's x1).
     y_scale : float
         Multiplies y2 and y3 (the learning rate folded into the factors).
+    steps_per_sample : int, optional
+        With a sample clock (the neurons of a :class:`~lava_local.proc.dense_layer.DenseLayer`
+        in the Loihi mapping) the neurons reset u, o, Psi and h at the start of each sample and
+        send the factors of the sample's steps ``t_l .. T-3`` only, which is what the fused
+        layer's delay line applies (:mod:`lava_local.kernels.layer`); without one (default)
+        they run one continuous stream.
+    offset : int
+        Steps between the sample clock and these neurons (:mod:`lava_local.proc.sample`).
+    t_l : int
+        First step of each sample whose factors are sent (the rule's ``t_l``).
+    learn : bool
+        False: every factor sent is zero (a frozen layer).
     """
 
     def __init__(
@@ -70,6 +82,10 @@ class TessPost(LearningNeuronProcess, LocalProcess):
         surrogate: Surrogate = Surrogate(),
         eligibility: EligibilityParams = EligibilityParams(),
         y_scale: float = 1.0,
+        steps_per_sample: Optional[int] = None,
+        offset: int = 0,
+        t_l: int = 0,
+        learn: bool = True,
         name: Optional[str] = None,
     ) -> None:
         n = _validate.integer("n", n, 1)
@@ -80,9 +96,13 @@ class TessPost(LearningNeuronProcess, LocalProcess):
         if not isinstance(eligibility, EligibilityParams):
             raise TypeError(f"eligibility must be an EligibilityParams, got {type(eligibility).__name__}")
         y_scale = _validate.real("y_scale", y_scale)
+        if steps_per_sample is not None:
+            steps_per_sample = _validate.integer("steps_per_sample", steps_per_sample, 1)
         super().__init__(
             shape=(n,), learning_rule=learning_rule, n=n, neuron=neuron, surrogate=surrogate,
-            eligibility=eligibility, y_scale=y_scale, name=name,
+            eligibility=eligibility, y_scale=y_scale, steps=steps_per_sample,
+            offset=_validate.integer("offset", offset, 0), t_l=_validate.integer("t_l", t_l, 0), learn=bool(learn),
+            name=name,
         )
         self.proc_params["process_name"] = self.name
         self.a_in = InPort(shape=(n,))
