@@ -1,10 +1,10 @@
 """Hardware-friendly local errors (``SignalParams(error="clipped" | "pwl_softmax")``).
 
 Each error against an element-by-element computation written here; the integer errors
-against the float ones within a stated bound; the batched trainer against the NumPy
-reference of the Lava network (which the Lava network equals in float and fixed point
-with each new error, tests/test_network_lava.py); the LearningSignal process against the
-kernel.
+against the float ones within a stated bound; the LearningSignal process against the
+kernel. The batched trainer equals the NumPy reference of the Lava network with each new
+error (tests/test_trainer.py), and the Lava network, float and fixed point, that reference
+(tests/test_network_lava.py).
 """
 import numpy as np
 import pytest
@@ -20,10 +20,7 @@ from lava_local.kernels.learning_signal import (
     local_error_fixed,
     one_hot,
 )
-from lava_local.network import Network
-from lava_local.reference import reference_run
 from lava_local.rules import TESS
-from lava_local.trainer import LocalTrainer
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -138,32 +135,6 @@ def test_fixed_error_tracks_the_float_one(kind, d, temperature, rng):
         assert np.abs(m_fixed - m).max() <= s * np.sum(np.broadcast_to(bound, (n_classes,))) + 1e-12
     if kind == "pwl_softmax" and d == 64:
         assert worst <= 2.0**-frac + 1e-12  # k is 16 whole steps: only the division rounds
-
-
-@pytest.mark.parametrize("kind", NEW_ERRORS)
-@pytest.mark.parametrize("window", [1, 3])
-def test_trainer_batch1_float64_equals_the_lava_network(kind, window, rng):
-    """As tests/test_trainer.py: batch 1, float64, SGD at the Lava models' rates gives the
-    weights and predictions of the NumPy reference of the Lava network (which
-    tests/test_network_lava.py runs in Lava itself with each new error)."""
-    frames = (rng.random((10, 8, 40)) < 0.25).astype(np.uint8)
-    labels = rng.integers(0, 10, size=10)
-    rule = TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error=kind))
-    make = lambda: Network(40, hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, seed=4)  # noqa: E731
-    net, ref = make(), make()
-    schedule, learn = np.arange(10), np.ones(10, bool)
-    ref_pred, ref_weights, _ = reference_run(ref, frames, labels, schedule, learn, "float")
-    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="sgd", window=window,
-                           lr=[rule.lr] * (len(net.weights) - 1) + [net.readout_lr])
-    predictions = []
-    for i in schedule:
-        x = torch.as_tensor(frames[i:i + 1], dtype=torch.float64)
-        predictions.append(int(trainer.train_step(x, torch.as_tensor(labels[i:i + 1])).argmax()))
-    trainer.sync_to_network()
-    assert predictions == ref_pred.tolist()
-    for got, want, init in zip(net.weights, ref_weights, make().weights):
-        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
-        assert not np.allclose(got, init)
 
 
 def test_fixed_layer_uses_the_rules_error(rng):

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from lava_local.kernels.learning_signal import SignalParams
 from lava_local.network import Conv, Network
 from lava_local.reference import reference_run
 from lava_local.rules import LLS, STLLR, TESS
@@ -15,8 +16,10 @@ def _data(rng, n=12, steps=8, n_in=40, rate=0.25):
     return (rng.random((n, steps, n_in)) < rate).astype(np.uint8), rng.integers(0, 10, size=n)
 
 
-@pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.dvs_gesture(lr=0.05), STLLR(lr=0.05), LLS(lr=0.05)],
-                         ids=["tess", "stllr-preset", "stllr", "lls"])
+@pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.dvs_gesture(lr=0.05), STLLR(lr=0.05), LLS(lr=0.05),
+                                  TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="clipped")),
+                                  TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="pwl_softmax"))],
+                         ids=["tess", "stllr-preset", "stllr", "lls", "tess-clipped", "tess-pwl-softmax"])
 @pytest.mark.parametrize("conv", [False, True], ids=["dense", "conv"])
 def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
     """Batch 1, float64, SGD with the Lava models' learning rates: same weights and the
