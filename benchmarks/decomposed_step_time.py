@@ -1,19 +1,13 @@
-"""Lava time per simulated step: the Loihi 2 mapped TESS layer vs the fused one and vs Lava's
-own learning layer (LIF + LearningDense + STDPLoihi).
+"""Lava time per simulated step: the decomposed (Loihi 2 mapped) TESS layer vs the fused one.
 
     .venv/bin/python benchmarks/decomposed_step_time.py [--input nmnist|random] [--hidden 128]
 
-Every graph holds one layer 2312 -> hidden that learns every step and runs in one invocation
-of this script on the same machine, float models:
+Both graphs hold one TESS layer 2312 -> hidden, learn every step (apply="step") and run
+in one invocation of this script on the same machine, float models:
 
 * fused:      SpikeDataSource -> DenseLayer (W, LIF, traces, signal, update in one process)
 * decomposed: RingBuffer -> LearningDense(Loihi3FLearningRule) -> TessPost <-> LearningSignal,
               labels through a second RingBuffer (lava_local.decomposed)
-* Loihi mapping: SpikeDataSource -> DenseLayer run with ``mapping="loihi"`` (its sub-process
-              model: the decomposed graph behind the layer's ports; ``timing="loihi"``)
-* Lava STDP:  RingBuffer -> LearningDense(STDPLoihi) -> LIF, the LIF's spikes back to the
-              synapses (``s_in_bap``): Lava's own plastic layer of the same size, the yardstick
-              for what a learning layer built from Lava's processes costs per step
 
 Input: ``NMNISTSubset("train").dense(steps_per_sample, range(samples))`` or binary random
 spikes of the same shape and rate. The first sample's steps warm up (compilation, process
@@ -60,44 +54,11 @@ def time_decomposed(frames, labels, w0):
     return _time(layer.post, spikes.shape[0], steps_per_sample), len(layer.processes) + 3
 
 
-def time_loihi_mapping(frames, labels, w0):
-    from dataclasses import replace
-
-    from lava_local.proc.dense_layer import DenseLayer
-    from lava_local.proc.source import SpikeDataSource
-
-    steps_per_sample = frames.shape[1]
-    source = SpikeDataSource(frames=frames, labels=labels, n_classes=10)
-    layer = DenseLayer(weights=w0, steps_per_sample=steps_per_sample, rule=replace(_rule(), timing="loihi"))
-    source.s_out.connect(layer.s_in)
-    source.label_out.connect(layer.label_in)
-    return _time(layer, frames.shape[0] * steps_per_sample, steps_per_sample, mapping="loihi"), 2 + 4 + 3
-
-
-def time_lava_stdp(frames, w0):
-    """Lava's own plastic layer: LearningDense with Lava's STDPLoihi rule and Lava's LIF
-    (the same leak and threshold as the TESS layer's neuron)."""
-    from lava.proc.dense.process import LearningDense
-    from lava.proc.io.source import RingBuffer
-    from lava.proc.learning_rules.stdp_learning_rule import STDPLoihi
-    from lava.proc.lif.process import LIF
-
-    spikes = frames.reshape(-1, frames.shape[2])
-    stdp = STDPLoihi(learning_rate=1.0, A_plus=1.0, A_minus=-1.0, tau_plus=10.0, tau_minus=10.0, t_epoch=1)
-    source = RingBuffer(data=spikes.T)
-    dense = LearningDense(weights=w0, learning_rule=stdp)
-    lif = LIF(shape=(w0.shape[0],), du=1.0, dv=0.5, vth=0.6)
-    source.s_out.connect(dense.s_in)
-    dense.a_out.connect(lif.a_in)
-    lif.s_out.connect(dense.s_in_bap)
-    return _time(lif, spikes.shape[0], frames.shape[1]), 3 + 3
-
-
-def _time(process, steps, warm, mapping="fused"):
+def _time(process, steps, warm):
     try:
-        lava_local.run(process, warm, numeric="float", stop=False, mapping=mapping)
+        lava_local.run(process, warm, numeric="float", stop=False)
         start = time.perf_counter()
-        lava_local.run(process, steps - warm, numeric="float", stop=False, check_every=steps, mapping=mapping)
+        lava_local.run(process, steps - warm, numeric="float", stop=False, check_every=steps)
         return 1000 * (time.perf_counter() - start) / (steps - warm)
     finally:
         process.stop()
@@ -125,27 +86,21 @@ def main() -> None:
     rate = float(frames.mean())
     fused, fused_procs = time_fused(frames, labels, w0)
     dec, dec_procs = time_decomposed(frames, labels, w0)
-    mapped, mapped_procs = time_loihi_mapping(frames, labels, w0)
-    stdp, stdp_procs = time_lava_stdp(frames, w0)
     rows = [
         {"graph": "fused DenseLayer", "ms_per_step": fused, "os_processes": fused_procs},
         {"graph": "decomposed LearningDense + TessPost + LearningSignal", "ms_per_step": dec,
          "os_processes": dec_procs},
-        {"graph": "DenseLayer, mapping='loihi'", "ms_per_step": mapped, "os_processes": mapped_procs},
-        {"graph": "Lava's LIF + LearningDense(STDPLoihi)", "ms_per_step": stdp, "os_processes": stdp_procs},
     ]
     info = {"input": args.input, "input_rate": rate, "n_in": n_in, "hidden": args.hidden,
             "samples": args.samples, "steps_per_sample": args.steps_per_sample,
             "timed_steps": args.samples * args.steps_per_sample - args.steps_per_sample,
-            "ratio_decomposed_over_fused": dec / fused, "ratio_loihi_mapping_over_lava_stdp": mapped / stdp,
-            "python": platform.python_version(), "rows": rows}
+            "ratio_decomposed_over_fused": dec / fused, "python": platform.python_version(), "rows": rows}
     header = (f"{n_in} -> {args.hidden} TESS layer, float models, learning every step; {args.input} input "
               f"(rate {rate:.3f}), {args.samples} samples x {args.steps_per_sample} steps, first sample "
               "not timed; one run")
     lines = ["| graph | ms / step | OS processes (incl. 3 of Lava) |", "|---|---|---|"]
     lines += [f"| {r['graph']} | {r['ms_per_step']:.2f} | {r['os_processes']} |" for r in rows]
-    lines.append(f"\nratio decomposed / fused: {dec / fused:.1f}; Loihi mapping / Lava's STDP layer: "
-                 f"{mapped / stdp:.2f}")
+    lines.append(f"\nratio decomposed / fused: {dec / fused:.1f}")
     print(header)
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
