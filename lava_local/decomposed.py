@@ -100,12 +100,13 @@ PAIRING_OFFSET = DENSE_DELAY + SIGNAL_LATENCY
 """Post factors of paper step n are applied with the pre trace of step n + 2."""
 
 
-def loihi_learning_rule(eligibility: EligibilityParams):
+def loihi_learning_rule(eligibility: EligibilityParams, impulse: float = 1.0):
     """The ``Loihi3FLearningRule`` of the decomposed TESS synapse.
 
     ``dw = -u0 * x1 * y2 - x0 * y3`` with x1 the pre trace (decay lambda_pre, impulse 1);
     for lambda_pre = 0 (LLS) the causal term uses x0 itself. The learning rate and the
-    alphas ride on y2 / y3 (see :class:`~lava_local.proc.tess_post.TessPost`).
+    alphas ride on y2 / y3 (see :class:`~lava_local.proc.tess_post.TessPost`). ``impulse``:
+    x1's increment per spike (the fixed-point layer's ``pre_impulse``).
     """
     from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 
@@ -114,7 +115,7 @@ def loihi_learning_rule(eligibility: EligibilityParams):
         raise ValueError("lambda_pre = 1 (no decay) cannot be a Loihi trace time constant; use lambda_pre < 1")
     if lam == 0.0:
         return Loihi3FLearningRule(dw="-x0 * y2 - x0 * y3", t_epoch=1)
-    return Loihi3FLearningRule(dw="-u0 * x1 * y2 - x0 * y3", x1_impulse=1.0, x1_tau=-1.0 / math.log(lam),
+    return Loihi3FLearningRule(dw="-u0 * x1 * y2 - x0 * y3", x1_impulse=impulse, x1_tau=-1.0 / math.log(lam),
                                t_epoch=1)
 
 
@@ -212,13 +213,17 @@ def build_decomposed_tess_layer(
 
 def wire_tess_layer(weights: np.ndarray, rule: LearningRule, neuron: LIFParams, surrogate: Surrogate,
                     basis: Any, name: str, *, steps_per_sample: Optional[int] = None, offset: int = 0,
-                    learn: bool = True) -> DecomposedTessLayer:
+                    learn: bool = True, fixed: Any = None, weights_fixed: Optional[np.ndarray] = None,
+                    profile: Any = "loihi2", seed: int = 0) -> DecomposedTessLayer:
     """Create and wire ``LearningDense -> TessPost -> LearningSignal -> TessPost.m_in`` for
     ``rule`` (already on ``neuron``); the inputs ``dense.s_in`` and ``signal.label_in`` stay
     open. With ``steps_per_sample`` the parts follow the sample clock of a layer ``offset``
     steps down the pipeline (the sub-process model of
     :class:`~lava_local.proc.dense_layer.DenseLayer`): the neurons run one step after the
-    synapses receive, and the labels, fed by the source, wait as long."""
+    synapses receive, and the labels, fed by the source, wait as long. With ``fixed`` (the
+    layer's ``DenseLayerFixedParams``) and ``weights_fixed`` (its integer mantissas) the parts
+    carry what their fixed-point models need: the synapses take the mantissas and
+    ``weight_exp``, x1 counts ``pre_impulse`` per spike, the neurons the integer parameters."""
     from lava.proc.dense.process import LearningDense
 
     from .proc.learning_signal import LearningSignal
@@ -226,13 +231,20 @@ def wire_tess_layer(weights: np.ndarray, rule: LearningRule, neuron: LIFParams, 
 
     n_out = weights.shape[0]
     clocked = steps_per_sample is not None
-    lrule = loihi_learning_rule(rule.eligibility)
+    lrule = loihi_learning_rule(rule.eligibility, 1.0 if fixed is None else fixed.pre_impulse)
+    extra = {}
+    if fixed is not None:
+        weights = np.asarray(weights_fixed)
+        # Lava's mixed-sign weights count the sign apart: num_weight_bits = mantissa bits + 1
+        # keeps every signed mantissa (8 would truncate them to even values)
+        extra = {"weight_exp": fixed.weight_exp, "num_weight_bits": fixed.synapse.weight_bits + 1}
     signal = LearningSignal(n=n_out, signal=rule.signal, basis=basis, latency=SIGNAL_LATENCY,
                             label_delay=offset + DENSE_DELAY if clocked else 0, name=f"{name}_signal")
-    dense = LearningDense(weights=weights.copy(), learning_rule=lrule, name=f"{name}_dense")
+    dense = LearningDense(weights=weights.copy(), learning_rule=lrule, name=f"{name}_dense", **extra)
     post = TessPost(n=n_out, learning_rule=lrule, neuron=neuron, surrogate=surrogate,
                     eligibility=rule.eligibility, y_scale=rule.lr / Y_DECAY, steps_per_sample=steps_per_sample,
-                    offset=offset + DENSE_DELAY if clocked else 0, t_l=rule.t_l, learn=learn, name=f"{name}_post")
+                    offset=offset + DENSE_DELAY if clocked else 0, t_l=rule.t_l, learn=learn, fixed=fixed, profile=profile, seed=seed,
+                    name=f"{name}_post")
     dense.a_out.connect(post.a_in)
     post.s_out_bap.connect(dense.s_in_bap)
     post.s_out_y1.connect(dense.s_in_y1)

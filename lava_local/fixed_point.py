@@ -49,6 +49,8 @@ __all__ = [
     "quantize_dense_layer",
     "quantize_conv_layer",
     "quantize_readout",
+    "EngineFactorScale",
+    "engine_factor_scale",
 ]
 
 DEFAULT_SCALE = 1024
@@ -362,3 +364,38 @@ def quantize_readout(weights: Any, gamma: float, lr: float, scale: int = DEFAULT
         lr_shift=lr_shift,
     )
     return params, q
+
+
+@dataclass(frozen=True)
+class EngineFactorScale:
+    """How the post factors ``a = m alpha_pre Psi`` and ``b = m alpha_post h`` of a fixed-point
+    dense layer become the learning engine's ``y2`` and ``y3``: ``y = round(factor * mant /
+    2**shift)`` (stochastically), saturated to ``[-limit, limit]``."""
+
+    y2_mant: int
+    y2_shift: int
+    y3_mant: int
+    y3_shift: int
+    limit: int
+
+
+def engine_factor_scale(params: Any, profile: Any = "loihi2") -> EngineFactorScale:
+    """The scaling of :class:`EngineFactorScale` for a layer's :class:`DenseLayerFixedParams`.
+
+    The fused fixed model changes a weight by ``(a q + b pre impulse) lr_mant / 2**lr_shift``.
+    Lava's fixed-point engine changes it by ``x1 y2 >> c`` for ``-u0 x1 y2``, with ``c = trace
+    bits + y bits + scale mantissa bits - accumulator bits`` (the product's excess width, 3 on
+    Loihi 2), and by ``x0 y3`` for ``-x0 y3`` (no excess: one weight unit per unit of y3; both
+    measured on ``LearningDense``'s fixed model, ``tests/test_mapping_fixed.py``). With
+    ``x1 = q``: ``y2 = a lr_mant 2**c / 2**lr_shift`` and ``y3 = b impulse lr_mant /
+    2**lr_shift``. A rule without a pre trace (``lambda_pre = 0``: ``q = pre impulse``) has
+    the causal term on x0 too (:func:`lava_local.decomposed.loihi_learning_rule`), so y2
+    scales as y3.
+    """
+    hw = load_profile(profile)
+    lrn = hw.learning
+    c2 = max(0, hw.trace.bits + lrn.y_bits + lrn.scale_mantissa_bits - lrn.accumulator_bits)
+    c3 = max(0, 1 + lrn.y_bits + lrn.scale_mantissa_bits - lrn.accumulator_bits)
+    y3 = (params.lr_mant * params.pre_impulse, params.lr_shift - c3)
+    y2 = y3 if params.pre_decay >= 2**params.trace.decay_bits else (params.lr_mant, params.lr_shift - c2)
+    return EngineFactorScale(*y2, *y3, 2**lrn.y_bits - 1)

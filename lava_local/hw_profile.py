@@ -94,6 +94,16 @@ class TraceFormat:
 class LearningFormat:
     factor_bits: int
     psi_lut_bits: int
+    #: the learning engine's third factors y1..y3: signed width (Lava's ``W_TRACE``; its
+    #: fixed-point applier saturates each factor to ``[-2**y_bits, 2**y_bits - 1]``)
+    y_bits: int = 7
+    #: the engine's product scaling mantissa (Lava's ``W_S_MANT``) and unsigned
+    #: synaptic-change accumulator (``W_ACCUMULATOR_U``): a product whose factor widths
+    #: plus ``scale_mantissa_bits`` exceed ``accumulator_bits`` is shifted right by the
+    #: excess, and the accumulator holds the weight ``accumulator_bits - weight_bits``
+    #: bits left of its mantissa
+    scale_mantissa_bits: int = 4
+    accumulator_bits: int = 15
 
     @property
     def factor_max(self) -> int:
@@ -175,9 +185,12 @@ def _section(path: str, table: Mapping[str, Any], name: str, cls: Type[T], numbe
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ValueError(f"hardware profile {path}: unknown key(s) in [{name}]: {', '.join(unknown)}")
-    missing = [f for f in fields if f not in values]
+    optional = {f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if f.default is not dataclasses.MISSING}
+    missing = [f for f in fields if f not in values and f not in optional]
     if missing:
         raise ValueError(f"hardware profile {path}: missing key(s) in [{name}]: {', '.join(missing)}")
+    fields = [f for f in fields if f in values]
     for key in fields:
         value = values[key]
         kinds, what = ((int, float), "a number") if numbers else (int, "an integer")

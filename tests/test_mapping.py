@@ -130,8 +130,11 @@ def test_run_config_mapping_and_hardware():
     assert "loihi" in PyDenseLayerLoihiModel.tags
     with pytest.raises(ValueError, match="mapping must be one of"):
         lava_local.run_config("float", mapping="chip")
-    with pytest.raises(ValueError, match="Loihi mapping of DenseLayer has no fixed model"):
-        lava_local.run_config("fixed", mapping="loihi")  # TessPost has no fixed-point model yet
+    from lava_local.proc.dense_layer.models import PyDenseLayerLoihiModelFixed
+
+    fixed = lava_local.run_config("fixed", mapping="loihi")  # every part has a fixed-point model
+    assert fixed.select_tag == "fixed_pt"
+    assert fixed.exception_proc_model_map == {DenseLayer: PyDenseLayerLoihiModelFixed}
     with pytest.raises(ValueError, match="hardware=True runs the Loihi mapping"):
         lava_local.run_config("float", hardware=True, mapping="fused")
     hw = lava_local.run_config("float", hardware=True)  # hardware implies the Loihi mapping

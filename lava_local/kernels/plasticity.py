@@ -41,6 +41,7 @@ __all__ = [
     "stacked_update",
     "dense_update_fixed",
     "apply_update_fixed",
+    "engine_factor_fixed",
 ]
 
 
@@ -285,3 +286,12 @@ def apply_update_fixed(
 
 #: a magnitude no weight range comes near, below which int64 differences cannot wrap
 _SATURATED = 1 << 62
+
+
+def engine_factor_fixed(factor: np.ndarray, mant: int, shift: int, limit: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """An integer post factor as a learning-engine third factor:
+    ``stochastic_round(factor * mant / 2**shift)`` saturated to ``[-limit, limit]``
+    (never wrapped); the rounding and saturation of :func:`apply_update_fixed`."""
+    zero = np.zeros(np.shape(factor), np.int64)
+    return apply_update_fixed(zero, -np.asarray(factor, np.int64) * mant, shift, limit, rng)

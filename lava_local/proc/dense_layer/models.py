@@ -155,10 +155,39 @@ def check_loihi_mapping(rule) -> None:
                          "rule.with_(apply='step')")
 
 
+class _DenseLayerLoihiModel(AbstractSubProcessModel):
+    """Builds the parts (float or fixed point) behind the layer's ports and Vars."""
+
+    fixed = False
+
+    def __init__(self, proc: DenseLayer) -> None:
+        from lava_local.decomposed import wire_tess_layer
+
+        p = proc.proc_params
+        rule = p["rule"]
+        check_loihi_mapping(rule)
+        extra = {}
+        if self.fixed:
+            extra = {"fixed": p["fixed"], "weights_fixed": np.asarray(p["weights_fixed"], np.int64),
+                     "profile": p.get("profile", "loihi2"), "seed": p["seed"]}
+        parts = wire_tess_layer(np.asarray(p["weights"], float), rule, p["neuron"], p["surrogate"], p["basis"],
+                                proc.name, steps_per_sample=p["steps"], offset=p["offset"], learn=p["learn"],
+                                **extra)
+        self.dense, self.post, self.signal = parts.dense, parts.post, parts.signal
+        proc.s_in.connect(self.dense.s_in)
+        proc.label_in.connect(self.signal.label_in)
+        self.post.s_out.connect(proc.s_out)
+        proc.weights.alias(self.dense.weights)
+        proc.q.alias(self.dense.x1)
+        for var in ("u", "o", "h", "psi"):
+            getattr(proc, var).alias(getattr(self.post, var))
+
+
 @implements(proc=DenseLayer, protocol=LoihiProtocol)
 @tag("loihi", "floating_pt")
-class PyDenseLayerLoihiModel(AbstractSubProcessModel):
-    """The layer built from Loihi 2 primitives (``mapping="loihi"``), float.
+class PyDenseLayerLoihiModel(_DenseLayerLoihiModel):
+    """The layer built from Loihi 2 primitives (``mapping="loihi"``), float
+    (:class:`PyDenseLayerLoihiModelFixed`: the same in fixed point).
 
     Sub-processes (:func:`lava_local.decomposed.wire_tess_layer`): Lava's ``LearningDense``
     with the ``Loihi3FLearningRule`` ``dw = -u0 x1 y2 - x0 y3`` (``dense``), ``TessPost``
@@ -179,19 +208,20 @@ class PyDenseLayerLoihiModel(AbstractSubProcessModel):
     samples that end with a few silent steps (it decays as ``lambda_pre**k``).
     """
 
-    def __init__(self, proc: DenseLayer) -> None:
-        from lava_local.decomposed import wire_tess_layer
 
-        p = proc.proc_params
-        rule = p["rule"]
-        check_loihi_mapping(rule)
-        parts = wire_tess_layer(np.asarray(p["weights"], float), rule, p["neuron"], p["surrogate"], p["basis"],
-                                proc.name, steps_per_sample=p["steps"], offset=p["offset"], learn=p["learn"])
-        self.dense, self.post, self.signal = parts.dense, parts.post, parts.signal
-        proc.s_in.connect(self.dense.s_in)
-        proc.label_in.connect(self.signal.label_in)
-        self.post.s_out.connect(proc.s_out)
-        proc.weights.alias(self.dense.weights)
-        proc.q.alias(self.dense.x1)
-        for var in ("u", "o", "h", "psi"):
-            getattr(proc, var).alias(getattr(self.post, var))
+@implements(proc=DenseLayer, protocol=LoihiProtocol)
+@tag("loihi", "fixed_pt")
+class PyDenseLayerLoihiModelFixed(_DenseLayerLoihiModel):
+    """The Loihi mapping in fixed point: the same parts with their fixed-point models.
+
+    ``LearningDense`` holds the fused fixed model's integer weight mantissas with its
+    ``weight_exp`` and learns with Lava's fixed-point engine (stochastic rounding);
+    ``TessPost`` runs the fused fixed model's integer neuron, Psi table and post trace and
+    sends y2, y3 scaled into the engine's ``y_bits`` (saturating);
+    ``LearningSignal`` computes the fused fixed model's integer signal. Lava's engine rounds
+    stochastically with its own random numbers (and saturates weights at its 9-bit range,
+    not the fused model's 8-bit mantissa), so the weights follow the fused fixed model's
+    within a few mantissa steps, not bit for bit (``tests/test_mapping_fixed.py``).
+    """
+
+    fixed = True

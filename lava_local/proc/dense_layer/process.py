@@ -81,7 +81,7 @@ class DenseLayer(LearningLayerProcess):
         fixed, quantized = quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale, profile)
         super().__init__(
             weights=w, rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, steps=steps,
-            learn=bool(learn), fixed=fixed, weights_fixed=quantized.weights, scale=scale, seed=int(seed),
+            learn=bool(learn), fixed=fixed, weights_fixed=quantized.weights, scale=scale, seed=int(seed), profile=profile,
             snapshot=snapshot, snapshot_every=int(snapshot_every), offset=offset, name=name,
         )
         self.proc_params["process_name"] = self.name

@@ -22,7 +22,7 @@ The neuron therefore pairs it with Psi(u) and h *of step t-1* (held one step), s
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.magma.core.process.neuron import LearningNeuronProcess
@@ -30,6 +30,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
+from lava_local.fixed_point import engine_factor_scale
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import EligibilityParams
 from lava_local.kernels.surrogate import Surrogate
@@ -71,6 +72,13 @@ class TessPost(LearningNeuronProcess, LocalProcess):
         First step of each sample whose factors are sent (the rule's ``t_l``).
     learn : bool
         False: every factor sent is zero (a frozen layer).
+    fixed : DenseLayerFixedParams, optional
+        The integer parameters of the layer (:func:`lava_local.fixed_point.quantize_dense_layer`)
+        for the ``fixed_pt`` model: the LIF, Psi table and post trace of the fused fixed
+        model, and the scaling of the factors into the learning engine's ``y_bits``
+        (:func:`lava_local.fixed_point.engine_factor_scale`, ``profile``).
+    seed : int
+        Seed of the fixed model's stochastic rounding of y2, y3.
     """
 
     def __init__(
@@ -86,6 +94,9 @@ class TessPost(LearningNeuronProcess, LocalProcess):
         offset: int = 0,
         t_l: int = 0,
         learn: bool = True,
+        fixed: Any = None,
+        profile: Any = "loihi2",
+        seed: int = 0,
         name: Optional[str] = None,
     ) -> None:
         n = _validate.integer("n", n, 1)
@@ -102,6 +113,7 @@ class TessPost(LearningNeuronProcess, LocalProcess):
             shape=(n,), learning_rule=learning_rule, n=n, neuron=neuron, surrogate=surrogate,
             eligibility=eligibility, y_scale=y_scale, steps=steps_per_sample,
             offset=_validate.integer("offset", offset, 0), t_l=_validate.integer("t_l", t_l, 0), learn=bool(learn),
+            fixed=fixed, engine=None if fixed is None else engine_factor_scale(fixed, profile), seed=int(seed),
             name=name,
         )
         self.proc_params["process_name"] = self.name
