@@ -111,3 +111,45 @@ def test_engine_factors_saturate_at_the_profile_limits():
     scale = engine_factor_scale(fixed)
     y = engine_factor_fixed(np.array([2**24, -(2**24)]), scale.y3_mant, scale.y3_shift, limit, rng)
     np.testing.assert_array_equal(y, [limit, -limit])
+
+
+def _engine_weights(dw: str, y: int, steps: int = 3):
+    """One synapse of Lava's fixed-point LearningDense, its pre neuron spiking every step and
+    y2 = y3 = ``y`` sent every step: the weight after each step."""
+    from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.proc.dense.process import LearningDense
+    from lava.proc.io.source import RingBuffer
+
+    rule = Loihi3FLearningRule(dw=dw, x1_impulse=63, x1_tau=2, t_epoch=1)
+    dense = LearningDense(weights=np.zeros((1, 1)), learning_rule=rule, num_weight_bits=9)
+    sources = [RingBuffer(data=np.full((1, steps), v)) for v in (1, 0, 0, y, y)]
+    ports = (dense.s_in, dense.s_in_bap, dense.s_in_y1, dense.s_in_y2, dense.s_in_y3)
+    for source, port in zip(sources, ports):
+        source.s_out.connect(port)
+    weights, x1 = [], []
+    try:
+        for _ in range(steps):
+            dense.run(condition=RunSteps(1), run_cfg=lava_local.run_config("fixed"))
+            weights.append(int(dense.weights.get()[0, 0]))
+            x1.append(int(dense.x1.get()[0]))
+    finally:
+        dense.stop()
+    return weights, x1
+
+
+def test_the_engine_scaling_engine_factor_scale_assumes():
+    """Lava's fixed-point engine changes a weight by ``x0 y`` for ``-x0 y3`` and by
+    ``x1 y >> 3`` for ``-u0 x1 y2`` (the 7 + 7 + 4 - 15 excess bits), as
+    :func:`engine_factor_scale` assumes; y at the limit saturates the weight at the engine's
+    range, never wrapping."""
+    weights, _ = _engine_weights("-x0 * y3", -5)
+    assert weights == [5, 10, 15]
+    weights, x1 = _engine_weights("-u0 * x1 * y2", -4)
+    steps = np.diff([0] + weights)
+    expected = [v * 4 >> 3 for v in x1]
+    assert all(abs(int(s) - e) <= 1 for s, e in zip(steps, expected)), (weights, x1)
+    weights, _ = _engine_weights("-x0 * y3", -127, steps=4)
+    assert weights[-1] == max(weights) > 127 and all(np.diff(weights) >= 0)
+    weights, _ = _engine_weights("-x0 * y3", 127, steps=4)
+    assert weights[-1] == min(weights) < -127 and all(np.diff(weights) <= 0)
