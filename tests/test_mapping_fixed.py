@@ -153,3 +153,21 @@ def test_the_engine_scaling_engine_factor_scale_assumes():
     assert weights[-1] == max(weights) > 127 and all(np.diff(weights) >= 0)
     weights, _ = _engine_weights("-x0 * y3", 127, steps=4)
     assert weights[-1] == min(weights) < -127 and all(np.diff(weights) <= 0)
+
+
+def test_network_fit_in_fixed_point_in_both_mappings():
+    """Network.fit(numeric="fixed", mapping=...): the user writes the network once; both
+    mappings train and evaluate in fixed point (how close they learn: the test above)."""
+    rule = LLS(lr=0.05, timing="loihi", apply="step", signal=SignalParams(basis="square"))
+    frames, labels = _data(np.random.default_rng(1), 6, 12, 12)
+    start = Network(N_IN, rule=rule, **NET).weights
+    learned = {}
+    for mapping in ("fused", "loihi"):
+        net = Network(N_IN, rule=rule, **NET)
+        history = net.fit((frames[:4], labels[:4]), (frames[4:], labels[4:]), progress=False, mapping=mapping,
+                          numeric="fixed")
+        assert len(history.test_accuracy) == 1
+        learned[mapping] = net.weights
+    for got, want, init in zip(learned["loihi"], learned["fused"], start):
+        assert got.shape == want.shape == init.shape
+        assert np.all(np.isfinite(got)) and np.all(np.isfinite(want))

@@ -18,8 +18,9 @@ so both mappings compute the same thing: the tutorial checks that they learn the
 weights and predict alike, then prints the fit report (where each layer would learn on
 Loihi 2). Each recording is followed by silent steps: the learning engine cannot reset
 its pre trace between samples, and the silence lets it decay (README, "One network, two
-mappings"). The Loihi mapping runs in float: its post-neuron process has no fixed-point
-model yet.
+mappings"). The tutorial runs in float; ``numeric="fixed"`` runs both mappings in Loihi 2
+integers, where the learning engine's stochastic rounding keeps the two within a few weight
+steps of each other rather than equal (``tests/test_mapping_fixed.py``).
 """
 import numpy as np
 
