@@ -96,6 +96,15 @@ def _compiled(mapping, numeric="float"):
     return layers, readout
 
 
+def _assert_parts(layers, layer_model, dense_model, post_model, signal_model):
+    """Each layer compiled to ``layer_model``, its parts to the given leaf models."""
+    for layer in layers:
+        assert layer.model_class is layer_model
+        parts = {type(p).__name__: p.model_class.__name__ for p in layer.procs}
+        assert parts == {"LearningDense": dense_model.__name__, "TessPost": post_model.__name__,
+                         "LearningSignal": signal_model.__name__}
+
+
 def test_the_run_configuration_chooses_the_mapping():
     """mapping="loihi": each DenseLayer is its sub-process model, whose compiled parts are
     Lava's LearningDense, TessPost and LearningSignal; "fused": the leaf model, no parts."""
@@ -106,12 +115,8 @@ def test_the_run_configuration_chooses_the_mapping():
     from lava_local.proc.tess_post.models import PyTessPostModelFloat
 
     layers, readout = _compiled("loihi")
-    for layer in layers:
-        assert layer.model_class is PyDenseLayerLoihiModel
-        parts = {type(p).__name__: p.model_class.__name__ for p in layer.procs}
-        assert parts == {"LearningDense": PyLearningDenseModelFloat.__name__,
-                         "TessPost": PyTessPostModelFloat.__name__,
-                         "LearningSignal": PyLearningSignalModelFloat.__name__}
+    _assert_parts(layers, PyDenseLayerLoihiModel, PyLearningDenseModelFloat, PyTessPostModelFloat,
+                  PyLearningSignalModelFloat)
     assert readout.model_class.__name__ == "PyReadoutModelFloat"
     layers, _ = _compiled("fused")
     for layer in layers:

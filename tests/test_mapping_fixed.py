@@ -24,7 +24,7 @@ from lava_local.kernels.surrogate import Surrogate
 from lava_local.network import Network
 from lava_local.rules import LLS, TESS
 
-from test_mapping import N_IN, NET, _compiled, _data, _run
+from test_mapping import N_IN, NET, _assert_parts, _compiled, _data, _run
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -47,12 +47,8 @@ def test_every_process_of_the_loihi_mapping_has_a_fixed_point_model():
     assert cfg.exception_proc_model_map == {DenseLayer: PyDenseLayerLoihiModelFixed}
     layers, readout = _compiled("loihi", "fixed")
     try:
-        for layer in layers:
-            assert layer.model_class is PyDenseLayerLoihiModelFixed
-            parts = {type(p).__name__: p.model_class.__name__ for p in layer.procs}
-            assert parts == {"LearningDense": PyLearningDenseModelBitApproximate.__name__,
-                             "TessPost": PyTessPostModelFixed.__name__,
-                             "LearningSignal": PyLearningSignalModelFixed.__name__}
+        _assert_parts(layers, PyDenseLayerLoihiModelFixed, PyLearningDenseModelBitApproximate,
+                      PyTessPostModelFixed, PyLearningSignalModelFixed)
         assert readout.model_class.__name__ == "PyReadoutModelFixed"
     finally:
         readout.stop()
