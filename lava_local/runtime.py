@@ -25,6 +25,8 @@ commands, forever). So, while :func:`run` runs (main thread only):
   runtime is stopped with a bounded wait (:func:`stop_runtime`): Lava's own ``stop`` gets
   a few seconds; if it blocks (a dead or never-started worker), the workers are terminated
   (SIGTERM, then SIGKILL) and the shared-memory manager is shut down.
+* An exception that ends the run after a Ctrl-C arrived (the interrupt, turned into another
+  error by code it passed through) is raised as the ``KeyboardInterrupt``, chained to it.
 * An interrupt that nobody catches ends the program with one line on stderr,
   ``interrupted: Lava runtime stopped (N worker processes ended)``, and exit status 130.
 * A runtime left running with ``stop=False`` gets the same bounded ``stop`` (so
@@ -218,6 +220,7 @@ class _SigintGuard:
         self.installed = False
         self.deferred = 0
         self.pending = False
+        self.received = False  # a Ctrl-C reached this process during the run
 
     def install(self) -> "_SigintGuard":
         if threading.current_thread() is not threading.main_thread():
@@ -238,7 +241,7 @@ class _SigintGuard:
     def __call__(self, signum, frame) -> None:
         if os.getpid() != self.pid:
             return  # a Lava worker forked during the run: the parent stops it
-        self.pending = True
+        self.pending = self.received = True
         if not self.deferred:
             self.fire(signum, frame)
 
@@ -459,6 +462,14 @@ def run(
     except KeyboardInterrupt as exc:
         interrupted = exc
         raise
+    except BaseException as exc:
+        if not guard.received:
+            raise
+        # The KeyboardInterrupt surfaced inside code that turned it into another error
+        # on its way out (CPython's threading.Condition, which Lava's channels wait on,
+        # can end with "cannot release un-acquired lock"): it is still the Ctrl-C.
+        interrupted = KeyboardInterrupt()
+        raise interrupted from exc
     finally:
         guard.deferred += 1  # a second Ctrl-C must not cut the shutdown short
         try:

@@ -61,6 +61,27 @@ RUN_SCRIPT = """
         print("finished", flush=True)
 """
 
+# The Ctrl-C lands in code that turns the KeyboardInterrupt into another error on its way
+# out, as CPython's threading.Condition (which Lava's channels wait on) can do.
+TRANSFORMED_SCRIPT = """
+    import os
+    import signal
+    import lava_local
+    from lava_local.proc.lif import LIF
+
+    def on_chunk(steps):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            signal.sigtimedwait([], 1.0)  # any bytecode now runs the handler
+        except KeyboardInterrupt:
+            raise RuntimeError("cannot release un-acquired lock")
+
+    if __name__ == "__main__":
+        lif = LIF(shape=(4,))
+        lava_local.run(lif, 1_000, check_every=10, on_chunk=on_chunk)
+        print("finished", flush=True)
+"""
+
 STOP_FALSE_SCRIPT = """
     import lava_local
     from lava_local.proc.lif import LIF
@@ -156,6 +177,22 @@ def test_ctrl_c_stops_the_runtime_and_exits_with_one_line(tmp_path, script):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(MESSAGE), err
     assert "worker processes ended" in lines[0]
+    _assert_group_gone(proc.pid)
+
+
+@pytest.mark.timeout(120)
+def test_an_interrupt_turned_into_another_error_still_ends_as_the_interrupt(tmp_path):
+    proc = _start(tmp_path, TRANSFORMED_SCRIPT)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode in (-signal.SIGINT, 130), (proc.returncode, err)
+    assert "finished" not in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(MESSAGE), err
     _assert_group_gone(proc.pid)
 
 
