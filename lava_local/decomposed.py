@@ -100,23 +100,29 @@ PAIRING_OFFSET = DENSE_DELAY + SIGNAL_LATENCY
 """Post factors of paper step n are applied with the pre trace of step n + 2."""
 
 
-def loihi_learning_rule(eligibility: EligibilityParams, impulse: float = 1.0):
+def loihi_learning_rule(eligibility: EligibilityParams, impulse: float = 1.0, rng_seed: Optional[int] = None):
     """The ``Loihi3FLearningRule`` of the decomposed TESS synapse.
 
     ``dw = -u0 * x1 * y2 - x0 * y3`` with x1 the pre trace (decay lambda_pre, impulse 1);
-    for lambda_pre = 0 (LLS) the causal term uses x0 itself. The learning rate and the
-    alphas ride on y2 / y3 (see :class:`~lava_local.proc.tess_post.TessPost`). ``impulse``:
-    x1's increment per spike (the fixed-point layer's ``pre_impulse``).
+    for lambda_pre = 0 (LLS) the causal term uses x0 itself
+    (:class:`~lava_local.kernels.learning_engine.LearningEngineParams`). The learning rate
+    and the alphas ride on y2 / y3 (see :class:`~lava_local.proc.tess_post.TessPost`).
+    ``impulse``: x1's increment per spike (the fixed-point layer's ``pre_impulse``);
+    ``rng_seed``: the seed of the fixed-point engine's stochastic rounding (a fused layer
+    with the Loihi timing and this seed rounds with the same numbers).
     """
     from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+
+    from .kernels.learning_engine import engine_params
 
     lam = eligibility.lambda_pre
     if lam >= 1.0:
         raise ValueError("lambda_pre = 1 (no decay) cannot be a Loihi trace time constant; use lambda_pre < 1")
+    engine = engine_params(lam, 1)
     if lam == 0.0:
-        return Loihi3FLearningRule(dw="-x0 * y2 - x0 * y3", t_epoch=1)
-    return Loihi3FLearningRule(dw="-u0 * x1 * y2 - x0 * y3", x1_impulse=impulse, x1_tau=-1.0 / math.log(lam),
-                               t_epoch=1)
+        return Loihi3FLearningRule(dw=engine.rule, t_epoch=1, rng_seed=rng_seed)
+    return Loihi3FLearningRule(dw=engine.rule, x1_impulse=impulse, x1_tau=engine.x1_tau, t_epoch=1,
+                               rng_seed=rng_seed)
 
 
 def delay_labels(labels: np.ndarray, steps: int = SIGNAL_LATENCY) -> np.ndarray:
@@ -231,7 +237,7 @@ def wire_tess_layer(weights: np.ndarray, rule: LearningRule, neuron: LIFParams, 
 
     n_out = weights.shape[0]
     clocked = steps_per_sample is not None
-    lrule = loihi_learning_rule(rule.eligibility, 1.0 if fixed is None else fixed.pre_impulse)
+    lrule = loihi_learning_rule(rule.eligibility, 1.0 if fixed is None else fixed.pre_impulse, rng_seed=seed)
     extra = {}
     if fixed is not None:
         weights = np.asarray(weights_fixed)

@@ -104,6 +104,9 @@ class LearningFormat:
     #: bits left of its mantissa
     scale_mantissa_bits: int = 4
     accumulator_bits: int = 15
+    #: magnitude bits of the weights the engine writes (Lava's ``W_WEIGHTS_U``): it
+    #: saturates them to ``[-2**engine_weight_bits, 2**engine_weight_bits - 1]``
+    engine_weight_bits: int = 8
 
     @property
     def factor_max(self) -> int:

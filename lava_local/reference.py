@@ -11,9 +11,10 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .fixed_point import quantize_conv_layer, quantize_dense_layer, quantize_readout
+from .fixed_point import engine_factor_scale, quantize_conv_layer, quantize_dense_layer, quantize_readout
 from .kernels.basis import make_basis
 from .kernels.layer import (
+    EngineStep,
     conv_layer_init,
     conv_layer_step,
     conv_layer_step_fixed,
@@ -26,6 +27,7 @@ from .kernels.layer import (
     readout_step,
     readout_step_fixed,
 )
+from .kernels.learning_engine import EngineRandoms, engine_apply, engine_params, factor_rng
 from .kernels.learning_signal import one_hot
 
 __all__ = ["reference_run"]
@@ -55,6 +57,20 @@ def reference_run(
     else:
         weights = [w.copy() for w in net.weights]
     rngs = [np.random.default_rng(net.seed + i) for i in range(len(sizes))] + [np.random.default_rng(net.seed + 100)]
+    # fixed-point dense layers with the Loihi timing learn as the chip's engine: its
+    # parameters, its random streams (advanced through the layer's place in the pipeline,
+    # one step per dense layer before it) and its pre trace, which runs across samples
+    engines = [None] * len(sizes)
+    if numeric == "fixed" and rule.timing == "loihi":
+        for i, g in enumerate(net.geometries):
+            if g is None:
+                fixed = hidden_fixed[i][0]
+                randoms = EngineRandoms(net.seed + i)
+                for _ in range(i):
+                    randoms.step()
+                engines[i] = (engine_params(rule.eligibility.lambda_pre, fixed.pre_impulse, net.profile),
+                              engine_factor_scale(fixed, net.profile), randoms)
+    x1 = [np.zeros(w.shape[1], np.int64) for w in weights[:-1]]
     predictions = np.full(len(schedule), -1, dtype=np.int64)
     dtype = np.int64 if numeric == "fixed" else float
     last_spikes: List[np.ndarray] = []
@@ -64,6 +80,7 @@ def reference_run(
         states = [dense_layer_init(w.shape[1], w.shape[0], dtype, rule.pairing_offset) if g is None
                   else conv_layer_init(g, dtype)
                   for g, w in zip(net.geometries, weights[:-1])]
+        states = [state if engines[i] is None else state._replace(q=x1[i]) for i, state in enumerate(states)]
         ro = readout_init(weights[-1].shape[1], weights[-1].shape[0], dtype)
         spikes = [[] for _ in states]
         for t in range(steps):
@@ -71,8 +88,13 @@ def reference_run(
             layer_label = label if hidden_learns and t >= rule.t_l else -1
             for i, state in enumerate(states):
                 if numeric == "fixed" and net.geometries[i] is None:
+                    step = None
+                    if engines[i] is not None:
+                        params, factors, randoms = engines[i]
+                        step = EngineStep(params, factors, factor_rng(net.seed + i, k, t), randoms.step())
                     state = dense_layer_step_fixed(state, pre, weights[i], hidden_fixed[i][0],
-                                                   bases[i].astype(np.int64), layer_label)
+                                                   bases[i].astype(np.int64), layer_label, step)
+                    x1[i] = state.q
                 elif numeric == "fixed":
                     g = net.geometries[i]
                     state = conv_layer_step_fixed(state, pre.reshape(g.in_shape), weights[i], g, hidden_fixed[i][0],
@@ -88,7 +110,7 @@ def reference_run(
                                                 net.surrogate, rule.eligibility, bases[i], rule.signal, target)
                 if layer_label >= 0 and rule.apply == "step":
                     weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,
-                                        hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i])
+                                        hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i], engines[i])
                     state = state._replace(dw=np.zeros_like(state.dw))
                 states[i] = state
                 spikes[i].append(state.o.copy())
@@ -101,7 +123,7 @@ def reference_run(
         for i, state in enumerate(states):
             if hidden_learns and rule.apply == "sample":
                 weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,
-                                    hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i])
+                                    hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i], engines[i])
         if label >= 0:
             if numeric == "fixed":
                 weights[-1] = readout_apply_fixed(weights[-1], ro.dw, ro_fixed, rngs[-1])
@@ -112,7 +134,9 @@ def reference_run(
     return predictions, weights, last_spikes
 
 
-def _apply(w, dw, numeric, lr, fixed, rng):
+def _apply(w, dw, numeric, lr, fixed, rng, engine=None):
+    if engine is not None:
+        return engine_apply(w, dw, engine[0])
     if numeric == "fixed":
         return dense_layer_apply_fixed(w, dw, fixed, rng)
     return w - lr * dw

@@ -18,9 +18,10 @@ so both mappings compute the same thing: the tutorial checks that they learn the
 weights and predict alike, then prints the fit report (where each layer would learn on
 Loihi 2). Each recording is followed by silent steps: the learning engine cannot reset
 its pre trace between samples, and the silence lets it decay (README, "One network, two
-mappings"). The tutorial runs in float; ``numeric="fixed"`` runs both mappings in Loihi 2
-integers, where the learning engine's stochastic rounding keeps the two within a few weight
-steps of each other rather than equal (``tests/test_mapping_fixed.py``).
+mappings"). Then it trains both mappings again in Loihi 2's integers (``numeric="fixed"``):
+there a fused layer with the Loihi timing learns as the chip's learning engine does
+(``lava_local.kernels.learning_engine``, stochastic rounding included), and the two mappings
+learn the same integer weights bit for bit.
 """
 import numpy as np
 
@@ -63,7 +64,20 @@ def main() -> None:
     print(f"4. the same test predictions in both mappings: {same}")
     assert same
 
-    print("5. where each layer would learn on Loihi 2 (check_fit):")
+    fixed = {}
+    for mapping in ("fused", "loihi"):
+        net = Network(2312, hidden=(32,), rule=rule, seed=0)
+        history = net.fit(train, test, mapping=mapping, numeric="fixed", progress=False)
+        fixed[mapping] = (net, history)
+    (fused_fx, h_fused_fx), (loihi_fx, h_loihi_fx) = fixed["fused"], fixed["loihi"]
+    for i, (a, b) in enumerate(zip(fused_fx.weights, loihi_fx.weights)):
+        print(f"5. fixed point, layer {i}: the two mappings differ in {int(np.count_nonzero(a != b))} "
+              f"of {a.size} weights")
+        assert np.array_equal(a, b), "both mappings learn the same integer weights"
+    assert np.array_equal(h_fused_fx.test_predictions[-1], h_loihi_fx.test_predictions[-1])
+    print(f"   test accuracy in fixed point: {h_fused_fx.test_accuracy[-1]:.3f} in both mappings")
+
+    print("6. where each layer would learn on Loihi 2 (check_fit):")
     print(check_fit(fused).to_markdown())
 
 

@@ -18,6 +18,10 @@ decomposed for Loihi 2, :mod:`lava_local.decomposed`) the post factors
 ``k = PAIRING_OFFSET = 2`` steps in the layer state (:func:`delay_line`)::
 
     dW       += a[t-k] (x) q[t] + b[t-k] (x) o_pre[t]            (factors before step 0: zero)
+
+In fixed point a dense layer with the Loihi timing learns as the chip's learning engine
+does (:func:`dense_layer_step_fixed` with an :class:`EngineStep`, :mod:`.learning_engine`), bit for bit what the
+Loihi mapping learns.
 """
 from __future__ import annotations
 
@@ -49,6 +53,7 @@ from .learning_signal import (
     local_error_fixed,
     softmax_error_fixed,
 )
+from .learning_engine import LearningEngineParams, StepRandoms, engine_weight_step
 from .neuron import LIFFixedParams, LIFParams, LIFState, lif_step, lif_step_fixed, spikes, trunc_shift
 from .plasticity import (
     EligibilityParams,
@@ -59,6 +64,7 @@ from .plasticity import (
     dense_outer,
     dense_update,
     dense_update_fixed,
+    engine_factor_fixed,
     stacked_update,
     synapse_outer,
 )
@@ -76,6 +82,7 @@ __all__ = [
     "DenseLayerFixedParams",
     "dense_layer_step_fixed",
     "dense_layer_apply_fixed",
+    "EngineStep",
     "ReadoutState",
     "readout_init",
     "readout_step",
@@ -245,17 +252,19 @@ def dense_layer_step_fixed(
     params: DenseLayerFixedParams,
     basis_sign: np.ndarray,
     label: int,
+    engine: Optional["EngineStep"] = None,
 ) -> DenseLayerState:
-    """One integer step (same order as :func:`dense_layer_step`); ``label < 0``: no learning."""
+    """One integer step (same order as :func:`dense_layer_step`); ``label < 0``: no learning.
+
+    With ``engine`` (the Loihi timing, learning as the chip does) the update is the learning
+    engine's (:func:`_engine_learn`).
+    """
     tr = params.trace
     pre = np.asarray(pre, np.int64)
+    h, lif, psi_u = _forward_fixed(state, pre, weights, params)
+    if engine is not None:
+        return _engine_learn(state, pre, weights, params, basis_sign, label, engine, h, lif, psi_u)
     q = trace_step_fixed(state.q, pre * params.pre_impulse, params.pre_decay, tr.decay_bits, tr.max)
-    h = trace_step_fixed(state.h, state.psi, params.post_decay, tr.decay_bits, tr.max)
-    active = np.flatnonzero(pre)  # spikes are sparse: sum only the active columns (exact)
-    acc = weights[:, active] @ pre[active]
-    current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
-    lif = lif_step_fixed(LIFState(state.u, state.o), current, params.neuron)
-    psi_u = psi_fixed(lif.u, params.neuron.threshold, params.psi)
     dw, delay = state.dw, state.delay
     if delay is not None:  # the Loihi timing: a step without a label pushes zero factors
         m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
@@ -265,6 +274,53 @@ def dense_layer_step_fixed(
         m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
         dw = dw + dense_update_fixed(m, psi_u, h, q, pre, params.alpha_pre, params.alpha_post, params.pre_impulse)
     return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw, delay=delay)
+
+
+def _forward_fixed(state: DenseLayerState, pre: np.ndarray, weights: np.ndarray, params: DenseLayerFixedParams):
+    """The integer post trace, LIF and Psi of one step: ``(h, LIFState, psi_u)``."""
+    tr = params.trace
+    h = trace_step_fixed(state.h, state.psi, params.post_decay, tr.decay_bits, tr.max)
+    active = np.flatnonzero(pre)  # spikes are sparse: sum only the active columns (exact)
+    acc = weights[:, active] @ pre[active]
+    current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
+    lif = lif_step_fixed(LIFState(state.u, state.o), current, params.neuron)
+    return h, lif, psi_fixed(lif.u, params.neuron.threshold, params.psi)
+
+
+class EngineStep(NamedTuple):
+    """What a fixed-point layer step with Loihi's learning engine takes besides the layer's
+    parameters: the engine's configuration (:func:`~.learning_engine.engine_params`), the
+    scaling of the post factors into y2, y3 (:class:`~lava_local.fixed_point.EngineFactorScale`),
+    the random numbers rounding this step's factors (:func:`~.learning_engine.factor_rng`)
+    and the engine's own of this step (:class:`~.learning_engine.EngineRandoms`)."""
+
+    params: LearningEngineParams
+    factors: Any
+    factor_rng: np.random.Generator
+    randoms: StepRandoms
+
+
+def _engine_learn(state: DenseLayerState, pre: np.ndarray, weights: np.ndarray, params: DenseLayerFixedParams,
+                  basis_sign: np.ndarray, label: int, engine: EngineStep, h: np.ndarray, lif: LIFState,
+                  psi_u: np.ndarray) -> DenseLayerState:
+    """The Loihi timing's update as the chip learns it (:mod:`.learning_engine`).
+
+    The signal is :func:`dense_layer_step_fixed`'s; the post factors ``a``, ``b`` are
+    rounded into the engine's ``y2``, ``y3`` (as the post neuron sends them), wait
+    ``PAIRING_OFFSET`` steps in the delay line and meet the pre spikes of their step in
+    :func:`~.learning_engine.engine_weight_step`. ``q`` holds the engine's pre trace x1
+    (which no sample boundary resets: the synapse cannot), ``dw`` the engine's weight
+    changes in weight units (:func:`~.learning_engine.engine_apply`).
+    """
+    m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
+    a, b = eligibility_factors(m, psi_u, h, params)
+    scale = engine.factors
+    y2 = engine_factor_fixed(a, scale.y2_mant, scale.y2_shift, scale.limit, engine.factor_rng)
+    y3 = engine_factor_fixed(b, scale.y3_mant, scale.y3_shift, scale.limit, engine.factor_rng)
+    (y2, y3), delay = _delayed(state.delay, y2, y3)
+    learned, x1 = engine_weight_step(weights, state.q, pre, y2, y3, engine.params, engine.randoms)
+    dw = state.dw + (learned - np.asarray(weights, np.int64))
+    return DenseLayerState(lif.u, lif.o, x1, h, psi_u, dw, delay=delay)
 
 
 def dense_layer_apply_fixed(

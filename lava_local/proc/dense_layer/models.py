@@ -10,13 +10,16 @@ from lava.magma.core.model.sub.model import AbstractSubProcessModel
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
+from lava_local.fixed_point import engine_factor_scale
 from lava_local.kernels.layer import (
     DenseLayerState,
+    EngineStep,
     delay_line,
     dense_layer_apply_fixed,
     dense_layer_step,
     dense_layer_step_fixed,
 )
+from lava_local.kernels.learning_engine import EngineRandoms, engine_apply, engine_params, engine_pre_trace, factor_rng
 from lava_local.kernels.learning_signal import one_hot
 from lava_local.proc.dense_layer.process import DenseLayer
 from lava_local.proc.guarded import GuardedModel
@@ -40,6 +43,13 @@ class _DenseLayerModel(GuardedModel):
         # the Loihi timing passes the spikes on one step later (Loihi 2's Dense hop)
         self.hop = None if self.rule.timing == "paper" else np.zeros(0)
 
+    def _sample_state(self) -> tuple:
+        """The Vars that start each sample at zero."""
+        return self.u, self.o, self.q, self.h, self.psi
+
+    def _idle(self, s_in: np.ndarray) -> None:
+        """A step before the layer's first sample (its place in the pipeline)."""
+
     def _state(self) -> DenseLayerState:
         return DenseLayerState(self.u, self.o, self.q, self.h, self.psi, self.dw, delay=self.delay)
 
@@ -51,9 +61,11 @@ class _DenseLayerModel(GuardedModel):
         k, t = phase(self.time_step, self.steps, self.offset)
         label = self.labels(int(label_in[0]))
         if k < 0:  # before this layer's first sample
+            self._idle(s_in)
             return {"s_out": self.o * 0}
+        self.phase = (k, t)
         if t == 0:
-            for var in (self.u, self.o, self.q, self.h, self.psi):
+            for var in self._sample_state():
                 var[:] = 0
             self.dw = np.zeros(self.weights.shape, dtype=self.weights.dtype)
             self.delay = delay_line(self.rule.pairing_offset, self.o)
@@ -140,9 +152,44 @@ class PyDenseLayerModelFloat(FloatLayerModel):
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 class PyDenseLayerModelFixed(FixedLayerModel):
+    """With ``rule.timing="loihi"`` the layer learns as Loihi 2's learning engine does
+    (:func:`~lava_local.kernels.layer.dense_layer_step_engine`): bit for bit what the Loihi
+    mapping's ``LearningDense`` learns, with its random numbers (the rule's ``rng_seed`` is
+    the layer's ``seed``). Its pre trace ``q`` is then the engine's x1, which runs on across
+    samples, and weights saturate at the engine's range."""
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        self.engine = None
+        if self.rule.timing == "loihi":
+            p = proc_params
+            profile = p.get("profile", "loihi2")
+            self.engine = engine_params(self.rule.eligibility.lambda_pre, self.fixed.pre_impulse, profile)
+            self.engine_factors = engine_factor_scale(self.fixed, profile)
+            self.engine_randoms = EngineRandoms(p["seed"])
+
+    def _sample_state(self) -> tuple:
+        if self.engine is None:
+            return super()._sample_state()
+        return self.u, self.o, self.h, self.psi
+
+    def _idle(self, s_in: np.ndarray) -> None:
+        if self.engine is not None:  # the synapses' engine runs from the first step
+            self.q[:] = engine_pre_trace(self.q, s_in, self.engine, self.engine_randoms.step().x_decay)
+
     def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
+        step = None
+        if self.engine is not None:
+            k, t = self.phase
+            step = EngineStep(self.engine, self.engine_factors, factor_rng(self.proc_params["seed"], k, t),
+                              self.engine_randoms.step())
         return dense_layer_step_fixed(self._integer_state(), np.asarray(s_in, np.int64), self.weights, self.fixed,
-                                      self.basis_sign, label)
+                                      self.basis_sign, label, step)
+
+    def _apply(self) -> None:
+        if self.engine is None:
+            return super()._apply()
+        self.weights[:] = engine_apply(self.weights, self.dw, self.engine)
 
 
 def check_loihi_mapping(rule) -> None:
@@ -218,10 +265,10 @@ class PyDenseLayerLoihiModelFixed(_DenseLayerLoihiModel):
     ``weight_exp`` and learns with Lava's fixed-point engine (stochastic rounding);
     ``TessPost`` runs the fused fixed model's integer neuron, Psi table and post trace and
     sends y2, y3 scaled into the engine's ``y_bits`` (saturating);
-    ``LearningSignal`` computes the fused fixed model's integer signal. Lava's engine rounds
-    stochastically with its own random numbers (and saturates weights at its 9-bit range,
-    not the fused model's 8-bit mantissa), so the weights follow the fused fixed model's
-    within a few mantissa steps, not bit for bit (``tests/test_mapping_fixed.py``).
+    ``LearningSignal`` computes the fused fixed model's integer signal. The fused fixed model
+    with the same rule learns as the engine does, with the engine's random numbers (the
+    rule's ``rng_seed`` is the layer's seed), so the two mappings learn the same weights
+    and spike alike, bit for bit (``tests/test_mapping_fixed.py``).
     """
 
     fixed = True

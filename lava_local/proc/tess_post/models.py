@@ -4,7 +4,9 @@ The fixed-point model runs the fused fixed layer's integer neuron (``lif_step_fi
 the layer's ``LIFFixedParams``, the Psi look-up table, the post trace in the profile's trace
 format) and sends ``y2``, ``y3`` as integers of the learning engine's width
 (``[learning] y_bits``), stochastically rounded from the integer factors and saturated
-(:func:`lava_local.fixed_point.engine_factor_scale`).
+(:func:`lava_local.fixed_point.engine_factor_scale`), with the random numbers of
+:func:`~lava_local.kernels.learning_engine.factor_rng`: a fused fixed-point layer with the
+Loihi timing rounds the same factors with the same numbers.
 """
 from typing import Dict
 
@@ -19,6 +21,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 # Absolute imports: Lava's model discovery executes this file as a top-level module.
 from lava.magma.core.model.py.neuron import LearningNeuronModelFixed
 
+from lava_local.kernels.learning_engine import factor_rng
 from lava_local.kernels.neuron import LIFState, lif_step, lif_step_fixed
 from lava_local.kernels.plasticity import eligibility_factors, engine_factor_fixed
 from lava_local.kernels.surrogate import psi, psi_fixed
@@ -39,6 +42,7 @@ class _TessPostModel(GuardedModel):
         if p["steps"] is None:
             return p["learn"]
         k, t = phase(self.time_step, p["steps"], p["offset"])
+        self.factor_step = (k, t - 1)  # the factors sent now are those of the step before
         if t == 0:
             for var in (self.u, self.o, self.psi, self.h):
                 var[:] = 0
@@ -47,7 +51,9 @@ class _TessPostModel(GuardedModel):
     def _outputs(self) -> Dict[str, np.ndarray]:
         return {
             "s_out": self.o.copy(),
-            "s_out_bap": self.o > 0,
+            # no back-propagating action potential: the rule has no y0 term, and on a bAP
+            # the engine adds y's impulse and saturates y to [0, 127], losing negative factors
+            "s_out_bap": np.zeros(self.proc_params["n"], dtype=bool),
             "s_out_y1": np.zeros(self.proc_params["n"], dtype=self.y2.dtype),
             "s_out_y2": self.y2.copy(),
             "s_out_y3": self.y3.copy(),
@@ -110,6 +116,14 @@ class PyTessPostModelFixed(_TessPostModel, LearningNeuronModelFixed):
         if proc_params["fixed"] is None:
             raise ValueError("the fixed-point TessPost needs the layer's integer parameters (fixed=...)")
         self.rng = np.random.default_rng(proc_params["seed"])
+        self.factor_step = None
+
+    def _factor_rng(self) -> np.random.Generator:
+        """With a sample clock, the random numbers a fused layer draws for the same factors
+        (:func:`~lava_local.kernels.learning_engine.factor_rng`); else one stream."""
+        if self.factor_step is None or min(self.factor_step) < 0:  # (nothing is sent then)
+            return self.rng
+        return factor_rng(self.proc_params["seed"], *self.factor_step)
 
     def step(self, a_in: np.ndarray, m_in: np.ndarray) -> Dict[str, np.ndarray]:
         p = self.proc_params
@@ -123,6 +137,7 @@ class PyTessPostModelFixed(_TessPostModel, LearningNeuronModelFixed):
         self.psi[:] = psi_fixed(self.u, fixed.neuron.threshold, fixed.psi)
         self.m[:] = m_in
         a, b = eligibility_factors(np.asarray(m_in, np.int64) * int(send), psi_prev, h_prev, fixed)
-        self.y2[:] = engine_factor_fixed(a, scale.y2_mant, scale.y2_shift, scale.limit, self.rng)
-        self.y3[:] = engine_factor_fixed(b, scale.y3_mant, scale.y3_shift, scale.limit, self.rng)
+        rng = self._factor_rng()
+        self.y2[:] = engine_factor_fixed(a, scale.y2_mant, scale.y2_shift, scale.limit, rng)
+        self.y3[:] = engine_factor_fixed(b, scale.y3_mant, scale.y3_shift, scale.limit, rng)
         return self._outputs()
