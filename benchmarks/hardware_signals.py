@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/hardware_signals.py [--datasets nmnist,fashion] [--seeds 3]
         [--epochs nmnist:20,fashion:5] [--errors softmax,clipped,pwl_softmax] [--timings paper]
-        [--pad 0] [--out results]
+        [--pad 0] [--drain] [--out results]
 
 TESS at its defaults (square basis scaled by 1/sqrt(d), alpha_post -1) with the local error
 ``SignalParams(error=...)`` changed: ``softmax`` (the papers'), ``clipped`` (clip(z, 0, 1)
@@ -11,7 +11,7 @@ error units can compute. ``--timings paper,loihi`` adds each error with
 ``LearningRule(timing="loihi")``: the post factors paired with the pre quantities two steps
 later, as the layer decomposed for Loihi 2 learns; ``--pad N`` follows every sample with N
 silent steps (a Loihi-timing row is then compared with the same error at the papers' timing
-without them). The network and protocol are benchmarks/compare_rules.py's:
+without them); ``--drain`` gives the Loihi-timing rows ``LearningRule(drain=True)``. The network and protocol are benchmarks/compare_rules.py's:
 2312 (or 784) -> 512 -> 256 -> leaky read-out, Adam 1e-3 per layer, batch 32; N-MNIST
 1k/100 subset at T = 10 for 20 epochs, Fashion-MNIST 60k/10k with direct input at T = 6
 for 5 epochs (``--epochs 3`` sets every dataset's, ``nmnist:20,fashion:2`` each one's).
@@ -48,15 +48,15 @@ def parse_epochs(text: str) -> dict:
     return epochs
 
 
-def make_rule(error: str, timing: str = "paper"):
+def make_rule(error: str, timing: str = "paper", drain: bool = False):
     from lava_local.rules import TESS
 
     default = TESS()
-    return default.with_(signal=replace(default.signal, error=error), timing=timing)
+    return default.with_(signal=replace(default.signal, error=error), timing=timing, drain=drain)
 
 
-def variant_name(error: str, timing: str = "paper", pad: int = 0) -> str:
-    name = error if timing == "paper" else f"{error}, {timing} timing"
+def variant_name(error: str, timing: str = "paper", pad: int = 0, drain: bool = False) -> str:
+    name = error if timing == "paper" else f"{error}, {timing} timing" + (", drain" if drain else "")
     return name if pad == 0 else f"{name}, +{pad} silent steps"
 
 
@@ -114,7 +114,8 @@ def write_tables(out: Path, rows: dict, args: dict) -> str:
             if row is None:
                 cells.append("-")
                 continue
-            base = rows.get(f"{d}/{row['error'] if row.get('timing', 'paper') != 'paper' or row.get('pad') else 'softmax'}")
+            same_error = row.get("timing", "paper") != "paper" or row.get("pad")
+            base = rows.get(f"{d}/{row['error'] if same_error else 'softmax'}")
             cell = f"{row['acc_mean']:.3f} +- {row['acc_std']:.3f} (n={len(row['acc'])})"
             if base is not None and base is not row:
                 cell += f", {100 * (row['acc_mean'] - base['acc_mean']):+.1f} pt"
@@ -145,6 +146,8 @@ def main() -> None:
     parser.add_argument("--pad", type=int, default=0,
                         help="silent steps after every sample (train and test): with the Loihi timing they "
                              "let the factors of a sample's last two steps meet its traces")
+    parser.add_argument("--drain", action="store_true",
+                        help="the Loihi timing's rows with LearningRule(drain=True)")
     parser.add_argument("--train-samples", type=int, default=60000, help="at most this many training samples")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("results"))
@@ -164,15 +167,16 @@ def main() -> None:
         train, test = (pad_silence(d, args.pad) for d in load(name, args.train_samples))
         epochs = args.epochs[name]
         for error, timing in ((e, t) for t in timings for e in errors):
-            variant = variant_name(error, timing, args.pad)
+            drain = args.drain and timing != "paper"
+            variant = variant_name(error, timing, args.pad, drain)
             accs, seconds = [], []
             for seed in range(args.seeds):
-                acc, sec = train_eval(make_rule(error, timing), train, test, epochs, seed, args.device)
+                acc, sec = train_eval(make_rule(error, timing, drain), train, test, epochs, seed, args.device)
                 accs.append(float(acc))
                 seconds.append(sec)
                 print(f"{name} {variant} seed {seed}: test {acc:.4f}, {sec:.1f} s/epoch", flush=True)
             rows[f"{name}/{variant}"] = {"dataset": name, "variant": variant, "error": error, "timing": timing,
-                                         "pad": args.pad, "epochs": epochs,
+                                         "pad": args.pad, "drain": drain, "epochs": epochs,
                                          "acc": accs, "acc_mean": float(np.mean(accs)),
                                          "acc_std": float(np.std(accs)), "s_per_epoch": float(np.mean(seconds))}
             table = write_tables(args.out, rows, vars(args) | {"out": str(args.out)})

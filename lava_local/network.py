@@ -280,6 +280,9 @@ class Network:
             from .proc.dense_layer.models import check_loihi_mapping
 
             check_loihi_mapping(self.rule)
+        if self.rule.drain:
+            raise ValueError("drain=True runs in the trainer (LocalTrainer): the Lava models' sample clock has "
+                             "no silent, unlabelled steps between samples yet; use drain=False here")
 
     def _read_weights(self, layers, readout, numeric: str, mapping: str, snapshots: Optional[Path]) -> None:
         """The weights after a run (before the runtime stops): the snapshots the fused

@@ -57,6 +57,13 @@ class LearningRule:
     which starts empty with each sample (the factors of a sample's last two steps are not
     applied). Dense and recurrent layers, in the trainer (step by step, ``window=1``) and
     in the Lava float and fixed-point models; the read-out keeps its exact local gradient.
+    ``drain`` (with ``timing="loihi"``): after each training sample the layers run
+    ``pairing_offset`` more steps without input and without a label, as two silent,
+    unlabelled steps between samples on the chip: the factors of the sample's last steps,
+    otherwise dropped, meet its decayed traces (and whatever the layers below still emit),
+    and nothing is learned from the silence itself. In the trainer
+    (:class:`~lava_local.trainer.LocalTrainer`); the Lava models' sample clock does not
+    have the extra steps yet.
     """
 
     eligibility: EligibilityParams = field(default_factory=EligibilityParams)
@@ -66,6 +73,7 @@ class LearningRule:
     apply: str = "sample"
     lr: float = 1e-3
     timing: str = "paper"
+    drain: bool = False
     name: str = "rule"
 
     def __post_init__(self) -> None:
@@ -81,6 +89,10 @@ class LearningRule:
         _validate.positive("lr", self.lr)
         if self.timing not in TIMINGS:
             raise ValueError(f"timing must be one of {', '.join(map(repr, TIMINGS))}, got {self.timing!r}")
+        if not isinstance(self.drain, bool):
+            raise TypeError(f"drain must be a bool, got {self.drain!r}")
+        if self.drain and self.pairing_offset == 0:
+            raise ValueError("drain=True drains the Loihi timing's delay line: it needs timing='loihi'")
 
     @property
     def pairing_offset(self) -> int:

@@ -191,18 +191,19 @@ def test_benchmark_script_writes_its_table(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    for errors, timings, pad in (("softmax", "paper", "0"), ("pwl_softmax", "paper,loihi", "0"),
-                                 ("softmax", "loihi", "2")):
+    for errors, timings, extra in (("softmax", "paper", []), ("pwl_softmax", "paper,loihi", []),
+                                   ("softmax", "loihi", ["--pad", "2", "--drain"])):
         out = subprocess.run(
             [sys.executable, str(root / "benchmarks" / "hardware_signals.py"), "--datasets", "nmnist", "--seeds",
-             "1", "--epochs", "1", "--train-samples", "64", "--errors", errors, "--timings", timings, "--pad", pad,
+             "1", "--epochs", "1", "--train-samples", "64", "--errors", errors, "--timings", timings, *extra,
              "--out", str(tmp_path)],
             capture_output=True, text=True, timeout=280, cwd=root)
         assert out.returncode == 0, out.stderr[-2000:]
     rows = json.loads((tmp_path / "hardware_signals.json").read_text())["rows"]
     assert set(rows) == {"nmnist/softmax", "nmnist/pwl_softmax", "nmnist/pwl_softmax, loihi timing",
-                         "nmnist/softmax, loihi timing, +2 silent steps"}
-    assert rows["nmnist/softmax, loihi timing, +2 silent steps"]["pad"] == 2
+                         "nmnist/softmax, loihi timing, drain, +2 silent steps"}
+    assert rows["nmnist/softmax, loihi timing, drain, +2 silent steps"]["pad"] == 2
+    assert rows["nmnist/softmax, loihi timing, drain, +2 silent steps"]["drain"] is True
     assert all(0 <= r["acc_mean"] <= 1 and r["epochs"] == 1 for r in rows.values())
     table = (tmp_path / "hardware_signals.md").read_text()
     assert "| pwl_softmax |" in table and "pt" in table

@@ -86,8 +86,8 @@ def test_trainer_equals_the_lava_network_reference(name, rng):
     for got, want, init in zip(net.weights, ref_weights, make().weights):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
         assert not np.allclose(got, init)
-    paper_net = Network(40, hidden=(16, 12), rule=rule.with_(timing="paper"), init_scale=3.0, readout_lr=0.05,
-                        seed=4)
+    paper_net = Network(40, hidden=(16, 12), rule=rule.with_(timing="paper", drain=False), init_scale=3.0,
+                        readout_lr=0.05, seed=4)
     _, paper_weights, _ = reference_run(paper_net, frames, labels, schedule, learn, "float")
     assert np.abs(paper_weights[0] - ref_weights[0]).max() > 1e-3  # the timing changes the update
 
@@ -129,3 +129,38 @@ def test_learning_memory_counts_the_delay_line(rng):
     held = {t: learning_memory_bytes(LocalTrainer(Network(40, hidden=(16, 12), rule=TESS(timing=t)), device="cpu"),
                                      x, y) for t in ("paper", "loihi")}
     assert held["loihi"] - held["paper"] == 2 * PAIRING_OFFSET * 4 * (16 + 12) * 4  # float32
+
+
+@pytest.mark.parametrize("name", ["tess", "tess_alpha_post0"])
+def test_trainer_drain_is_two_silent_unlabelled_steps(name, rng):
+    """drain=True: each sample's update equals stream_reference's on the sample followed by
+    pairing_offset steps without input and without a label (the factors of the last steps
+    meet the decayed pre trace instead of being dropped)."""
+    rule = RULES[name].with_(drain=True)
+    net = Network(N_IN, hidden=(N_OUT,), n_classes=C, rule=rule, init_scale=3.0, seed=2)
+    w = net.weights[0].copy()
+    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="sgd", lr=[rule.lr, 0.05])
+    k = rule.pairing_offset
+    for _ in range(3):
+        spikes = (rng.random((T, N_IN)) < 0.3).astype(float)
+        label = int(rng.integers(C))
+        trainer.train_step(torch.as_tensor(spikes[None]), torch.tensor([label]))
+        padded = np.concatenate([spikes, np.zeros((k, N_IN))])
+        labels = np.concatenate([np.full(T, label), np.full(k, -1)])
+        ref = stream_reference(padded, labels, w, net.rule, offset=PAIRING_OFFSET, apply="sample")
+        got = trainer.params[0].detach().numpy()
+        np.testing.assert_allclose(got, ref["weights"], rtol=0, atol=1e-12)
+        dropped = stream_reference(spikes, np.full(T, label), w, net.rule.with_(drain=False), offset=PAIRING_OFFSET,
+                                   apply="sample")["weights"]
+        assert np.abs(dropped - got).max() > 1e-6, "the drained factors change the update"
+        w = got.copy()
+
+
+def test_drain_needs_the_loihi_timing_and_runs_in_the_trainer(rng):
+    with pytest.raises(ValueError, match="timing='loihi'"):
+        TESS(drain=True)
+    frames = (rng.random((4, 6, 40)) < 0.25).astype(np.uint8)
+    labels = rng.integers(0, 10, size=4)
+    net = Network(40, hidden=(16,), rule=TESS(timing="loihi", drain=True), seed=1)
+    with pytest.raises(ValueError, match="runs in the trainer"):
+        net.fit((frames[:3], labels[:3]), (frames[3:], labels[3:]), progress=False)

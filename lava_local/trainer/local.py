@@ -273,6 +273,8 @@ class LocalTrainer(TrainerBase):
                     held = 0
         if held:
             learn_window()
+        if rule.drain and target is not None and learn_hidden:
+            self._drain(states, x, weights)
         self.window_bytes = sum(b.numel() * b.element_size() for b in u_steps + recurrent_inputs if b is not None)
         return states, readout
 
@@ -301,7 +303,21 @@ class LocalTrainer(TrainerBase):
                 signals = self._backpropagate_step(error @ self.params[-1], states, inputs, weights)
             for i, m in enumerate(signals):
                 states[i] = self._layer_learn(i, states[i], inputs[i], m)
+        if rule.drain and target is not None and learn_hidden:
+            self._drain(states, x, weights)
         return states, readout
+
+    def _drain(self, states: List[DenseLayerState], x: torch.Tensor, weights) -> None:
+        """``rule.drain``: ``pairing_offset`` steps without input and without a label after
+        the batch's samples (no local signal, no read-out learning), so the Loihi timing's
+        delay lines apply the factors of the samples' last steps."""
+        silence = x.new_zeros(x[:, 0].shape)
+        for _ in range(self.net.rule.pairing_offset):
+            pre = silence
+            for i, w in enumerate(weights):
+                pre = self._layer_input(i, pre, states)
+                states[i] = self._layer_steps[i](states[i], pre, w, None)
+                pre = self.layer_output(i, states[i].o)
 
     def _backpropagate_step(self, grad: torch.Tensor, states, inputs, weights):
         """dL_t/do of every hidden layer at one step, across layers only (Psi as the spike
