@@ -93,7 +93,8 @@ class LearningEngineParams:
 
 def engine_params(lambda_pre: float, impulse: int, profile=None) -> LearningEngineParams:
     """The engine's parameters for a layer with pre-trace decay ``lambda_pre`` (0: none) and
-    ``impulse`` per pre spike (widths from ``profile``'s ``[learning]`` and ``[trace]``)."""
+    ``impulse`` per pre spike (widths from ``profile``'s ``[learning]``: ``y_bits`` is Lava's
+    ``W_TRACE``, the width of traces and third factors alike)."""
     from ..hw_profile import load_profile
 
     if not 0.0 <= lambda_pre < 1.0:

@@ -153,7 +153,7 @@ class PyDenseLayerModelFloat(FloatLayerModel):
 @tag("fixed_pt", "bit_accurate_loihi")
 class PyDenseLayerModelFixed(FixedLayerModel):
     """With ``rule.timing="loihi"`` the layer learns as Loihi 2's learning engine does
-    (:func:`~lava_local.kernels.layer.dense_layer_step_engine`): bit for bit what the Loihi
+    (:func:`~lava_local.kernels.layer.dense_layer_step_fixed` with an ``EngineStep``): bit for bit what the Loihi
     mapping's ``LearningDense`` learns, with its random numbers (the rule's ``rng_seed`` is
     the layer's ``seed``). Its pre trace ``q`` is then the engine's x1, which runs on across
     samples, and weights saturate at the engine's range."""
