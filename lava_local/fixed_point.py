@@ -354,6 +354,7 @@ def quantize_readout(weights: Any, gamma: float, lr: float, scale: int = DEFAULT
         decay_bits=hw.neuron.decay_bits,
         state_max=hw.neuron.state_max,
         input_shift=hw.neuron.input_shift,
+        input_max=hw.neuron.input_max,
         pre_impulse=impulse,
         trace=hw.trace,
         synapse=hw.synapse,

@@ -277,6 +277,26 @@ def test_dense_layer_and_readout_saturate_a_maximal_drive_with_its_sign(n_in, ex
             assert np.all(sign * ro.u > 0) and np.all(sign * state.u > 0)
 
 
+@settings(BASE, max_examples=40)
+@given(n_in=st.integers(1, 300), exp=st.integers(HW.synapse.weight_exp_min, HW.synapse.weight_exp_max),
+       sign=st.sampled_from([1, -1]))
+def test_readout_input_saturates_at_the_profile_input_width(n_in, exp, sign):
+    """The read-out's synaptic input saturates to the profile's 16-bit input range before it
+    enters the membrane, as the LIF's does: one step from rest, written out element by
+    element, u = clip(W o << exp, -2**15, 2**15 - 1) << input_shift."""
+    n_out = 2
+    ro_params, _ = quantize_readout(np.zeros((n_out, n_in)), 0.5, 1e-3)
+    ro_params = replace(ro_params, weight_exp=exp)
+    weights = np.full((n_out, n_in), sign * WEIGHT_MAX, np.int64)
+    ro = readout_step_fixed(readout_init(n_in, n_out, np.int64), np.ones(n_in, np.int64), weights, ro_params, -1)
+    input_max = 2 ** (HW.neuron.input_bits - 1) - 1
+    for i in range(n_out):
+        total = sum(int(w) for w in weights[i])
+        current = total << exp if exp >= 0 else total >> -exp
+        current = max(-input_max - 1, min(input_max, current))
+        assert ro.u[i] == current << HW.neuron.input_shift
+
+
 @settings(BASE, max_examples=80)
 @given(data=st.data(), shift=st.integers(0, 40))
 def test_fixed_weight_update_saturates_at_the_mantissa_range(data, shift):

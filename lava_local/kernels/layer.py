@@ -375,6 +375,7 @@ class ReadoutFixedParams:
     decay_bits: int
     state_max: int
     input_shift: int
+    input_max: int        # the synaptic input saturates to [-input_max - 1, input_max], as the LIF's
     pre_impulse: int
     trace: TraceFormat
     synapse: SynapseFormat
@@ -394,6 +395,7 @@ def readout_step_fixed(
     q = trace_step_fixed(state.q, pre * params.pre_impulse, params.decay, tr.decay_bits, tr.max)
     acc = weights @ pre
     current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
+    current = np.clip(current, -params.input_max - 1, params.input_max)  # the dendritic accumulator's width
     decayed = trunc_shift(np.asarray(state.u, np.int64) * ((1 << params.decay_bits) - params.decay), params.decay_bits)
     u = np.clip(decayed + (current << params.input_shift), -params.state_max, params.state_max)
     dw = state.dw
