@@ -112,6 +112,16 @@ def _default_sigint() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
+def _finish(proc: subprocess.Popen, timeout: float):
+    """The script's (stdout, stderr) once it exits; its whole group is killed if it does not."""
+    try:
+        return proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+
+
 def _wait_for_line(proc: subprocess.Popen, line: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -183,12 +193,7 @@ def test_ctrl_c_stops_the_runtime_and_exits_with_one_line(tmp_path, script):
 @pytest.mark.timeout(120)
 def test_an_interrupt_turned_into_another_error_still_ends_as_the_interrupt(tmp_path):
     proc = _start(tmp_path, TRANSFORMED_SCRIPT)
-    try:
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    out, err = _finish(proc, timeout=60)
     assert proc.returncode in (-signal.SIGINT, 130), (proc.returncode, err)
     assert "finished" not in out
     lines = err.strip().splitlines()
@@ -199,12 +204,7 @@ def test_an_interrupt_turned_into_another_error_still_ends_as_the_interrupt(tmp_
 @pytest.mark.timeout(120)
 def test_exception_after_run_without_stop_does_not_hang_the_exit(tmp_path):
     proc = _start(tmp_path, STOP_FALSE_SCRIPT)
-    try:
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    out, err = _finish(proc, timeout=60)
     assert "running" in out
     assert proc.returncode == 1
     assert err.strip().endswith("ValueError: user code fails after run(stop=False)"), err
