@@ -24,8 +24,10 @@ Methods, each rule at its library default (``Network`` gives it the set's class 
 ``STLLR(feedback="bp")``, ``LLS`` = ``LLS()``, ``LLS (pre trace)`` = ``LLS.with_pre_trace()``
 (an option of the rule), ``BPTT`` (``BPTTTrainer``), ``read-out only`` (random frozen hidden
 layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TESS
-(pwl_softmax)`` (``SignalParams(error=...)``, the errors a neuro-core computes) and ``TESS
-(Loihi timing)`` (``TESS(timing="loihi")``, the chip's pairing). Architectures: ``ff`` = n_in -> 256 -> 128 ->
+(pwl_softmax)`` (``SignalParams(error=...)``, the errors a neuro-core computes), ``TESS
+(Loihi timing)`` (``TESS(timing="loihi")``, the chip's pairing) and ``TESS (Loihi drain)``
+(``TESS(timing="loihi", drain=True)``); ``S-TLLR (dfa)`` (``STLLR(feedback="dfa")``: the read-out's
+error through fixed random matrices). Architectures: ``ff`` = n_in -> 256 -> 128 ->
 leaky read-out; ``rec`` = S-TLLR's SHD network, one recurrent LIF layer of 256 and the
 read-out (TESS, S-TLLR (bp), BPTT and read-out only). The neuron is ``TEMPORAL_NETWORK``
 for every set and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
@@ -79,7 +81,11 @@ TEMPORAL_NETWORK = dict(neuron=LIFParams(gamma=0.9), readout_gamma=0.9)
 METHODS = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)", "BPTT", "read-out only")
 # options of TESS for the Loihi 2 mapping, run only when named in --methods: the
 # hardware-friendly local errors and the chip's pairing of factors and traces
-HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)")
+HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)", "TESS (Loihi drain)")
+# where the hidden layers' signal comes from, run only when named: S-TLLR with the
+# read-out's error sent through fixed random matrices (no weight transport)
+SIGNAL_METHODS = ("S-TLLR (dfa)",)
+NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")
@@ -99,8 +105,8 @@ def make_rule(method: str, shd: bool = False):
     """The method's rule at its library default (SHD: S-TLLR's SHD preset)."""
     from lava_local.rules import LLS, STLLR, TESS
 
-    if method in ("S-TLLR", "S-TLLR (bp)"):
-        feedback = "bp" if method == "S-TLLR (bp)" else "local"
+    if method in ("S-TLLR", "S-TLLR (bp)", "S-TLLR (dfa)"):
+        feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
     elif method == "LLS":
         rule = LLS()
@@ -108,6 +114,8 @@ def make_rule(method: str, shd: bool = False):
         rule = LLS.with_pre_trace()
     elif method == "TESS (Loihi timing)":
         rule = TESS(timing="loihi")
+    elif method == "TESS (Loihi drain)":
+        rule = TESS(timing="loihi", drain=True)
     elif method in HARDWARE_METHODS:  # TESS (<error>)
         default = TESS()
         rule = default.with_(signal=dataclasses.replace(default.signal, error=method[6:-1]))
@@ -432,7 +440,7 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 2)[2])
     parser.add_argument("--sets", default=DEFAULT_SETS, help="UEA/UCR data sets in the aeon wheel, comma-separated")
-    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of: {', '.join(METHODS)}; also {', '.join(HARDWARE_METHODS)}")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of: {', '.join(METHODS)}; also {', '.join(NAMED_METHODS)}")
     parser.add_argument("--arch", default=",".join(ARCHS), help="ff (256-128) and/or rec (recurrent 256)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
@@ -453,7 +461,7 @@ def main() -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     archs = [a.strip() for a in args.arch.split(",") if a.strip()]
     set_names = [s.strip() for s in args.sets.split(",") if s.strip()]
-    for label, chosen, known in (("method", methods, METHODS + HARDWARE_METHODS), ("arch", archs, ARCHS)):
+    for label, chosen, known in (("method", methods, METHODS + NAMED_METHODS), ("arch", archs, ARCHS)):
         unknown = sorted(set(chosen) - set(known))
         if unknown:
             parser.error(f"unknown {label}(s) {unknown}; choose from {', '.join(known)}")
@@ -497,7 +505,7 @@ def main() -> int:
                     "reset": network["neuron"].reset, "readout_gamma": network["readout_gamma"],
                     "ff": "n_in -> 256 -> 128 -> leaky read-out", "rec": "n_in -> recurrent 256 -> leaky read-out"},
         "downsample": UCR_DOWNSAMPLE,
-        "rules": {m: dataclasses.asdict(make_rule(m)) for m in methods if m in RULES + HARDWARE_METHODS},
+        "rules": {m: dataclasses.asdict(make_rule(m)) for m in methods if m in RULES + NAMED_METHODS},
         "shd_rules": {m: dataclasses.asdict(make_rule(m, shd=True)) for m in methods if m.startswith("S-TLLR")},
         "encodings": {n: {k: v for k, v in d.items() if k != "paths"} for n, d in data.items()},
         "firing_rates": "trainer.firing_rates" if _has_firing_rates() else "NaN: the trainers lack firing_rates",

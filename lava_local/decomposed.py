@@ -225,7 +225,8 @@ def wire_tess_layer(weights: np.ndarray, rule: LearningRule, neuron: LIFParams, 
     ``rule`` (already on ``neuron``); the inputs ``dense.s_in`` and ``signal.label_in`` stay
     open. With ``steps_per_sample`` the parts follow the sample clock of a layer ``offset``
     steps down the pipeline (the sub-process model of
-    :class:`~lava_local.proc.dense_layer.DenseLayer`): the neurons run one step after the
+    :class:`~lava_local.proc.dense_layer.DenseLayer`; with the drain, ``steps_per_sample`` is
+    the clock's period, the sample's steps and its drain): the neurons run one step after the
     synapses receive, and the labels, fed by the source, wait as long. With ``fixed`` (the
     layer's ``DenseLayerFixedParams``) and ``weights_fixed`` (its integer mantissas) the parts
     carry what their fixed-point models need: the synapses take the mantissas and

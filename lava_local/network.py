@@ -18,7 +18,8 @@ graph is the same, the run configuration chooses (:func:`lava_local.run_config`)
 mapping needs ``rule.timing="loihi"`` and ``rule.apply="step"``. With the Loihi timing every
 dense layer passes its spikes on one step later (Loihi 2's Dense hop) in both mappings: the
 builder gives each layer its place in the pipeline (``offset``) and runs as many steps more
-at the end.
+at the end. With ``rule.drain`` every sample is followed by ``rule.drain_steps`` silent,
+unlabelled steps in every process's sample clock (:mod:`lava_local.proc.sample`).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from . import _validate
 from .fixed_point import DEFAULT_SCALE
 from .kernels.neuron import LIFParams
 from .kernels.surrogate import Surrogate
+from .proc.sample import period
 from .rules import TESS, LearningRule
 from .runtime import run
 
@@ -229,10 +231,10 @@ class Network:
                 raise ValueError("Recurrent layers, Conv(pool_out > 1) and weight standardisation run in "
                                  "the trainer (lava_local.trainer), not in the Lava processes")
 
-        steps = frames.shape[1]
+        steps, gap = frames.shape[1], self.rule.drain_steps
         hop = int(self.rule.timing == "loihi")  # the Loihi timing's one step per dense layer
         source = SpikeDataSource(frames=frames, labels=labels, n_classes=self.n_classes,
-                                 schedule=schedule, learn=learn, name="source")
+                                 schedule=schedule, learn=learn, gap=gap, name="source")
         layers, previous = [], source.s_out
         for i, w in enumerate(self.weights[:-1]):
             common = dict(
@@ -257,7 +259,7 @@ class Network:
             gamma=self.readout_gamma, lr=self.readout_lr, scale=self.scale, profile=self.profile,
             seed=self.seed + 100, name="readout",
             snapshot=str(snapshot_dir / "readout.npy") if snapshot_dir else None,
-            snapshot_every=snapshot_every, offset=self.latency,
+            snapshot_every=snapshot_every, offset=self.latency, gap=gap,
         )
         previous.connect(readout.s_in)
         source.label_out.connect(readout.label_in)
@@ -280,9 +282,6 @@ class Network:
             from .proc.dense_layer.models import check_loihi_mapping
 
             check_loihi_mapping(self.rule)
-        if self.rule.drain:
-            raise ValueError("drain=True runs in the trainer (LocalTrainer): the Lava models' sample clock has "
-                             "no silent, unlabelled steps between samples yet; use drain=False here")
 
     def _read_weights(self, layers, readout, numeric: str, mapping: str, snapshots: Optional[Path]) -> None:
         """The weights after a run (before the runtime stops): the snapshots the fused
@@ -329,7 +328,8 @@ class Network:
         labels = np.concatenate([y_tr, y_te]).astype(np.int64)
         n_tr, n_te, steps = len(y_tr), len(y_te), frames.shape[1]
         schedule, learn = self.schedule(n_tr, n_te, epochs)
-        per_epoch = (n_tr + n_te) * steps
+        sample_steps = period(steps, self.rule.drain_steps)
+        per_epoch = (n_tr + n_te) * sample_steps
         total = per_epoch * epochs
         history = History(numeric=numeric)
         with tempfile.TemporaryDirectory(prefix="lava_local_net_") as tmp:
@@ -348,7 +348,7 @@ class Network:
                     clock["start"] = now
 
             try:
-                run(readout, total + self.latency, numeric=numeric, check_every=min(per_epoch, 50 * steps),
+                run(readout, total + self.latency, numeric=numeric, check_every=min(per_epoch, 50 * sample_steps),
                     stop=False, on_chunk=on_chunk, mapping=mapping)
                 predictions = np.asarray(readout.predictions.get(), dtype=np.int64)
                 self._read_weights(layers, readout, numeric, mapping, snap)
@@ -375,9 +375,10 @@ class Network:
         schedule = np.arange(len(x))
         source, layers, readout = self.build(x.astype(np.uint8), np.zeros(len(x), dtype=np.int64), schedule,
                                              np.zeros(len(x), dtype=bool))
-        bar = _progress(len(x) * x.shape[1], f"{numeric} predict", progress)
+        total = len(x) * period(x.shape[1], self.rule.drain_steps)
+        bar = _progress(total, f"{numeric} predict", progress)
         try:
-            run(readout, len(x) * x.shape[1] + self.latency, numeric=numeric, stop=False, mapping=mapping,
+            run(readout, total + self.latency, numeric=numeric, stop=False, mapping=mapping,
                 on_chunk=(lambda n: bar.update(n)) if bar is not None else None)
             return np.asarray(readout.predictions.get(), dtype=np.int64)
         finally:

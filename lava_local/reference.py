@@ -83,9 +83,10 @@ def reference_run(
         states = [state if engines[i] is None else state._replace(q=x1[i]) for i, state in enumerate(states)]
         ro = readout_init(weights[-1].shape[1], weights[-1].shape[0], dtype)
         spikes = [[] for _ in states]
-        for t in range(steps):
-            pre = frames[index, t].astype(dtype)
-            layer_label = label if hidden_learns and t >= rule.t_l else -1
+        for t in range(steps + rule.drain_steps):  # the sample, then its drain's silent steps
+            in_sample = t < steps
+            pre = frames[index, t].astype(dtype) if in_sample else np.zeros(frames.shape[2], dtype)
+            layer_label = label if hidden_learns and in_sample and t >= rule.t_l else -1
             for i, state in enumerate(states):
                 if numeric == "fixed" and net.geometries[i] is None:
                     step = None
@@ -108,13 +109,16 @@ def reference_run(
                     else:
                         state = conv_layer_step(state, pre.reshape(g.in_shape), weights[i], g, net.neuron,
                                                 net.surrogate, rule.eligibility, bases[i], rule.signal, target)
-                if layer_label >= 0 and rule.apply == "step":
+                if (layer_label >= 0 or hidden_learns and not in_sample) and rule.apply == "step":
                     weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,
                                         hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i], engines[i])
                     state = state._replace(dw=np.zeros_like(state.dw))
                 states[i] = state
-                spikes[i].append(state.o.copy())
+                if in_sample:
+                    spikes[i].append(state.o.copy())
                 pre = state.o.reshape(-1)
+            if not in_sample:  # the read-out ignores the drain
+                continue
             if numeric == "fixed":
                 ro = readout_step_fixed(ro, pre, weights[-1], ro_fixed, label)
             else:

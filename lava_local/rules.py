@@ -44,7 +44,9 @@ class LearningRule:
 
     ``t_l``: learn only from step ``t_l`` of each sample on (S-TLLR's T_l; 0 in TESS).
     ``apply``: ``"sample"`` accumulates dW over a sample and applies it at its end (the
-    papers' Algorithm 1); ``"step"`` applies it every step (online variant).
+    papers' Algorithm 1); ``"step"`` applies it every step (online variant; the Loihi
+    mapping's learning engine does this; in the trainer each hidden layer's optimiser then
+    steps every time step).
     ``feedback``: where the learning signal comes from: ``"local"`` (the layer's fixed
     basis, LLS/TESS), or, for S-TLLR only, ``"bp"`` (the read-out's instantaneous loss at
     step t back-propagated across layers, not through time) or ``"dfa"`` (that loss's error
@@ -62,8 +64,9 @@ class LearningRule:
     unlabelled steps between samples on the chip: the factors of the sample's last steps,
     otherwise dropped, meet its decayed traces (and whatever the layers below still emit),
     and nothing is learned from the silence itself. In the trainer
-    (:class:`~lava_local.trainer.LocalTrainer`); the Lava models' sample clock does not
-    have the extra steps yet.
+    (:class:`~lava_local.trainer.LocalTrainer`, after each training sample) and in the Lava
+    models, fused and Loihi mapping, whose sample clock then gives every sample
+    ``drain_steps`` more steps (:mod:`lava_local.proc.sample`).
     """
 
     eligibility: EligibilityParams = field(default_factory=EligibilityParams)
@@ -98,6 +101,11 @@ class LearningRule:
     def pairing_offset(self) -> int:
         """Steps between the post factors and the pre quantities they are paired with."""
         return TIMINGS[self.timing]
+
+    @property
+    def drain_steps(self) -> int:
+        """Silent, unlabelled steps after each sample: ``pairing_offset`` with ``drain``, else 0."""
+        return self.pairing_offset if self.drain else 0
 
     def with_(self, **changes) -> "LearningRule":
         return replace(self, **changes)

@@ -68,12 +68,14 @@ def test_trainer_batch1_float64_equals_the_decomposed_reference(name, rng):
         w = got.copy()
 
 
-@pytest.mark.parametrize("name", ["tess", "lls"])
-def test_trainer_equals_the_lava_network_reference(name, rng):
-    """As tests/test_trainer.py, with the Loihi timing: batch 1, float64, two hidden layers."""
+@pytest.mark.parametrize("name, drain", [("tess", False), ("lls", False), ("tess", True), ("lls", True)])
+def test_trainer_equals_the_lava_network_reference(name, drain, rng):
+    """As tests/test_trainer.py, with the Loihi timing: batch 1, float64, two hidden layers;
+    with the drain, the reference runs the Lava sample clock's silent, unlabelled steps
+    after each sample (and the Lava network equals the reference, tests/test_network_lava.py)."""
     frames = (rng.random((8, 8, 40)) < 0.25).astype(np.uint8)
     labels = rng.integers(0, 10, size=8)
-    rule = RULES[name]
+    rule = RULES[name].with_(drain=drain)
     make = lambda: Network(40, hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, seed=4)  # noqa: E731
     net, ref = make(), make()
     schedule, learn = np.arange(8), np.ones(8, bool)
@@ -90,6 +92,13 @@ def test_trainer_equals_the_lava_network_reference(name, rng):
                         readout_lr=0.05, seed=4)
     _, paper_weights, _ = reference_run(paper_net, frames, labels, schedule, learn, "float")
     assert np.abs(paper_weights[0] - ref_weights[0]).max() > 1e-3  # the timing changes the update
+    other = Network(40, hidden=(16, 12), rule=rule.with_(drain=not drain), init_scale=3.0, readout_lr=0.05, seed=4)
+    _, other_weights, _ = reference_run(other, frames, labels, schedule, learn, "float")
+    # the drain changes the updates: every layer's with a pre trace (TESS); without one
+    # (LLS) the drained factors meet the pre spikes of the silent steps, which only the
+    # second layer has (the first layer's last spikes still reach it)
+    changed = [np.abs(other_weights[i] - ref_weights[i]).max() > 1e-4 for i in range(2)]
+    assert changed == ([True, True] if net.rule.eligibility.lambda_pre > 0 else [False, True])
 
 
 def test_stream_reference_sample_mode_sums_the_steps(rng):
@@ -156,11 +165,8 @@ def test_trainer_drain_is_two_silent_unlabelled_steps(name, rng):
         w = got.copy()
 
 
-def test_drain_needs_the_loihi_timing_and_runs_in_the_trainer(rng):
+def test_drain_needs_the_loihi_timing():
     with pytest.raises(ValueError, match="timing='loihi'"):
         TESS(drain=True)
-    frames = (rng.random((4, 6, 40)) < 0.25).astype(np.uint8)
-    labels = rng.integers(0, 10, size=4)
-    net = Network(40, hidden=(16,), rule=TESS(timing="loihi", drain=True), seed=1)
-    with pytest.raises(ValueError, match="runs in the trainer"):
-        net.fit((frames[:3], labels[:3]), (frames[3:], labels[3:]), progress=False)
+    assert TESS(timing="loihi", drain=True).drain_steps == PAIRING_OFFSET
+    assert TESS(timing="loihi").drain_steps == 0

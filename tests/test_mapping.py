@@ -39,7 +39,7 @@ def _run(rule, frames, labels, n_train, mapping, numeric="float"):
     net = Network(N_IN, rule=rule, **NET)
     schedule, learn = np.arange(len(frames)), np.arange(len(frames)) < n_train
     source, layers, readout = net.build(frames, labels, schedule, learn)
-    total = frames.shape[0] * frames.shape[1]
+    total = frames.shape[0] * (frames.shape[1] + rule.drain_steps)  # with the drain's steps
     steps = total + net.latency + 1
     monitors = []
     for layer in layers:
@@ -61,6 +61,7 @@ def _run(rule, frames, labels, n_train, mapping, numeric="float"):
 @pytest.mark.parametrize("name, rule, active", [
     ("lls", LLS(lr=0.05, timing="loihi", apply="step", signal=SignalParams(basis="square")), 50),
     ("tess", TESS(lr=0.05, timing="loihi", apply="step"), 10),
+    ("lls_drain", LLS(lr=0.05, timing="loihi", apply="step", signal=SignalParams(basis="square"), drain=True), 50),
 ])
 def test_loihi_mapping_learns_what_the_fused_model_learns(name, rule, active, rng):
     """Two hidden layers + read-out, 8 samples of 50 steps (6 learning: 300 steps of

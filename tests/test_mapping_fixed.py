@@ -51,6 +51,8 @@ def test_every_process_of_the_loihi_mapping_has_a_fixed_point_model():
 @pytest.mark.parametrize("name, rule, active", [
     ("lls", LLS(lr=0.05, timing="loihi", apply="step", signal=SignalParams(basis="square")), 50),
     ("tess", TESS(lr=0.05, timing="loihi", apply="step"), 10),
+    # every sample active to its last step, so that the drain's factors are not zero
+    ("tess_drain", TESS(lr=0.05, timing="loihi", apply="step", drain=True), 50),
 ])
 def test_fixed_point_loihi_mapping_learns_bit_for_bit_what_the_fused_fixed_model_learns(name, rule, active):
     """Two hidden layers + read-out, 8 samples of 50 steps (6 learning), in fixed point:

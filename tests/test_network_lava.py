@@ -22,9 +22,9 @@ def _data(rng, n=14, steps=8, n_in=40, rate=0.25):
 @pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.cifar10_dvs(lr=0.05), LLS(signal=TESS().signal, lr=0.05),
                                   TESS(lr=0.05, apply="step"), TESS(lr=0.05, signal=SignalParams(error="clipped")),
                                   TESS(lr=0.05, signal=SignalParams(error="pwl_softmax")),
-                                  TESS(lr=0.05, timing="loihi")],
+                                  TESS(lr=0.05, timing="loihi"), TESS(lr=0.05, timing="loihi", drain=True)],
                          ids=["tess", "stllr", "lls", "tess-online", "tess-clipped", "tess-pwl-softmax",
-                              "tess-loihi-timing"])
+                              "tess-loihi-timing", "tess-loihi-drain"])
 def test_lava_network_equals_kernel_reference(rule, numeric, rng):
     frames, labels = _data(rng)
     train, test = (frames[:10], labels[:10]), (frames[10:], labels[10:])

@@ -12,6 +12,12 @@ pipeline: a process ``offset`` steps down it runs sample k at time steps
 ``k T + 1 + offset .. (k + 1) T + offset`` (Lava's idiom for this is a reset offset per
 layer, as lava-dl's netx sets), and takes the label that the source sent ``offset`` steps
 before (:class:`LabelDelay`). Each sample is computed exactly as without the pipeline.
+
+With the drain (``LearningRule(drain=True)``) every sample is followed by ``gap =
+rule.drain_steps`` silent, unlabelled steps: the source sends no spikes and label -1, the
+dense layers run on without a reset (their delay lines apply the waiting factors) and apply
+a sample's update after its last gap step, and the read-out ignores the gap. A sample then
+occupies ``T + gap`` steps (:func:`period`) of every process's clock.
 """
 from __future__ import annotations
 
@@ -22,10 +28,16 @@ from typing import Optional, Tuple
 import numpy as np
 
 
-def phase(time_step: int, steps_per_sample: int, offset: int = 0) -> Tuple[int, int]:
+def period(steps_per_sample: int, gap: int = 0) -> int:
+    """Time steps one sample occupies: its ``T`` steps and the ``gap`` of the drain after it."""
+    return int(steps_per_sample) + int(gap)
+
+
+def phase(time_step: int, steps_per_sample: int, offset: int = 0, gap: int = 0) -> Tuple[int, int]:
     """``(sample index, step within the sample)`` of a 1-based Lava time step for a process
-    ``offset`` steps down the pipeline; the sample index is negative before its first sample."""
-    return divmod(int(time_step) - 1 - offset, steps_per_sample)
+    ``offset`` steps down the pipeline; the sample index is negative before its first sample.
+    Steps ``T .. T + gap - 1`` of a sample are its drain (module docstring)."""
+    return divmod(int(time_step) - 1 - offset, period(steps_per_sample, gap))
 
 
 class LabelDelay:

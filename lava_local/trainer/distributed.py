@@ -173,6 +173,9 @@ class DataParallelTrainer:
 
         if not isinstance(trainer, TrainerBase):
             raise TypeError("trainer must be a LocalTrainer or BPTTTrainer (a TrainerBase)")
+        if trainer.net.rule.apply == "step":
+            raise ValueError("rule.apply='step' updates the weights after every step on each rank; data-parallel "
+                             "training averages the updates per batch: use apply='sample'")
         self.trainer = trainer
         self.group = group
         self.rank = dist.get_rank(group) if is_distributed() else 0

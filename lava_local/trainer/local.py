@@ -67,6 +67,13 @@ class LocalTrainer(TrainerBase):
     ``rule.timing="loihi"`` (:class:`~lava_local.rules.LearningRule`): each layer state
     carries the kernels' delay line of post factors, which starts empty with each batch
     of samples, as in the Lava models; step by step only (``window=1``).
+
+    ``rule.apply="step"`` (local signals, ``window=1``): each hidden layer's optimiser
+    applies the step's batch-averaged update after every learning step (and drain step), as
+    the Lava models and the Loihi mapping's learning engine do; the read-out still learns
+    per sample. With ``optimizer="sgd"`` at the rule's ``lr`` and batch 1 this is the Lava
+    network's update (``tests/test_trainer_online.py``). Data-parallel training averages
+    per batch and refuses it.
     """
 
     def __init__(self, net, *args, window: int = 1, compile: Union[bool, str] = False, **kwargs) -> None:
@@ -81,6 +88,9 @@ class LocalTrainer(TrainerBase):
         if window > 1 and net.rule.timing != "paper":
             raise ValueError(f"window > 1 learns with timing='paper'; timing={net.rule.timing!r} pairs the "
                              "factors through a delay line step by step (window=1)")
+        if net.rule.apply == "step" and (window > 1 or net.rule.feedback != "local"):
+            raise ValueError("apply='step' updates the hidden weights after every step: it needs a local "
+                             "signal (feedback='local') learned step by step (window=1)")
         self.window = window
         self.window_bytes = 0  # buffers of the last run's update windows
         self.compile = compile
@@ -265,6 +275,8 @@ class LocalTrainer(TrainerBase):
                 else:
                     states[i] = self._layer_steps[i](states[i], pre, w, layer_targets[i] if learning else None)
                 pre = self.layer_output(i, states[i].o)
+            if learning and rule.apply == "step":
+                weights = self._apply_step(states, batch)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
             if learning and windowed:
                 held += 1
@@ -312,12 +324,25 @@ class LocalTrainer(TrainerBase):
         the batch's samples (no local signal, no read-out learning), so the Loihi timing's
         delay lines apply the factors of the samples' last steps."""
         silence = x.new_zeros(x[:, 0].shape)
-        for _ in range(self.net.rule.pairing_offset):
+        for _ in range(self.net.rule.drain_steps):
             pre = silence
             for i, w in enumerate(weights):
                 pre = self._layer_input(i, pre, states)
                 states[i] = self._layer_steps[i](states[i], pre, w, None)
                 pre = self.layer_output(i, states[i].o)
+            if self.net.rule.apply == "step":
+                weights = self._apply_step(states, x.shape[0])
+
+    def _apply_step(self, states: List[DenseLayerState], batch: int) -> List[torch.Tensor]:
+        """``rule.apply="step"``: each hidden layer's optimiser applies the step's update
+        (averaged over the batch) at once, as a Lava layer does every step; returns the
+        weights the next step uses."""
+        for i, (p, opt) in enumerate(zip(self.params[:-1], self.optimizers)):
+            p.grad = self.to_parameter_grad(i, states[i].dw / batch)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            states[i].dw.zero_()
+        return self.effective_weights()
 
     def _backpropagate_step(self, grad: torch.Tensor, states, inputs, weights):
         """dL_t/do of every hidden layer at one step, across layers only (Psi as the spike
@@ -353,12 +378,13 @@ class LocalTrainer(TrainerBase):
         Returns the read-out scores. (Split from the optimiser step so that data-parallel
         training can average ``.grad`` across ranks in between.)
         """
-        if self.net.rule.apply != "sample":
-            raise ValueError("the trainer applies updates per sample (rule.apply='sample')")
         with torch.no_grad():
             states, readout = self._run(x, y, learn_hidden=not self.net.frozen)
             batch = x.shape[0]
             for i, p in enumerate(self.params[:-1]):
+                if self.net.rule.apply == "step":  # applied at every step already
+                    p.grad = None
+                    continue
                 # the accumulator becomes the gradient (no copy); each state is let go as
                 # soon as it is used, so weight standardisation's chain rule (closed form,
                 # a few weight-sized temporaries) runs on one layer at a time

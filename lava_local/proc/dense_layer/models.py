@@ -23,7 +23,7 @@ from lava_local.kernels.learning_engine import EngineRandoms, engine_apply, engi
 from lava_local.kernels.learning_signal import one_hot
 from lava_local.proc.dense_layer.process import DenseLayer
 from lava_local.proc.guarded import GuardedModel
-from lava_local.proc.sample import LabelDelay, phase, write_snapshot
+from lava_local.proc.sample import LabelDelay, period, phase, write_snapshot
 
 
 class _DenseLayerModel(GuardedModel):
@@ -39,6 +39,8 @@ class _DenseLayerModel(GuardedModel):
         self.dw = None
         self.delay = None  # the Loihi timing's delay line of post factors
         self.offset = p.get("offset", 0)  # the layer's place in the pipeline (proc.sample)
+        self.gap = self.rule.drain_steps  # the drain's silent steps after each sample
+        self.sample_learns = False
         self.labels = LabelDelay(self.offset)
         # the Loihi timing passes the spikes on one step later (Loihi 2's Dense hop)
         self.hop = None if self.rule.timing == "paper" else np.zeros(0)
@@ -58,7 +60,7 @@ class _DenseLayerModel(GuardedModel):
         self.dw, self.delay = state.dw, state.delay
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
-        k, t = phase(self.time_step, self.steps, self.offset)
+        k, t = phase(self.time_step, self.steps, self.offset, self.gap)
         label = self.labels(int(label_in[0]))
         if k < 0:  # before this layer's first sample
             self._idle(s_in)
@@ -69,9 +71,13 @@ class _DenseLayerModel(GuardedModel):
                 var[:] = 0
             self.dw = np.zeros(self.weights.shape, dtype=self.weights.dtype)
             self.delay = delay_line(self.rule.pairing_offset, self.o)
+            self.sample_learns = self.learn and label >= 0
         learning = self.learn and label >= 0 and t >= self.rule.t_l
         self._store(self._advance(s_in, label if learning else -1))
-        if learning and (self.rule.apply == "step" or t == self.steps - 1):
+        # the drain's steps (t >= T: no label) apply what the delay line still held
+        draining = self.sample_learns and t >= self.steps
+        if (learning or draining) and self.rule.apply == "step" or \
+                self.sample_learns and self.rule.apply == "sample" and t == self.steps + self.gap - 1:
             self._apply()
             self.dw = np.zeros_like(self.dw)
         every = self.proc_params["snapshot_every"]
@@ -217,9 +223,10 @@ class _DenseLayerLoihiModel(AbstractSubProcessModel):
         if self.fixed:
             extra = {"fixed": p["fixed"], "weights_fixed": np.asarray(p["weights_fixed"], np.int64),
                      "profile": p.get("profile", "loihi2"), "seed": p["seed"]}
+        # the parts' sample clock includes the drain's steps (its labels are -1: no factors)
         parts = wire_tess_layer(np.asarray(p["weights"], float), rule, p["neuron"], p["surrogate"], p["basis"],
-                                proc.name, steps_per_sample=p["steps"], offset=p["offset"], learn=p["learn"],
-                                **extra)
+                                proc.name, steps_per_sample=period(p["steps"], rule.drain_steps), offset=p["offset"],
+                                learn=p["learn"], **extra)
         self.dense, self.post, self.signal = parts.dense, parts.post, parts.signal
         proc.s_in.connect(self.dense.s_in)
         proc.label_in.connect(self.signal.label_in)

@@ -24,13 +24,22 @@ class _ReadoutModel(GuardedModel):
         self.steps = proc_params["steps"]
         self.dw = None
         self.offset = proc_params["offset"]
+        self.gap = proc_params.get("gap", 0)  # the drain's steps after each sample: ignored
         self.labels = LabelDelay(self.offset)
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
-        k, t = phase(self.time_step, self.steps, self.offset)
+        k, t = phase(self.time_step, self.steps, self.offset, self.gap)
         label = self.labels(int(label_in[0]))
         if k < 0:  # before its first sample
             return {}
+        if t < self.steps:  # the drain's steps after a sample are not the read-out's
+            self._sample_step(k, t, s_in, label)
+        every = self.proc_params["snapshot_every"]
+        if every and (self.time_step - self.offset) % every == 0:
+            write_snapshot(self.proc_params["snapshot"], self.weights)
+        return {}
+
+    def _sample_step(self, k: int, t: int, s_in: np.ndarray, label: int) -> None:
         if t == 0:
             for var in (self.u, self.q, self.score):
                 var[:] = 0
@@ -44,10 +53,6 @@ class _ReadoutModel(GuardedModel):
                 self._apply()
             if k < len(self.predictions):
                 self.predictions[k] = int(np.argmax(self.score))
-        every = self.proc_params["snapshot_every"]
-        if every and (self.time_step - self.offset) % every == 0:
-            write_snapshot(self.proc_params["snapshot"], self.weights)
-        return {}
 
 
 @implements(proc=Readout, protocol=LoihiProtocol)

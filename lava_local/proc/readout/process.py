@@ -21,13 +21,14 @@ class Readout(LocalProcess):
 
     Ports: ``s_in``, ``label_in`` (shape (1,), -1 = do not learn).
     ``offset``: steps between the sample clock and this read-out's input (its place in the
-    pipeline of layers with the Loihi timing, :mod:`lava_local.proc.sample`).
+    pipeline of layers with the Loihi timing, :mod:`lava_local.proc.sample`); ``gap``: the
+    drain's steps after each sample, which the read-out ignores.
     """
 
     def __init__(self, *, weights: Any, steps_per_sample: int, n_samples: int, gamma: float = 0.5,
                  lr: float = 1e-3, learn: bool = True, scale: int = DEFAULT_SCALE, profile: Any = "loihi2",
                  seed: int = 0, snapshot: Optional[str] = None, snapshot_every: int = 0,
-                 offset: int = 0, name: Optional[str] = None) -> None:
+                 offset: int = 0, gap: int = 0, name: Optional[str] = None) -> None:
         w = _validate.finite_array("weights", weights)
         if w.ndim != 2:
             raise ValueError(f"weights must be a 2-D (n_classes, n_in) matrix, got shape {w.shape}")
@@ -36,10 +37,11 @@ class Readout(LocalProcess):
         gamma = _validate.in_unit_interval("gamma", gamma)
         lr = _validate.positive("lr", lr)
         offset = _validate.integer("offset", offset, 0)
+        gap = _validate.integer("gap", gap, 0)
         fixed, quantized = quantize_readout(w, gamma, lr, scale, profile)
         super().__init__(weights=w, steps=steps, gamma=gamma, lr=lr, learn=bool(learn), fixed=fixed,
                          weights_fixed=quantized.weights, scale=scale, seed=int(seed), snapshot=snapshot,
-                         snapshot_every=int(snapshot_every), offset=offset, name=name)
+                         snapshot_every=int(snapshot_every), offset=offset, gap=gap, name=name)
         self.proc_params["process_name"] = self.name
         n_classes, n_in = w.shape
         self.s_in = InPort(shape=(n_in,))

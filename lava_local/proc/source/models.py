@@ -6,6 +6,7 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_local.proc.guarded import GuardedModel
+from lava_local.proc.sample import phase
 from lava_local.proc.source.process import SpikeDataSource
 
 
@@ -30,10 +31,10 @@ class PySpikeDataSourceModel(GuardedModel):
 
     def step(self):
         steps = self.frames.shape[1]
-        k, phase = divmod(self.time_step - 1, steps)
+        k, t = phase(self.time_step, steps, gap=self.proc_params["gap"])
         self.sample[0] = k
-        if k >= len(self.schedule):
+        if k >= len(self.schedule) or t >= steps:  # after the schedule, or the sample's drain
             return {"s_out": np.zeros(self.frames.shape[2]), "label_out": np.array([-1.0])}
         index = self.schedule[k]
         label = float(self.labels[index]) if self.learn[k] else -1.0
-        return {"s_out": self.frames[index, phase].astype(float), "label_out": np.array([label])}
+        return {"s_out": self.frames[index, t].astype(float), "label_out": np.array([label])}

@@ -9,14 +9,17 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.proc.base import LocalProcess
+from lava_local.proc.sample import period
 
 
 class SpikeDataSource(LocalProcess):
     """Plays ``frames[i]`` (``T`` steps of binary spikes) for each ``i`` in ``schedule``.
 
-    Sample ``k`` of the schedule occupies time steps ``k T + 1 .. (k + 1) T``. ``s_out``
-    sends the spikes, ``label_out`` the sample's label, or -1 where ``learn[k]`` is false
-    (evaluation: layers then do not learn). After the schedule it sends zeros and -1.
+    Sample ``k`` of the schedule occupies time steps ``k P + 1 .. (k + 1) P``, ``P = T +
+    gap``. ``s_out`` sends the spikes, ``label_out`` the sample's label, or -1 where
+    ``learn[k]`` is false (evaluation: layers then do not learn); on the ``gap`` steps after
+    each sample (the drain, :mod:`lava_local.proc.sample`) and after the schedule it sends
+    zeros and -1.
 
     Parameters
     ----------
@@ -25,10 +28,11 @@ class SpikeDataSource(LocalProcess):
     schedule : sequence of sample indices (default: every sample once, in order)
     learn : sequence of bool per schedule entry (default: all True)
     n_classes : labels must lie in [0, n_classes)
+    gap : silent, unlabelled steps after each sample (default 0)
     """
 
     def __init__(self, *, frames: Any, labels: Any, n_classes: int, schedule: Optional[Sequence[int]] = None,
-                 learn: Optional[Sequence[bool]] = None, name: Optional[str] = None) -> None:
+                 learn: Optional[Sequence[bool]] = None, gap: int = 0, name: Optional[str] = None) -> None:
         frames = np.asarray(frames)
         if frames.ndim != 3:
             raise ValueError(f"frames must have shape (samples, steps, inputs), got {frames.shape}")
@@ -47,9 +51,10 @@ class SpikeDataSource(LocalProcess):
         learn = np.ones(len(schedule), bool) if learn is None else np.asarray(learn, dtype=bool)
         if learn.shape != schedule.shape:
             raise ValueError("learn must have one entry per schedule entry")
+        gap = _validate.integer("gap", gap, 0)
         n = frames.shape[2]
         super().__init__(frames=frames.astype(np.uint8), labels=labels.astype(np.int64), schedule=schedule,
-                         learn=learn, name=name)
+                         learn=learn, gap=gap, name=name)
         self.proc_params["process_name"] = self.name
         self.s_out = OutPort(shape=(n,))
         self.label_out = OutPort(shape=(1,))
@@ -61,4 +66,4 @@ class SpikeDataSource(LocalProcess):
 
     @property
     def num_steps(self) -> int:
-        return self.steps_per_sample * len(self.proc_params["schedule"])
+        return period(self.steps_per_sample, self.proc_params["gap"]) * len(self.proc_params["schedule"])
