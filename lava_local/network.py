@@ -34,8 +34,9 @@ import numpy as np
 from . import _validate
 from .fixed_point import DEFAULT_SCALE
 from .kernels.neuron import LIFParams
+from .health import TrainingCollapse, check_network
 from .kernels.surrogate import Surrogate
-from .proc.sample import period
+from .proc.sample import period, spike_count_path
 from .rules import TESS, LearningRule
 from .runtime import run
 
@@ -332,11 +333,12 @@ class Network:
         per_epoch = (n_tr + n_te) * sample_steps
         total = per_epoch * epochs
         history = History(numeric=numeric)
+        initial_norms = [float(np.linalg.norm(w)) for w in self.weights]
         with tempfile.TemporaryDirectory(prefix="lava_local_net_") as tmp:
             snap = Path(tmp)
             source, layers, readout = self.build(frames, labels, schedule, learn, snap, per_epoch)
             bar = _progress(total, f"{numeric} {self.rule.name if not self.frozen else 'frozen'}", progress)
-            clock = {"done": 0, "start": time.perf_counter()}
+            clock = {"done": 0, "start": time.perf_counter(), "epochs": 0}
 
             def on_chunk(steps_run: int) -> None:
                 clock["done"] += steps_run
@@ -346,6 +348,12 @@ class Network:
                     now = time.perf_counter()
                     history.epoch_seconds.append(now - clock["start"])
                     clock["start"] = now
+                if clock["done"] // per_epoch > clock["epochs"]:  # an epoch ended: its snapshots are there
+                    clock["epochs"] = clock["done"] // per_epoch
+                    try:
+                        self._check_health(snap, layers, readout, numeric, initial_norms)
+                    except TrainingCollapse as error:  # stops the runtime (lava_local.run), says when
+                        raise TrainingCollapse(f"epoch {clock['epochs']}: {error}") from None
 
             try:
                 run(readout, total + self.latency, numeric=numeric, check_every=min(per_epoch, 50 * sample_steps),
@@ -412,15 +420,39 @@ class Network:
             readout.stop()
         return spikes
 
+    def _check_health(self, folder: Path, layers, readout, numeric: str, initial_norms: List[float]) -> None:
+        """:func:`lava_local.health.check_network` on the epoch's snapshots: each layer's
+        weights and each fused hidden layer's spike count over the epoch. A layer whose
+        snapshot is not there (the Loihi mapping's hidden layers, which write none) or not
+        yet (a layer down the Loihi timing's pipeline writes it a step after the epoch
+        ends) is checked at the next epoch or not at all."""
+        norms: List[Optional[float]] = []
+        counts: List[Optional[int]] = []
+        for i, layer in enumerate(layers):
+            path = folder / f"hidden{i}.npy"
+            weights = self._snapshot_weights(path, layer, numeric)
+            norms.append(None if weights is None else float(np.linalg.norm(weights)))
+            spike_path = spike_count_path(str(path))
+            counts.append(int(np.load(spike_path)[0]) if weights is not None and spike_path.is_file() else None)
+        weights = self._snapshot_weights(folder / "readout.npy", readout, numeric)
+        norms.append(None if weights is None else float(np.linalg.norm(weights)))
+        check_network(norms, initial_norms, counts, learns=not self.frozen)
+
+    @staticmethod
+    def _snapshot_weights(path: Path, process, numeric: str, required: bool = False) -> Optional[np.ndarray]:
+        """A snapshot's weights in float units; ``None`` without the file unless ``required``."""
+        if not path.is_file() and not required:
+            return None
+        values = np.load(path)
+        if numeric != "fixed":
+            return values
+        params = process.proc_params
+        return values * 2.0 ** params["fixed"].weight_exp / params["scale"]
+
     def _load_snapshots(self, folder: Path, layers, readout, numeric: str) -> None:
         for i, layer in enumerate(layers):
-            values = np.load(folder / f"hidden{i}.npy")
-            self.weights[i] = layer.weights_float(values) if numeric == "fixed" else values
-        values = np.load(folder / "readout.npy")
-        if numeric == "fixed":
-            fixed = readout.proc_params["fixed"]
-            values = values * 2.0**fixed.weight_exp / readout.proc_params["scale"]
-        self.weights[-1] = values
+            self.weights[i] = self._snapshot_weights(folder / f"hidden{i}.npy", layer, numeric, required=True)
+        self.weights[-1] = self._snapshot_weights(folder / "readout.npy", readout, numeric, required=True)
 
 
 def _progress(total: int, label: str, enabled: bool):

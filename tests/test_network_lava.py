@@ -6,6 +6,7 @@ import pytest
 from lava_local.kernels import LIFParams
 from lava_local.kernels.learning_signal import SignalParams
 from lava_local.network import Network
+from lava_local.health import TrainingCollapse
 from lava_local.reference import reference_run
 from lava_local.rules import LLS, STLLR, TESS
 
@@ -144,3 +145,32 @@ def test_lava_conv_network_equals_kernel_reference(numeric, rng):
     for got, want, init in zip(net.weights, weights, start):
         np.testing.assert_array_equal(got, want)
         assert not np.array_equal(got, init)
+
+
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+def test_fit_stops_when_a_layer_falls_silent(numeric, rng):
+    """Weights too small to ever reach threshold: the first hidden layer sends no spike in
+    the first epoch, and fit stops there with the reason (the runtime stopped) instead of
+    training on; the same network frozen (only the read-out learns) is no collapse."""
+    frames, labels = _data(rng, n=12, steps=10, n_in=30)
+    train, test = (frames[:8], labels[:8]), (frames[8:], labels[8:])
+    net = Network(30, hidden=(16, 8), n_classes=10, rule=TESS(lr=0.05), init_scale=0.01, seed=0)
+    with pytest.raises(TrainingCollapse, match="^epoch 1: hidden layer 0 fell silent"):
+        net.fit(train, test, epochs=3, numeric=numeric, progress=False)
+    frozen = Network(30, hidden=(16, 8), n_classes=10, rule=TESS(lr=0.05), init_scale=0.01, seed=0, frozen=True)
+    history = frozen.fit(train, test, epochs=1, numeric=numeric, progress=False)
+    assert len(history.test_accuracy) == 1
+
+
+def test_fit_stops_when_weights_explode(rng):
+    """LLS with its unscaled cosine basis and an SGD step of 100 drives the hidden weights
+    past 100 times their initial norm in the first epoch; at the rule's default rate the
+    same network trains on."""
+    frames, labels = _data(rng, n=20, steps=20, n_in=30)
+    train, test = (frames[:16], labels[:16]), (frames[16:], labels[16:])
+    rule = LLS(signal=SignalParams(basis="cosine"), lr=100.0)
+    with pytest.raises(TrainingCollapse, match="^epoch 1: hidden layer 0's weights exploded"):
+        Network(30, hidden=(16,), n_classes=10, rule=rule, seed=0).fit(train, test, epochs=3, progress=False)
+    history = Network(30, hidden=(16,), n_classes=10, rule=rule.with_(lr=1e-3), seed=0).fit(
+        train, test, epochs=2, progress=False)
+    assert len(history.test_accuracy) == 2

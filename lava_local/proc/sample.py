@@ -54,11 +54,22 @@ class LabelDelay:
         return self.line.pop(0)
 
 
-def write_snapshot(path: Optional[str], weights: np.ndarray) -> None:
-    """The fast weight read path: one ``.npy`` file (atomic rename) instead of Var.get."""
+def write_snapshot(path: Optional[str], weights: np.ndarray, spikes: Optional[int] = None) -> None:
+    """The fast weight read path: one ``.npy`` file (atomic rename) instead of Var.get.
+    ``spikes``: the layer's spike count since its last snapshot, written beside it
+    (:func:`spike_count_path`), for the collapse check of :meth:`Network.fit`."""
     if not path:
         return
+    files = [(Path(path), weights)]
+    if spikes is not None:
+        files.append((spike_count_path(path), np.array([spikes], np.int64)))
+    for target, values in files:
+        tmp = target.with_name(target.name + f".{os.getpid()}.tmp.npy")
+        np.save(tmp, values)
+        os.replace(tmp, target)
+
+
+def spike_count_path(path: str) -> Path:
+    """Where :func:`write_snapshot` puts the spike count of the snapshot at ``path``."""
     target = Path(path)
-    tmp = target.with_name(target.name + f".{os.getpid()}.tmp.npy")
-    np.save(tmp, weights)
-    os.replace(tmp, target)
+    return target.with_name(target.stem + ".spikes.npy")

@@ -7,7 +7,8 @@ trains the same architecture and neuron with back-propagation through time (surr
 gradient = the same Psi), isolating the learning rule in comparisons. Trained weights go
 back into the ``Network`` and from there into the Lava processes.
 """
-from .base import TrainingCollapse, flush_subnormals
+from ..health import TrainingCollapse
+from .base import flush_subnormals
 from .bptt import BPTTTrainer
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributed import DataParallelTrainer

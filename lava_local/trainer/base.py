@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from lava_local import _validate
+from lava_local.health import check_network
 from lava_local.kernels.basis import make_basis
 from lava_local.kernels.conv import avg_pool, standardize_weights, standardize_weights_grad
 
@@ -47,15 +48,6 @@ def _adam(param: torch.nn.Parameter, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam([param], lr=lr)
 
 
-class TrainingCollapse(RuntimeError):
-    """Training has broken the network: a hidden layer fell silent (no spike in a whole
-    epoch: no signal reaches the layers above, and Psi-gated rules stop learning), or
-    weights became non-finite or exploded. Raised by :meth:`TrainerBase.fit_epoch` at the
-    end of the epoch in which it happened, instead of training on."""
-
-
-#: a layer whose weights' norm grows this many times over their initial norm has exploded
-EXPLODED_NORM_RATIO = 100.0
 
 
 class TrainerBase:
@@ -160,7 +152,7 @@ class TrainerBase:
         """One shuffled pass over the data; returns the training accuracy.
 
         ``check``: count each hidden layer's spikes during the epoch (kept in
-        :attr:`last_firing_rates`) and raise :class:`TrainingCollapse` at its end if a
+        :attr:`last_firing_rates`) and raise :class:`~lava_local.health.TrainingCollapse` at its end if a
         layer that learns fell silent or the weights became non-finite or exploded.
         """
         self._check(frames, labels)
@@ -199,23 +191,11 @@ class TrainerBase:
         return list(self.last_firing_rates)
 
     def check_health(self) -> None:
-        """Raise :class:`TrainingCollapse` if a weight is non-finite or a layer's weights
-        exploded (norm over :data:`EXPLODED_NORM_RATIO` times its initial one), or a hidden
-        layer that learns was silent through the last counted epoch."""
-        for i, (p, initial) in enumerate(zip(self.params, self._initial_norms)):
-            norm = float(p.detach().norm())
-            name = "the read-out" if i == len(self.params) - 1 else f"hidden layer {i}"
-            if not np.isfinite(norm):
-                raise TrainingCollapse(f"{name}'s weights hold NaN or infinite values: training diverged")
-            if norm > EXPLODED_NORM_RATIO * max(initial, 1e-12):
-                raise TrainingCollapse(f"{name}'s weights exploded: norm {norm:.3g}, {norm / initial:.0f} times "
-                                       "the initial one")
-        if not self.net.frozen:
-            for i, rate in enumerate(getattr(self, "last_firing_rates", [])):
-                if rate == 0.0:
-                    raise TrainingCollapse(f"hidden layer {i} fell silent: no spike in the whole epoch, so the "
-                                           "layers above receive nothing (lower the learning rate or check "
-                                           "the rule's signal scale)")
+        """Raise :class:`~lava_local.health.TrainingCollapse` if a weight is non-finite or a
+        layer's weights exploded, or a hidden layer that learns was silent through the last
+        counted epoch (:func:`lava_local.health.check_network`)."""
+        check_network([float(p.detach().norm()) for p in self.params], self._initial_norms,
+                      getattr(self, "last_firing_rates", []), learns=not self.net.frozen)
 
     def sync_to_network(self) -> None:
         """Copy the trained weights back into the Network (and so into its Lava processes)."""

@@ -41,6 +41,7 @@ class _DenseLayerModel(GuardedModel):
         self.offset = p.get("offset", 0)  # the layer's place in the pipeline (proc.sample)
         self.gap = self.rule.drain_steps  # the drain's silent steps after each sample
         self.sample_learns = False
+        self.spikes = 0  # since the last snapshot (the collapse check reads it)
         self.labels = LabelDelay(self.offset)
         # the Loihi timing passes the spikes on one step later (Loihi 2's Dense hop)
         self.hop = None if self.rule.timing == "paper" else np.zeros(0)
@@ -74,6 +75,7 @@ class _DenseLayerModel(GuardedModel):
             self.sample_learns = self.learn and label >= 0
         learning = self.learn and label >= 0 and t >= self.rule.t_l
         self._store(self._advance(s_in, label if learning else -1))
+        self.spikes += int(np.count_nonzero(self.o))
         # the drain's steps (t >= T: no label) apply what the delay line still held
         draining = self.sample_learns and t >= self.steps
         if (learning or draining) and self.rule.apply == "step" or \
@@ -82,7 +84,8 @@ class _DenseLayerModel(GuardedModel):
             self.dw = np.zeros_like(self.dw)
         every = self.proc_params["snapshot_every"]
         if every and (self.time_step - self.offset) % every == 0:
-            write_snapshot(self.proc_params["snapshot"], self.weights)
+            write_snapshot(self.proc_params["snapshot"], self.weights, self.spikes)
+            self.spikes = 0
         if self.hop is None:
             return {"s_out": self.o}
         out, self.hop = (self.hop if self.hop.size else self.o * 0), self.o.copy()
