@@ -27,7 +27,8 @@ layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TE
 (pwl_softmax)`` (``SignalParams(error=...)``, the errors a neuro-core computes), ``TESS
 (Loihi timing)`` (``TESS(timing="loihi")``, the chip's pairing) and ``TESS (Loihi drain)``
 (``TESS(timing="loihi", drain=True)``); ``S-TLLR (dfa)`` (``STLLR(feedback="dfa")``: the read-out's
-error through fixed random matrices). Architectures: ``ff`` = n_in -> 256 -> 128 ->
+error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedback="bp",
+filtered=True)``: the eligibility filtered by the read-out's leak). Architectures: ``ff`` = n_in -> 256 -> 128 ->
 leaky read-out; ``rec`` = S-TLLR's SHD network, one recurrent LIF layer of 256 and the
 read-out (TESS, S-TLLR (bp), BPTT and read-out only). The neuron is ``TEMPORAL_NETWORK``
 for every set and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
@@ -84,7 +85,7 @@ METHODS = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)", "BPTT", "r
 HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)", "TESS (Loihi drain)")
 # where the hidden layers' signal comes from, run only when named: S-TLLR with the
 # read-out's error sent through fixed random matrices (no weight transport)
-SIGNAL_METHODS = ("S-TLLR (dfa)",)
+SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)")
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
@@ -105,9 +106,10 @@ def make_rule(method: str, shd: bool = False):
     """The method's rule at its library default (SHD: S-TLLR's SHD preset)."""
     from lava_local.rules import LLS, STLLR, TESS
 
-    if method in ("S-TLLR", "S-TLLR (bp)", "S-TLLR (dfa)"):
-        feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa"}.get(method, "local")
+    if method.startswith("S-TLLR"):
+        feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
+        rule = rule.with_(filtered=method == "S-TLLR (filtered bp)")
     elif method == "LLS":
         rule = LLS()
     elif method == "LLS (pre trace)":  # an option of the rule, not its default

@@ -124,7 +124,7 @@ def _local_state_bytes(trainer, x: torch.Tensor, y: torch.Tensor) -> int:
     held += sum(t.numel() * t.element_size() for t in (readout.u, readout.q, readout.score))
     if trainer.window > 1:
         held += trainer.window_bytes  # the window buffers of that same run
-    return held
+    return held + trainer.filtered_bytes  # and its filtered eligibilities (rule.filtered)
 
 
 def peak_heap_bytes(fn) -> int:

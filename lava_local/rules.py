@@ -67,6 +67,13 @@ class LearningRule:
     (:class:`~lava_local.trainer.LocalTrainer`, after each training sample) and in the Lava
     models, fused and Loihi mapping, whose sample clock then gives every sample
     ``drain_steps`` more steps (:mod:`lava_local.proc.sample`).
+    ``filtered`` (S-TLLR with ``feedback="bp"`` or ``"dfa"``, in the trainer, dense and
+    recurrent layers): the eligibility is low-pass filtered by the read-out's leak before it
+    meets the read-out's error (e-prop's filtered eligibility,
+    :func:`~lava_local.kernels.plasticity.filtered_eligibility_step`), so the error at step t
+    also credits the spikes of earlier steps that the leaky read-out still holds; for the
+    last hidden layer that is the gradient of the read-out's per-step loss. One state per
+    synapse and sample instead of per neuron.
     """
 
     eligibility: EligibilityParams = field(default_factory=EligibilityParams)
@@ -77,6 +84,7 @@ class LearningRule:
     lr: float = 1e-3
     timing: str = "paper"
     drain: bool = False
+    filtered: bool = False
     name: str = "rule"
 
     def __post_init__(self) -> None:
@@ -96,6 +104,11 @@ class LearningRule:
             raise TypeError(f"drain must be a bool, got {self.drain!r}")
         if self.drain and self.pairing_offset == 0:
             raise ValueError("drain=True drains the Loihi timing's delay line: it needs timing='loihi'")
+        if not isinstance(self.filtered, bool):
+            raise TypeError(f"filtered must be a bool, got {self.filtered!r}")
+        if self.filtered and (self.feedback == "local" or self.timing != "paper"):
+            raise ValueError("filtered=True filters the eligibility by the read-out's leak for the read-out's "
+                             "error: it needs feedback='bp' or 'dfa' and timing='paper'")
 
     @property
     def pairing_offset(self) -> int:

@@ -42,6 +42,8 @@ __all__ = [
     "dense_update_fixed",
     "apply_update_fixed",
     "engine_factor_fixed",
+    "filtered_eligibility_step",
+    "filtered_update",
 ]
 
 
@@ -103,6 +105,45 @@ def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Eligibili
         return _accumulate_terms(m, psi_u, h, q, pre, params, out)
     a, b = eligibility_factors(m, psi_u, h, params)
     return dense_outer(a, b, q, pre, params)
+
+
+def filtered_eligibility_step(e_bar: Optional[Any], psi_u: Any, h: Any, q: Any, pre: Any,
+                              params: EligibilityParams, decay: float, in_place: bool = False) -> Any:
+    """The eligibility low-pass filtered by the read-out's leak, one step::
+
+        e_bar[t] = decay e_bar[t-1] + alpha_pre Psi(u[t]) (x) q[t] + alpha_post h[t] (x) o_pre[t]
+
+    per sample, shape ``(..., n_out, n_in)``; ``e_bar=None`` starts it. e-prop's filtered
+    eligibility trace (Bellec et al. 2020, Nat. Commun. 11:3625, eq. 12's ``F_kappa``, the
+    read-out's leak kappa = ``decay``) applied to S-TLLR's eligibility (arXiv 2306.15220,
+    eq. 11): with the read-out ``u_ro[t] = decay u_ro[t-1] + W_ro o[t]``, a spike at step
+    t' moves every later read-out step, so the per-step loss at t credits the eligibility
+    of every t' <= t, weighted ``decay**(t - t')``. Paired with the read-out's error through
+    ``W_ro`` (:func:`filtered_update`), the last hidden layer's update is then the gradient
+    of the read-out's summed per-step loss, the reset's path aside (and, for
+    ``alpha_post = 0`` and ``lambda_pre`` = the neuron's gamma, exactly so). One state per
+    synapse and sample, independent of T."""
+    fresh = (psi_u * params.alpha_pre)[..., :, None] * q[..., None, :]
+    if params.alpha_post != 0:
+        fresh = fresh + (h * params.alpha_post)[..., :, None] * pre[..., None, :]
+    if e_bar is None:
+        return fresh
+    if in_place:
+        e_bar *= decay
+        e_bar += fresh
+        return e_bar
+    return decay * e_bar + fresh
+
+
+def filtered_update(m: Any, e_bar: Any, out: Any = None) -> Any:
+    """``dW = sum over samples of m[:, None] * e_bar`` (:func:`filtered_eligibility_step`),
+    shape ``(n_out, n_in)``; added into ``out`` in place when given."""
+    n_out, n_in = e_bar.shape[-2:]
+    dw = namespace(m, e_bar).einsum("bo,boi->oi", m.reshape(-1, n_out), e_bar.reshape(-1, n_out, n_in))
+    if out is None:
+        return dw
+    out += dw
+    return out
 
 
 def _accumulate_terms(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: EligibilityParams, out: Any,

@@ -24,7 +24,7 @@ from lava_local.kernels.layer import (
 )
 from lava_local.kernels.learning_signal import ProjectedTarget, SignalParams, local_error, one_hot, project_target
 from lava_local.kernels.neuron import spikes
-from lava_local.kernels.plasticity import TermStacks
+from lava_local.kernels.plasticity import TermStacks, filtered_eligibility_step, filtered_update
 from lava_local.trainer.base import TrainerBase
 
 
@@ -91,8 +91,11 @@ class LocalTrainer(TrainerBase):
         if net.rule.apply == "step" and (window > 1 or net.rule.feedback != "local"):
             raise ValueError("apply='step' updates the hidden weights after every step: it needs a local "
                              "signal (feedback='local') learned step by step (window=1)")
+        if net.rule.filtered and any(g is not None for g in net.geometries):
+            raise ValueError("filtered=True keeps one eligibility per synapse: dense and recurrent layers only")
         self.window = window
         self.window_bytes = 0  # buffers of the last run's update windows
+        self.filtered_bytes = 0  # the last run's filtered eligibilities (rule.filtered)
         self.compile = compile
         # the basis with its scale s multiplied in once (s B o and s B^T e as one product
         # each): the same signal, two element-wise operations fewer per layer and step
@@ -291,13 +294,15 @@ class LocalTrainer(TrainerBase):
         return states, readout
 
     def _run_global_signal(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
-        """S-TLLR with a signal from the read-out's loss at step t (``bp`` or ``dfa``)."""
+        """S-TLLR with a signal from the read-out's loss at step t (``bp`` or ``dfa``); with
+        ``rule.filtered`` each layer's eligibility is filtered by the read-out's leak."""
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         softmax = SignalParams(n_classes=net.n_classes)
         weights = self.effective_weights()
+        filtered = [None] * len(states)  # the filtered eligibilities, (B, n_out, n_in) each
         for t in range(steps):
             inputs, pre = [], x[:, t]
             for i, w in enumerate(weights):
@@ -306,7 +311,13 @@ class LocalTrainer(TrainerBase):
                 states[i] = self._layer_forward(i, states[i], pre, w)
                 pre = self.layer_output(i, states[i].o)
             readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
-            if target is None or not learn_hidden or t < rule.t_l:
+            if target is None or not learn_hidden:
+                continue
+            if rule.filtered:  # from step 0 on: a spike before t_l still moves the read-out after it
+                filtered = [filtered_eligibility_step(e, s.psi, s.h, s.q, p, rule.eligibility, net.readout_gamma,
+                                                      in_place=True)
+                            for e, s, p in zip(filtered, states, inputs)]
+            if t < rule.t_l:
                 continue
             error = local_error(readout.u, target, softmax)
             if rule.feedback == "dfa":
@@ -314,7 +325,11 @@ class LocalTrainer(TrainerBase):
             else:
                 signals = self._backpropagate_step(error @ self.params[-1], states, inputs, weights)
             for i, m in enumerate(signals):
-                states[i] = self._layer_learn(i, states[i], inputs[i], m)
+                if rule.filtered:
+                    filtered_update(m, filtered[i], out=states[i].dw)
+                else:
+                    states[i] = self._layer_learn(i, states[i], inputs[i], m)
+        self.filtered_bytes = sum(e.numel() * e.element_size() for e in filtered if e is not None)
         if rule.drain and target is not None and learn_hidden:
             self._drain(states, x, weights)
         return states, readout

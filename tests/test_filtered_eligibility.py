@@ -1,0 +1,91 @@
+"""``LearningRule(filtered=True)``: S-TLLR's eligibility filtered by the read-out's leak
+(e-prop's filtered eligibility) before it meets the read-out's error.
+
+Checked against back-propagation through time, an independent computation: for the last
+hidden layer (and the read-out) the filtered update is the gradient of the read-out's
+summed per-step loss that ``BPTTTrainer`` computes with autograd (reset path detached), to
+float64 rounding; without the filter it is not. Deeper layers keep S-TLLR's approximation
+(the error crosses the layers above within the step).
+"""
+import numpy as np
+import pytest
+import torch
+
+from lava_local.kernels.neuron import LIFParams
+from lava_local.kernels.plasticity import EligibilityParams, filtered_eligibility_step, filtered_update
+from lava_local.network import Network
+from lava_local.rules import STLLR, TESS
+from lava_local.trainer import BPTTTrainer, LocalTrainer
+
+pytestmark = pytest.mark.timeout(120)
+
+TEMPORAL = dict(neuron=LIFParams(gamma=0.9), readout_gamma=0.9)
+
+
+def _grads(trainer, x, y):
+    trainer.compute_grads(x, y)
+    return [p.grad.detach().clone() for p in trainer.params]
+
+
+@pytest.mark.parametrize("hidden", [(16,), (16, 12)], ids=["one-layer", "two-layers"])
+def test_filtered_bp_is_the_bptt_gradient_of_the_last_hidden_layer(hidden, rng):
+    x = torch.as_tensor(rng.random((3, 30, 20)) < 0.3, dtype=torch.float64)
+    y = torch.as_tensor(rng.integers(0, 4, 3))
+    rule = STLLR(feedback="bp", filtered=True)  # causal term only, pre trace decaying as the membrane
+    make = lambda r: Network(20, hidden=hidden, n_classes=4, rule=r, init_scale=3.0, seed=1, **TEMPORAL)  # noqa: E731
+    bptt = _grads(BPTTTrainer(make(rule), device="cpu", dtype=torch.float64), x, y)
+    filtered = _grads(LocalTrainer(make(rule), device="cpu", dtype=torch.float64), x, y)
+    plain = _grads(LocalTrainer(make(rule.with_(filtered=False)), device="cpu", dtype=torch.float64), x, y)
+    for got, want in zip(filtered[-2:], bptt[-2:]):  # the last hidden layer and the read-out
+        assert want.abs().max() > 1e-3
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+    gap = (plain[-2] - bptt[-2]).abs().max() / bptt[-2].abs().max()
+    assert gap > 0.05, "without the filter the update is not the gradient"
+    if len(hidden) > 1:  # the first layer's error crosses the second within the step: not the gradient
+        assert (filtered[0] - bptt[0]).abs().max() / bptt[0].abs().max() > 1e-3
+
+
+def test_the_filter_written_out_element_by_element(rng):
+    """e_bar[t]_ji = sum over t' <= t of decay**(t - t') (a Psi_j(t') q_i(t') + b h_j(t') pre_i(t')),
+    and dW_ji = sum over t and samples of m_j(t) e_bar[t]_ji, in plain loops."""
+    steps, batch, n_out, n_in, decay = 6, 2, 3, 4, 0.8
+    params = EligibilityParams(0.5, 0.2, 1.0, -0.7)
+    psi, h, m = (rng.random((steps, batch, n_out)) for _ in range(3))
+    q, pre = (rng.random((steps, batch, n_in)) for _ in range(2))
+    e_bar, dw = None, np.zeros((n_out, n_in))
+    for t in range(steps):
+        e_bar = filtered_eligibility_step(e_bar, psi[t], h[t], q[t], pre[t], params, decay, in_place=t % 2 == 1)
+        filtered_update(m[t], e_bar, out=dw)
+    want = np.zeros((n_out, n_in))
+    for t in range(steps):
+        for b in range(batch):
+            for j in range(n_out):
+                for i in range(n_in):
+                    e = sum(decay ** (t - s) * (params.alpha_pre * psi[s, b, j] * q[s, b, i]
+                                                + params.alpha_post * h[s, b, j] * pre[s, b, i]) for s in range(t + 1))
+                    want[j, i] += m[t, b, j] * e
+    np.testing.assert_allclose(dw, want, rtol=1e-12)
+
+
+def test_filtered_is_refused_where_it_does_not_apply():
+    with pytest.raises(ValueError, match="feedback='bp' or 'dfa'"):
+        STLLR(filtered=True)
+    with pytest.raises(ValueError, match="feedback='bp' or 'dfa'"):
+        TESS(filtered=True)
+    with pytest.raises(ValueError, match="timing='paper'"):
+        STLLR(feedback="bp", filtered=True, timing="loihi")
+    from lava_local.network import Conv
+
+    with pytest.raises(ValueError, match="dense and recurrent layers only"):
+        LocalTrainer(Network((2, 8, 8), hidden=(Conv(4),), n_classes=4, rule=STLLR(feedback="bp", filtered=True)))
+
+
+def test_learning_memory_counts_one_filtered_eligibility_per_synapse_and_sample(rng):
+    from lava_local.costs import learning_memory_bytes
+
+    x = torch.as_tensor(rng.random((4, 6, 20)) < 0.3, dtype=torch.float32)
+    y = torch.as_tensor([0, 1, 2, 3])
+    held = {f: learning_memory_bytes(LocalTrainer(Network(20, hidden=(16, 12), n_classes=4,
+                                                          rule=STLLR(feedback="bp", filtered=f)), device="cpu"), x, y)
+            for f in (False, True)}
+    assert held[True] - held[False] == 4 * (16 * 20 + 12 * 16) * 4  # batch x synapses x float32
