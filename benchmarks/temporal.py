@@ -89,7 +89,7 @@ SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)")
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
-REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")
+REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)")
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"
 

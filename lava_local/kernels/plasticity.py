@@ -123,9 +123,14 @@ def filtered_eligibility_step(e_bar: Optional[Any], psi_u: Any, h: Any, q: Any, 
     of the read-out's summed per-step loss, the reset's path aside (and, for
     ``alpha_post = 0`` and ``lambda_pre`` = the neuron's gamma, exactly so). One state per
     synapse and sample, independent of T."""
-    fresh = (psi_u * params.alpha_pre)[..., :, None] * q[..., None, :]
-    if params.alpha_post != 0:
-        fresh = fresh + (h * params.alpha_post)[..., :, None] * pre[..., None, :]
+    terms = [(psi_u * params.alpha_pre, q)] + ([(h * params.alpha_post, pre)] if params.alpha_post != 0 else [])
+    if in_place and e_bar is not None and namespace(e_bar) is not np:
+        # torch: each outer product added straight into the state (no synapse-sized temporary)
+        e_bar.mul_(decay)
+        for post, trace in terms:
+            e_bar.addcmul_(post[..., :, None], trace[..., None, :])
+        return e_bar
+    fresh = sum(post[..., :, None] * trace[..., None, :] for post, trace in terms)
     if e_bar is None:
         return fresh
     if in_place:
@@ -139,7 +144,7 @@ def filtered_update(m: Any, e_bar: Any, out: Any = None) -> Any:
     """``dW = sum over samples of m[:, None] * e_bar`` (:func:`filtered_eligibility_step`),
     shape ``(n_out, n_in)``; added into ``out`` in place when given."""
     n_out, n_in = e_bar.shape[-2:]
-    dw = namespace(m, e_bar).einsum("bo,boi->oi", m.reshape(-1, n_out), e_bar.reshape(-1, n_out, n_in))
+    dw = (m[..., :, None] * e_bar).reshape(-1, n_out, n_in).sum(0)  # (faster than torch's einsum here)
     if out is None:
         return dw
     out += dw
