@@ -30,7 +30,7 @@ layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TE
 error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedback="bp",
 filtered=True)``: the eligibility filtered by the read-out's leak). Architectures: ``ff`` = n_in -> 256 -> 128 ->
 leaky read-out; ``rec`` = S-TLLR's SHD network, one recurrent LIF layer of 256 and the
-read-out (TESS, S-TLLR (bp), BPTT and read-out only). The neuron is ``TEMPORAL_NETWORK``
+read-out (TESS, S-TLLR (bp), BPTT, read-out only and S-TLLR (filtered bp)). The neuron is ``TEMPORAL_NETWORK``
 for every set and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
 shuffle), CPU with one thread per run; ``--jobs N`` runs N runs at a time in worker
 processes.
