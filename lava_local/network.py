@@ -33,8 +33,8 @@ import numpy as np
 
 from . import _validate
 from .fixed_point import DEFAULT_SCALE
-from .kernels.neuron import LIFParams
 from .health import TrainingCollapse, check_network
+from .kernels.neuron import LIFParams
 from .kernels.surrogate import Surrogate
 from .proc.sample import period, spike_count_path
 from .rules import TESS, LearningRule
@@ -444,10 +444,7 @@ class Network:
         if not path.is_file() and not required:
             return None
         values = np.load(path)
-        if numeric != "fixed":
-            return values
-        params = process.proc_params
-        return values * 2.0 ** params["fixed"].weight_exp / params["scale"]
+        return process.weights_float(values) if numeric == "fixed" else values
 
     def _load_snapshots(self, folder: Path, layers, readout, numeric: str) -> None:
         for i, layer in enumerate(layers):

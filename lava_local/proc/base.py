@@ -51,7 +51,8 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
 
 
 class LearningLayerProcess(LocalProcess):
-    """Base of the plastic layers: what their fixed-point weights mean in float units."""
+    """Base of the plastic layers and the read-out: what their fixed-point weights mean in
+    float units."""
 
     def weights_float(self, values):
         """Float weights from what the fixed model stores (mantissas)."""

@@ -9,10 +9,10 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_readout
-from lava_local.proc.base import LocalProcess
+from lava_local.proc.base import LearningLayerProcess
 
 
-class Readout(LocalProcess):
+class Readout(LearningLayerProcess):
     """Non-spiking read-out ``u[t] = gamma u[t-1] + W o_pre[t]`` with class scores sum_t u[t].
 
     Learns with the exact local gradient of CE(softmax(u[t]), y*) (see
