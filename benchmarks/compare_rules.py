@@ -37,7 +37,7 @@ from typing import Tuple
 
 import numpy as np
 
-METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "LLS", "BPTT", "readout-only", "SLAYER")
+METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -51,6 +51,7 @@ def make(method: str, n_in: int, seed: int):
 
     rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")),
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
+             "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True),
              "LLS": LLS()}
     rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed)
@@ -162,11 +163,11 @@ def main() -> None:
         net, _ = make(method, 2312, 0)
         # BPTT and S-TLLR's back-propagated signal go through the weights at every step; the
         # local signals through a C-row basis; the control learns only its read-out.
-        through_weights = method in ("BPTT", "S-TLLR", "SLAYER")
+        through_weights = method in ("BPTT", "S-TLLR", "S-TLLR (filtered)", "SLAYER")
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
     if "memory" in parts:
-        for method in [m for m in methods if m in ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "LLS", "BPTT")]:
+        for method in [m for m in methods if m in ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT")]:
             for batch in (int(b) for b in args.memory_batch.split(",")):
                 for steps in (int(s) for s in args.memory_steps.split(",")):
                     step, state = memory_point(method, steps, args.device, batch)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from lava_local.kernels import plasticity
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import EligibilityParams, filtered_eligibility_step, filtered_update
 from lava_local.network import Network
@@ -45,17 +46,24 @@ def test_filtered_bp_is_the_bptt_gradient_of_the_last_hidden_layer(hidden, rng):
         assert (filtered[0] - bptt[0]).abs().max() / bptt[0].abs().max() > 1e-3
 
 
-def test_the_filter_written_out_element_by_element(rng):
+@pytest.mark.parametrize("backend", ["numpy", "torch", "torch, one product per sample"])
+def test_the_filter_written_out_element_by_element(rng, backend, monkeypatch):
     """e_bar[t]_ji = sum over t' <= t of decay**(t - t') (a Psi_j(t') q_i(t') + b h_j(t') pre_i(t')),
-    and dW_ji = sum over t and samples of m_j(t) e_bar[t]_ji, in plain loops."""
+    and dW_ji = sum over t and samples of m_j(t) e_bar[t]_ji, in plain loops; torch's
+    in-place paths, the per-sample loop for large states included, compute the same."""
     steps, batch, n_out, n_in, decay = 6, 2, 3, 4, 0.8
     params = EligibilityParams(0.5, 0.2, 1.0, -0.7)
     psi, h, m = (rng.random((steps, batch, n_out)) for _ in range(3))
     q, pre = (rng.random((steps, batch, n_in)) for _ in range(2))
-    e_bar, dw = None, np.zeros((n_out, n_in))
+    as_array = np.asarray if backend == "numpy" else torch.from_numpy
+    if backend == "torch, one product per sample":
+        monkeypatch.setattr(plasticity, "_SAMPLE_LOOP_ABOVE", 0)
+    e_bar, dw = None, as_array(np.zeros((n_out, n_in)))
     for t in range(steps):
-        e_bar = filtered_eligibility_step(e_bar, psi[t], h[t], q[t], pre[t], params, decay, in_place=t % 2 == 1)
-        filtered_update(m[t], e_bar, out=dw)
+        e_bar = filtered_eligibility_step(e_bar, *map(as_array, (psi[t], h[t], q[t], pre[t])), params, decay,
+                                          in_place=t % 2 == 1)
+        filtered_update(as_array(m[t]), e_bar, out=dw)
+    dw = np.asarray(dw)
     want = np.zeros((n_out, n_in))
     for t in range(steps):
         for b in range(batch):

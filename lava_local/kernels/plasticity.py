@@ -140,11 +140,21 @@ def filtered_eligibility_step(e_bar: Optional[Any], psi_u: Any, h: Any, q: Any, 
     return decay * e_bar + fresh
 
 
+_SAMPLE_LOOP_ABOVE = 2 ** 18  # elements of the filtered state above which filtered_update loops over samples
+
+
 def filtered_update(m: Any, e_bar: Any, out: Any = None) -> Any:
     """``dW = sum over samples of m[:, None] * e_bar`` (:func:`filtered_eligibility_step`),
     shape ``(n_out, n_in)``; added into ``out`` in place when given."""
     n_out, n_in = e_bar.shape[-2:]
-    dw = (m[..., :, None] * e_bar).reshape(-1, n_out, n_in).sum(0)  # (faster than torch's einsum here)
+    if namespace(e_bar) is not np and e_bar.numel() > _SAMPLE_LOOP_ABOVE:
+        # torch, large states: one in-place product per sample, no state-sized temporary
+        # (N-MNIST's first layer, 32 x 512 x 2312: 16 ms a step against 85 ms)
+        out = e_bar.new_zeros((n_out, n_in)) if out is None else out
+        for m_b, e_b in zip(m.reshape(-1, n_out), e_bar.reshape(-1, n_out, n_in)):
+            out.addcmul_(m_b[:, None], e_b)
+        return out
+    dw = (m[..., :, None] * e_bar).reshape(-1, n_out, n_in).sum(0)  # (small states: faster than a loop)
     if out is None:
         return dw
     out += dw
