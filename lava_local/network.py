@@ -338,16 +338,22 @@ class Network:
             snap = Path(tmp)
             source, layers, readout = self.build(frames, labels, schedule, learn, snap, per_epoch)
             bar = _progress(total, f"{numeric} {self.rule.name if not self.frozen else 'frozen'}", progress)
-            clock = {"done": 0, "start": time.perf_counter(), "epochs": 0}
+            start = time.perf_counter()
+            clock = {"done": 0, "chunk_start": start, "epoch_start": start, "epochs": 0}
 
             def on_chunk(steps_run: int) -> None:
+                now = time.perf_counter()
+                before = clock["done"]
                 clock["done"] += steps_run
                 if bar is not None:
                     bar.update(steps_run)
-                if clock["done"] % per_epoch == 0:
-                    now = time.perf_counter()
-                    history.epoch_seconds.append(now - clock["start"])
-                    clock["start"] = now
+                # the epochs that ended inside this chunk (the chunks need not divide an
+                # epoch): each end's time interpolated at the chunk's mean step rate
+                for end in range((before // per_epoch + 1) * per_epoch, min(clock["done"], total) + 1, per_epoch):
+                    at = clock["chunk_start"] + (now - clock["chunk_start"]) * (end - before) / steps_run
+                    history.epoch_seconds.append(at - clock["epoch_start"])
+                    clock["epoch_start"] = at
+                clock["chunk_start"] = now
                 if clock["done"] // per_epoch > clock["epochs"]:  # an epoch ended: its snapshots are there
                     clock["epochs"] = clock["done"] // per_epoch
                     try:

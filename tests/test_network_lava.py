@@ -174,3 +174,19 @@ def test_fit_stops_when_weights_explode(rng):
     history = Network(30, hidden=(16,), n_classes=10, rule=rule.with_(lr=1e-3), seed=0).fit(
         train, test, epochs=2, progress=False)
     assert len(history.test_accuracy) == 2
+
+
+def test_fit_times_every_epoch_when_the_run_segments_do_not_divide_it(rng):
+    """61 samples an epoch, run in segments of 50 samples: every epoch ends inside a segment
+    and still gets its time, and the times add up to no more than the whole fit."""
+    import time
+
+    frames, labels = _data(rng, n=61, steps=4, n_in=20)
+    train, test = (frames[:55], labels[:55]), (frames[55:], labels[55:])
+    start = time.perf_counter()
+    history = Network(20, hidden=(8,), n_classes=10, rule=TESS(lr=0.05), seed=0).fit(
+        train, test, epochs=3, progress=False)
+    wall = time.perf_counter() - start
+    assert len(history.epoch_seconds) == 3
+    assert all(s > 0 for s in history.epoch_seconds)
+    assert sum(history.epoch_seconds) <= wall
