@@ -12,7 +12,9 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
   default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
   1/d, as the authors' code does); SLAYER is lava-dl's BPTT on the same layer
-  sizes (CUBA neurons with the same decay and threshold, reset to zero);
+  sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
+  (filtered) is ``STLLR(feedback="bp", filtered=True)``; "+ basis read-out" starts the
+  read-out at the rule's basis (``Network(readout_init="basis")``);
 * memory versus T (10, 100, 1000) and batch size (``--memory-batch``, 32 by default):
   the peak memory of a whole training step (CUDA: torch's peak allocation; CPU: the C
   heap's peak; see ``memory_point``) and the learning state within it (what BPTT saves
@@ -37,7 +39,9 @@ from typing import Tuple
 
 import numpy as np
 
-METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER")
+METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER",
+           "TESS + basis read-out", "readout-only + basis read-out")
+BASIS_READOUT = " + basis read-out"  # Network(readout_init="basis")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -53,8 +57,11 @@ def make(method: str, n_in: int, seed: int):
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True),
              "LLS": LLS()}
+    readout_init = "basis" if method.endswith(BASIS_READOUT) else "random"
+    method = method.removesuffix(BASIS_READOUT)
     rule = rules.get(method, TESS())
-    net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed)
+    net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), readout_init=readout_init,
+                  seed=seed)
     cls = BPTTTrainer if method == "BPTT" else LocalTrainer
     return net, cls
 
@@ -167,7 +174,8 @@ def main() -> None:
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
     if "memory" in parts:
-        for method in [m for m in methods if m in ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT")]:
+        learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT")
+        for method in [m for m in methods if m in learners]:
             for batch in (int(b) for b in args.memory_batch.split(",")):
                 for steps in (int(s) for s in args.memory_steps.split(",")):
                     step, state = memory_point(method, steps, args.device, batch)

@@ -86,7 +86,10 @@ HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)
 # where the hidden layers' signal comes from, run only when named: S-TLLR with the
 # read-out's error sent through fixed random matrices (no weight transport)
 SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)")
-NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS
+# the read-out started at the rule's basis (Network(readout_init="basis")), run only when named
+BASIS_READOUT = " + basis read-out"
+READOUT_METHODS = tuple(m + BASIS_READOUT for m in ("TESS", "S-TLLR", "LLS", "BPTT", "read-out only"))
+NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)")
@@ -106,6 +109,7 @@ def make_rule(method: str, shd: bool = False):
     """The method's rule at its library default (SHD: S-TLLR's SHD preset)."""
     from lava_local.rules import LLS, STLLR, TESS
 
+    method = method.removesuffix(BASIS_READOUT)  # the read-out's start is the network's, not the rule's
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
@@ -140,12 +144,14 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
     from lava_local.trainer import BPTTTrainer, LocalTrainer
 
     rule = make_rule(method, shd)
+    base = method.removesuffix(BASIS_READOUT)
+    readout_init = "basis" if method.endswith(BASIS_READOUT) else "random"
     net = Network(n_in, hidden=hidden_layers(arch), n_classes=n_classes, rule=rule,
-                  frozen=(method == "read-out only"), seed=seed, **network)
+                  frozen=(base == "read-out only"), readout_init=readout_init, seed=seed, **network)
     torch.manual_seed(seed)
     if shd and method.startswith("S-TLLR"):
         lr = rule.lr  # the S-TLLR paper's SHD learning rate, as the preset has it
-    cls = BPTTTrainer if method == "BPTT" else LocalTrainer
+    cls = BPTTTrainer if base == "BPTT" else LocalTrainer
     return cls(net, device=device, optimizer="adam", lr=lr), lr
 
 
@@ -507,7 +513,8 @@ def main() -> int:
                     "reset": network["neuron"].reset, "readout_gamma": network["readout_gamma"],
                     "ff": "n_in -> 256 -> 128 -> leaky read-out", "rec": "n_in -> recurrent 256 -> leaky read-out"},
         "downsample": UCR_DOWNSAMPLE,
-        "rules": {m: dataclasses.asdict(make_rule(m)) for m in methods if m in RULES + NAMED_METHODS},
+        "rules": {m: dataclasses.asdict(make_rule(m)) for m in methods if m in RULES + NAMED_METHODS
+                  and m.removesuffix(BASIS_READOUT) not in ("BPTT", "read-out only")},
         "shd_rules": {m: dataclasses.asdict(make_rule(m, shd=True)) for m in methods if m.startswith("S-TLLR")},
         "encodings": {n: {k: v for k, v in d.items() if k != "paths"} for n, d in data.items()},
         "firing_rates": "trainer.firing_rates" if _has_firing_rates() else "NaN: the trainers lack firing_rates",

@@ -55,7 +55,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Defaults of the options that ``--resume`` and ``eval`` take from the checkpoint when they
 # are not given (argparse's own defaults are None, so "not given" can be told apart).
-NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", seed=0)
+NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="random", seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
@@ -156,6 +156,9 @@ def _network_options() -> argparse.ArgumentParser:
                    help="hidden neurons' leak (default: LIFParams' 0.5; 0.9 for ucr: sets)")
     g.add_argument("--readout-gamma", type=float, default=None,
                    help="read-out leak (default: Network's 0.5; 0.9 for ucr: sets)")
+    g.add_argument("--readout-init", choices=("random", "basis"), default=None,
+                   help="the read-out's start: random, or the rule's fixed basis (the last hidden layer's "
+                        "local classifier; see Network) (default random)")
     g.add_argument("--seed", type=int, default=None, help="network, shuffle and split seed (default 0)")
     return p
 
@@ -344,7 +347,7 @@ def _resolve_options(args: argparse.Namespace, stored: Optional[Dict[str, Any]] 
 def _config(args: argparse.Namespace) -> Dict[str, Any]:
     """The run's network and data options, as kept in the checkpoint and history.json."""
     keys = ("data", "steps", "test_npz", "test_fraction", "limit", "rule", "method", "hidden", "gamma",
-            "readout_gamma", "seed")
+            "readout_gamma", "readout_init", "seed")
     values = {k: getattr(args, k, None) for k in keys}
     if not str(values["data"]).endswith(".npz") or values["test_npz"] is not None:
         values["test_fraction"] = None  # no split made
@@ -466,7 +469,8 @@ def build_network(args: argparse.Namespace, data: Dataset, lr: Optional[float] =
     extra = {} if readout_gamma is None else {"readout_gamma": readout_gamma}
     neuron = LIFParams() if gamma is None else replace(LIFParams(), gamma=gamma)
     return Network(data.n_in, hidden=_parse_hidden(args.hidden), n_classes=data.n_classes, rule=rule,
-                   neuron=neuron, frozen=(args.method == "readout-only"), seed=args.seed, **extra)
+                   neuron=neuron, frozen=(args.method == "readout-only"), readout_init=args.readout_init,
+                   seed=args.seed, **extra)
 
 
 def make_trainer(args: argparse.Namespace, net, lr: float = 1e-3):

@@ -34,6 +34,7 @@ import numpy as np
 from . import _validate
 from .fixed_point import DEFAULT_SCALE
 from .health import TrainingCollapse, check_network
+from .kernels.basis import make_basis
 from .kernels.neuron import LIFParams
 from .kernels.surrogate import Surrogate
 from .proc.sample import period, spike_count_path
@@ -87,6 +88,10 @@ def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, width: float = 1.0, **kwargs
                                           pool_out=pool_out, standardize=True)
     hidden = (c(64, 4), c(128, 2, 2), c(256, 2), c(256, 2, 2), c(512, 2), c(512, 2, 2), c(512, 2), c(512, 1, 2))
     return Network(in_shape, hidden=hidden, n_classes=n_classes, **kwargs)
+
+
+#: how the read-out starts (Network(readout_init=...))
+READOUT_INITS = ("random", "basis")
 
 
 @dataclass
@@ -147,6 +152,13 @@ class Network:
     frozen : hidden layers keep their random weights (the read-out-only control)
     init_scale : hidden weights ~ N(0, init_scale / sqrt(fan_in))
     readout_lr, readout_gamma : the read-out's SGD step and leak
+    readout_init : ``"random"`` (read-out ~ N(0, 1 / sqrt(n))) or ``"basis"``: the read-out
+        starts at the rule's fixed periodic basis over its n inputs, at the same scale
+        (``make_basis(rule.signal.basis, C, n) / sqrt(n)``). For a dense last hidden layer
+        under TESS or LLS (basis scale 1/sqrt(d), their default) that is the last layer's
+        own local classifier (S-TLLR's local signal: its direction): the read-out reads,
+        from its first step, what the layer's local signal trains the layer to express. An option (the papers
+        start the read-out at random); measured in benchmarks/RESULTS.md.
     """
 
     def __init__(
@@ -161,6 +173,7 @@ class Network:
         init_scale: float = 2.0,
         readout_lr: float = 1e-2,
         readout_gamma: float = 0.5,
+        readout_init: str = "random",
         scale: int = DEFAULT_SCALE,
         profile: Any = "loihi2",
         seed: int = 0,
@@ -217,6 +230,11 @@ class Network:
                 w_shape = geometry.weight_shape
                 self.weights.append(rng.normal(0.0, init_scale / np.sqrt(np.prod(w_shape[1:])), size=w_shape))
         self.weights.append(rng.normal(0.0, 1.0 / np.sqrt(sizes[-1]), size=(self.n_classes, sizes[-1])))
+        if readout_init not in READOUT_INITS:
+            raise ValueError(f"readout_init must be one of {', '.join(map(repr, READOUT_INITS))}, got {readout_init!r}")
+        self.readout_init = readout_init
+        if readout_init == "basis":  # drawn above all the same: the hidden weights do not depend on the choice
+            self.weights[-1] = make_basis(rule.signal.basis, self.n_classes, sizes[-1]) / np.sqrt(sizes[-1])
 
     # -- building -----------------------------------------------------------------------
     def build(self, frames: np.ndarray, labels: np.ndarray, schedule: np.ndarray, learn: np.ndarray,
