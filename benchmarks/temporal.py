@@ -92,7 +92,8 @@ READOUT_METHODS = tuple(m + BASIS_READOUT for m in ("TESS", "S-TLLR", "LLS", "BP
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
-REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)")
+REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS + basis read-out",
+               "read-out only + basis read-out")
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"
 

@@ -24,7 +24,7 @@ TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backe
     ([], ["info", "train", "eval", "bench", "deploy", "--traceback"]),
     (["info"], ["--json", "--cache-dir"]),
     (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
-                 "--method", "--hidden", "--gamma", "--readout-gamma", "--backend", "--device", "--batch-size",
+                 "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--backend", "--device", "--batch-size",
                  "--lr", "--epochs", "--seed", "--checkpoint", "--resume", "--out", "--json", "stllr-bp",
                  "readout-only", "lava-fixed"]),
     (["eval"], ["--checkpoint", "--data", "--limit", "--hidden", "--rule", "--method", "--json"]),
@@ -86,6 +86,26 @@ def test_train_json_summary(capsys, tmp_path):
     assert summary["final_test_accuracy"] == json.loads((tmp_path / "history.json").read_text())["epochs"][-1][
         "test_accuracy"]
     assert set(summary["files"]) >= {"history", "accuracy", "weights", "raster"}
+
+
+@pytest.mark.timeout(180)
+def test_readout_init_reaches_the_network(capsys, tmp_path, monkeypatch):
+    """--readout-init basis builds the Network with readout_init="basis" and is kept in the
+    run's config (a resumed run rebuilds the same network)."""
+    import lava_local.network
+
+    built = []
+
+    class Recording(lava_local.network.Network):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self.readout_init)
+
+    monkeypatch.setattr(lava_local.network, "Network", Recording)
+    code, out, err = run(capsys, *TINY, "--epochs", "1", "--readout-init", "basis", "--out", tmp_path, "--json")
+    assert code == 0, err
+    assert built and set(built) == {"basis"}
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["readout_init"] == "basis"
 
 
 @pytest.mark.timeout(240)
