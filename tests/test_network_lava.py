@@ -19,19 +19,26 @@ def _data(rng, n=14, steps=8, n_in=40, rate=0.25):
     return frames, labels
 
 
+#: every rule and option the Lava network runs, each with the read-out's random start
+REFERENCE_RULES = {
+    "tess": TESS(lr=0.05), "stllr": STLLR.cifar10_dvs(lr=0.05), "lls": LLS(signal=TESS().signal, lr=0.05),
+    "tess-online": TESS(lr=0.05, apply="step"), "tess-clipped": TESS(lr=0.05, signal=SignalParams(error="clipped")),
+    "tess-pwl-softmax": TESS(lr=0.05, signal=SignalParams(error="pwl_softmax")),
+    "tess-loihi-timing": TESS(lr=0.05, timing="loihi"), "tess-loihi-drain": TESS(lr=0.05, timing="loihi", drain=True),
+}
+
+
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
-@pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.cifar10_dvs(lr=0.05), LLS(signal=TESS().signal, lr=0.05),
-                                  TESS(lr=0.05, apply="step"), TESS(lr=0.05, signal=SignalParams(error="clipped")),
-                                  TESS(lr=0.05, signal=SignalParams(error="pwl_softmax")),
-                                  TESS(lr=0.05, timing="loihi"), TESS(lr=0.05, timing="loihi", drain=True)],
-                         ids=["tess", "stllr", "lls", "tess-online", "tess-clipped", "tess-pwl-softmax",
-                              "tess-loihi-timing", "tess-loihi-drain"])
-def test_lava_network_equals_kernel_reference(rule, numeric, rng):
+@pytest.mark.parametrize("rule, readout_init",
+                         [pytest.param(rule, "random", id=name) for name, rule in REFERENCE_RULES.items()]
+                         + [pytest.param(TESS(lr=0.05), "basis", id="tess-basis-readout")])
+def test_lava_network_equals_kernel_reference(rule, readout_init, numeric, rng):
     frames, labels = _data(rng)
     train, test = (frames[:10], labels[:10]), (frames[10:], labels[10:])
-    net = Network(40, hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, seed=3)
+    kwargs = dict(hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, readout_init=readout_init, seed=3)
+    net = Network(40, **kwargs)
     start = [w.copy() for w in net.weights]
-    ref_net = Network(40, hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, seed=3)
+    ref_net = Network(40, **kwargs)
     history = net.fit(train, test, epochs=2, numeric=numeric, progress=False)
     schedule, learn = ref_net.schedule(10, 4, 2)
     preds, weights, _ = reference_run(ref_net, frames, labels, schedule, learn, numeric)
