@@ -1,6 +1,7 @@
 """TESS trained online in the Lava simulator on the real N-MNIST 1k/100 subset.
 
     .venv/bin/python benchmarks/nmnist_lava.py [--epochs 5] [--steps 10] [--hidden 128]
+        [--readout-init random|basis] [--runs float,frozen,fixed] [--seed 0]
 
 Runs, in one invocation: TESS with the float models, the same network with frozen random
 hidden weights (read-out-only control) and TESS with the Loihi fixed-point models. Each
@@ -30,8 +31,8 @@ def make_network(args, frozen: bool = False) -> Network:
     # online batch-1 settings: unscaled +-1 basis, alpha_post 0 (see lava_local.rules.TESS)
     rule = TESS(lr=args.lr, signal=SignalParams(basis="square"))
     rule = rule.with_(eligibility=replace(rule.eligibility, alpha_post=args.alpha_post))
-    return Network(2312, hidden=(args.hidden,), rule=rule, frozen=frozen,
-                   init_scale=args.init_scale, readout_lr=args.readout_lr, seed=args.seed)
+    return Network(2312, hidden=(args.hidden,), rule=rule, frozen=frozen, init_scale=args.init_scale,
+                   readout_lr=args.readout_lr, readout_init=args.readout_init, seed=args.seed)
 
 
 def main() -> None:
@@ -39,6 +40,8 @@ def main() -> None:
     for key, value in DEFAULTS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--readout-init", choices=("random", "basis"), default="random",
+                        help="the read-out's start (Network(readout_init=...))")
     parser.add_argument("--runs", default="float,frozen,fixed")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
@@ -56,7 +59,7 @@ def main() -> None:
     (args.out / "nmnist_lava.json").write_text(json.dumps({"args": vars(args) | {"out": str(args.out)},
                                                           "results": results}, indent=2))
     lines = [f"N-MNIST 1k/100 subset, Lava simulator, 2312-{args.hidden}-10, T = {args.steps}, "
-             f"{args.epochs} epochs, seed {args.seed}", "",
+             f"{args.epochs} epochs, seed {args.seed}, read-out start {args.readout_init}", "",
              "| run | best test acc | final test acc | final train acc | s/epoch |", "|---|---|---|---|---|"]
     for run, h in results.items():
         lines.append(f"| {run} | {max(h['test_accuracy']):.2f} | {h['test_accuracy'][-1]:.2f} | "

@@ -256,6 +256,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
                                              task["seed"], task["network"], task["lr"], task["device"],
                                              task["shd"])
         n_hidden = len(trainer.net.hidden)
+        record["readout_init"] = trainer.net.readout_init
         generator = np.random.default_rng(task["seed"])
         seconds = []
         for epoch in range(task["epochs"]):
