@@ -156,9 +156,9 @@ class Network:
         starts at the rule's fixed periodic basis over its n inputs, at the same scale
         (``make_basis(rule.signal.basis, C, n) / sqrt(n)``). For a dense last hidden layer
         under TESS or LLS (basis scale 1/sqrt(d), their default) that is the last layer's
-        own local classifier (S-TLLR's local signal: its direction): the read-out reads,
-        from its first step, what the layer's local signal trains the layer to express. An option (the papers
-        start the read-out at random); measured in benchmarks/RESULTS.md.
+        own local classifier (S-TLLR's local signal: its direction), so the read-out reads
+        from its first step what the layer's local signal trains the layer to express. An
+        option (the papers start the read-out at random); measured in benchmarks/RESULTS.md.
     """
 
     def __init__(
