@@ -21,7 +21,7 @@ import numpy as np
 import lava_local  # noqa: F401
 from lava_local.data import NMNISTSubset
 from lava_local.kernels.learning_signal import SignalParams
-from lava_local.network import Network
+from lava_local.network import READOUT_INITS, Network
 from lava_local.rules import TESS
 
 DEFAULTS = dict(epochs=5, steps=10, hidden=256, lr=1e-3, readout_lr=1e-3, init_scale=1.75, alpha_post=0.0)
@@ -40,7 +40,7 @@ def main() -> None:
     for key, value in DEFAULTS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--readout-init", choices=("random", "basis"), default="random",
+    parser.add_argument("--readout-init", choices=READOUT_INITS, default="random",
                         help="the read-out's start (Network(readout_init=...))")
     parser.add_argument("--runs", default="float,frozen,fixed")
     parser.add_argument("--out", type=Path, default=Path("results"))

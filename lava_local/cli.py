@@ -156,6 +156,7 @@ def _network_options() -> argparse.ArgumentParser:
                    help="hidden neurons' leak (default: LIFParams' 0.5; 0.9 for ucr: sets)")
     g.add_argument("--readout-gamma", type=float, default=None,
                    help="read-out leak (default: Network's 0.5; 0.9 for ucr: sets)")
+    # lava_local.network.READOUT_INITS, not imported here: --help stays free of Lava's import
     g.add_argument("--readout-init", choices=("random", "basis"), default=None,
                    help="the read-out's start: random, or the rule's fixed basis (the last hidden layer's "
                         "local classifier; see Network) (default random)")

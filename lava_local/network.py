@@ -220,6 +220,9 @@ class Network:
         self.readout_lr = _validate.positive("readout_lr", readout_lr)
         self.readout_gamma = _validate.in_unit_interval("readout_gamma", readout_gamma)
         self.scale, self.profile, self.seed = scale, profile, int(seed)
+        if readout_init not in READOUT_INITS:
+            raise ValueError(f"readout_init must be one of {', '.join(map(repr, READOUT_INITS))}, got {readout_init!r}")
+        self.readout_init = readout_init
         rng = np.random.default_rng(seed)
         self.weights: List[np.ndarray] = []
         for geometry, recurrent, fan_in, fan_out in zip(self.geometries, self.recurrent, sizes[:-1], sizes[1:]):
@@ -230,9 +233,6 @@ class Network:
                 w_shape = geometry.weight_shape
                 self.weights.append(rng.normal(0.0, init_scale / np.sqrt(np.prod(w_shape[1:])), size=w_shape))
         self.weights.append(rng.normal(0.0, 1.0 / np.sqrt(sizes[-1]), size=(self.n_classes, sizes[-1])))
-        if readout_init not in READOUT_INITS:
-            raise ValueError(f"readout_init must be one of {', '.join(map(repr, READOUT_INITS))}, got {readout_init!r}")
-        self.readout_init = readout_init
         if readout_init == "basis":  # drawn above all the same: the hidden weights do not depend on the choice
             self.weights[-1] = make_basis(rule.signal.basis, self.n_classes, sizes[-1]) / np.sqrt(sizes[-1])
 
