@@ -40,7 +40,7 @@ def main() -> None:
     for key, value in DEFAULTS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--readout-init", choices=READOUT_INITS, default="random",
+    parser.add_argument("--readout-init", choices=READOUT_INITS, default="auto",
                         help="the read-out's start (Network(readout_init=...))")
     parser.add_argument("--runs", default="float,frozen,fixed")
     parser.add_argument("--out", type=Path, default=Path("results"))

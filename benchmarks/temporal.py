@@ -28,7 +28,11 @@ layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TE
 (Loihi timing)`` (``TESS(timing="loihi")``, the chip's pairing) and ``TESS (Loihi drain)``
 (``TESS(timing="loihi", drain=True)``); ``S-TLLR (dfa)`` (``STLLR(feedback="dfa")``: the read-out's
 error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedback="bp",
-filtered=True)``: the eligibility filtered by the read-out's leak). Architectures: ``ff`` = n_in -> 256 -> 128 ->
+filtered=True)``: the eligibility filtered by the read-out's leak); ``<method> + basis read-out``
+and ``<method> + random read-out`` (the read-out's start named, ``Network(readout_init=...)``).
+Unnamed, the read-out starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
+under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
+TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start. Architectures: ``ff`` = n_in -> 256 -> 128 ->
 leaky read-out; ``rec`` = S-TLLR's SHD network, one recurrent LIF layer of 256 and the
 read-out (TESS, S-TLLR (bp), BPTT, read-out only and S-TLLR (filtered bp)). The neuron is ``TEMPORAL_NETWORK``
 for every set and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
@@ -86,14 +90,16 @@ HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)
 # where the hidden layers' signal comes from, run only when named: S-TLLR with the
 # read-out's error sent through fixed random matrices (no weight transport)
 SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)")
-# the read-out started at the rule's basis (Network(readout_init="basis")), run only when named
-BASIS_READOUT = " + basis read-out"
-READOUT_METHODS = tuple(m + BASIS_READOUT for m in ("TESS", "S-TLLR", "LLS", "BPTT", "read-out only"))
+# the read-out's start named, run only when named: "<method> + basis read-out" /
+# "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
+READOUT_STARTS = ("basis", "random")
+READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
+                        for m in ("TESS", "S-TLLR", "LLS", "BPTT", "read-out only"))
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
-REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS + basis read-out",
-               "read-out only + basis read-out")
+REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)") + tuple(
+    f"{m} + {start} read-out" for start in READOUT_STARTS for m in ("TESS", "BPTT", "read-out only"))
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"
 
@@ -106,11 +112,20 @@ RULES = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)")
 # ------------------------------------------------------------------------------- models
 
 
+def split_method(method: str) -> Tuple[str, str]:
+    """``"TESS + random read-out"`` -> ``("TESS", "random")``; no start named -> the
+    network's default, ``"auto"`` (BPTT: ``"random"``, as BPTT baselines start)."""
+    base, _, start = method.partition(" + ")
+    if start:
+        return base, start.removesuffix(" read-out")
+    return base, "random" if base == "BPTT" else "auto"
+
+
 def make_rule(method: str, shd: bool = False):
     """The method's rule at its library default (SHD: S-TLLR's SHD preset)."""
     from lava_local.rules import LLS, STLLR, TESS
 
-    method = method.removesuffix(BASIS_READOUT)  # the read-out's start is the network's, not the rule's
+    method, _ = split_method(method)  # the read-out's start is the network's, not the rule's
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
@@ -145,8 +160,7 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
     from lava_local.trainer import BPTTTrainer, LocalTrainer
 
     rule = make_rule(method, shd)
-    base = method.removesuffix(BASIS_READOUT)
-    readout_init = "basis" if method.endswith(BASIS_READOUT) else "random"
+    base, readout_init = split_method(method)
     net = Network(n_in, hidden=hidden_layers(arch), n_classes=n_classes, rule=rule,
                   frozen=(base == "read-out only"), readout_init=readout_init, seed=seed, **network)
     torch.manual_seed(seed)
@@ -516,7 +530,7 @@ def main() -> int:
                     "ff": "n_in -> 256 -> 128 -> leaky read-out", "rec": "n_in -> recurrent 256 -> leaky read-out"},
         "downsample": UCR_DOWNSAMPLE,
         "rules": {m: dataclasses.asdict(make_rule(m)) for m in methods if m in RULES + NAMED_METHODS
-                  and m.removesuffix(BASIS_READOUT) not in ("BPTT", "read-out only")},
+                  and split_method(m)[0] not in ("BPTT", "read-out only")},
         "shd_rules": {m: dataclasses.asdict(make_rule(m, shd=True)) for m in methods if m.startswith("S-TLLR")},
         "encodings": {n: {k: v for k, v in d.items() if k != "paths"} for n, d in data.items()},
         "firing_rates": "trainer.firing_rates" if _has_firing_rates() else "NaN: the trainers lack firing_rates",

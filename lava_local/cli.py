@@ -55,7 +55,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Defaults of the options that ``--resume`` and ``eval`` take from the checkpoint when they
 # are not given (argparse's own defaults are None, so "not given" can be told apart).
-NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="random", seed=0)
+NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="auto", seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
@@ -157,9 +157,10 @@ def _network_options() -> argparse.ArgumentParser:
     g.add_argument("--readout-gamma", type=float, default=None,
                    help="read-out leak (default: Network's 0.5; 0.9 for ucr: sets)")
     # lava_local.network.READOUT_INITS, not imported here: --help stays free of Lava's import
-    g.add_argument("--readout-init", choices=("random", "basis"), default=None,
+    g.add_argument("--readout-init", choices=("auto", "random", "basis"), default=None,
                    help="the read-out's start: random, or the rule's fixed basis (the last hidden layer's "
-                        "local classifier; see Network) (default random)")
+                        "local classifier; see Network); auto: the basis under a local signal (tess, lls, "
+                        "stllr), random otherwise (stllr-bp, --method bptt) (default auto)")
     g.add_argument("--seed", type=int, default=None, help="network, shuffle and split seed (default 0)")
     return p
 
@@ -469,8 +470,10 @@ def build_network(args: argparse.Namespace, data: Dataset, lr: Optional[float] =
     readout_gamma = args.readout_gamma if args.readout_gamma is not None else data.network.get("readout_gamma")
     extra = {} if readout_gamma is None else {"readout_gamma": readout_gamma}
     neuron = LIFParams() if gamma is None else replace(LIFParams(), gamma=gamma)
+    # BPTT learns no local signal, so "auto" starts its read-out at random, as BPTT baselines start
+    readout_init = "random" if args.method == "bptt" and args.readout_init == "auto" else args.readout_init
     return Network(data.n_in, hidden=_parse_hidden(args.hidden), n_classes=data.n_classes, rule=rule,
-                   neuron=neuron, frozen=(args.method == "readout-only"), readout_init=args.readout_init,
+                   neuron=neuron, frozen=(args.method == "readout-only"), readout_init=readout_init,
                    seed=args.seed, **extra)
 
 

@@ -89,9 +89,16 @@ def test_train_json_summary(capsys, tmp_path):
 
 
 @pytest.mark.timeout(180)
-def test_readout_init_reaches_the_network(capsys, tmp_path, monkeypatch):
-    """--readout-init basis builds the Network with readout_init="basis" and is kept in the
-    run's config (a resumed run rebuilds the same network)."""
+@pytest.mark.parametrize("options, want", [
+    (("--readout-init", "basis", "--rule", "stllr-bp"), "basis"),
+    ((), "basis"),  # auto under TESS's local signal
+    (("--rule", "stllr-bp"), "random"),
+    (("--method", "bptt"), "random"),  # BPTT learns no local signal: its baseline's random start
+], ids=["named", "auto-tess", "auto-stllr-bp", "auto-bptt"])
+def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, monkeypatch):
+    """--readout-init builds the Network with the start named (auto: the basis under a local
+    signal, random otherwise) and is kept in the run's config (a resumed run rebuilds the
+    same network)."""
     import lava_local.network
 
     built = []
@@ -102,10 +109,11 @@ def test_readout_init_reaches_the_network(capsys, tmp_path, monkeypatch):
             built.append(self.readout_init)
 
     monkeypatch.setattr(lava_local.network, "Network", Recording)
-    code, out, err = run(capsys, *TINY, "--epochs", "1", "--readout-init", "basis", "--out", tmp_path, "--json")
+    code, out, err = run(capsys, *TINY, "--epochs", "1", *options, "--out", tmp_path, "--json")
     assert code == 0, err
-    assert built and set(built) == {"basis"}
-    assert json.loads((tmp_path / "history.json").read_text())["config"]["readout_init"] == "basis"
+    assert built and set(built) == {want}
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["readout_init"] == (
+        "basis" if "--readout-init" in options else "auto")
 
 
 @pytest.mark.timeout(240)

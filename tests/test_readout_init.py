@@ -1,8 +1,9 @@
-"""Network(readout_init="basis"): the read-out starts as the last hidden layer's local classifier."""
+"""Network(readout_init=...): the read-out starts as the last hidden layer's local classifier
+("basis", the default under a local signal) or at random."""
 import numpy as np
 import pytest
 
-from lava_local.network import Network
+from lava_local.network import Conv, Network, Recurrent
 from lava_local.rules import LLS, STLLR, TESS
 
 
@@ -23,7 +24,7 @@ def test_basis_readout_written_out_element_by_element():
 def test_only_the_readout_changes(rule):
     """The hidden weights are the random start's, seed for seed; the read-out is the basis."""
     kwargs = dict(hidden=(10, 8), n_classes=5, rule=rule, seed=11)
-    random, basis = Network(6, **kwargs), Network(6, readout_init="basis", **kwargs)
+    random, basis = Network(6, readout_init="random", **kwargs), Network(6, readout_init="basis", **kwargs)
     for got, want in zip(basis.weights[:-1], random.weights[:-1]):
         np.testing.assert_array_equal(got, want)
     assert not np.allclose(basis.weights[-1], random.weights[-1])
@@ -47,5 +48,36 @@ def test_basis_readout_is_the_trainers_local_classifier_of_the_last_layer(rule):
 
 
 def test_unknown_readout_init_is_refused():
-    with pytest.raises(ValueError, match="readout_init must be one of 'random', 'basis', got 'zeros'"):
+    with pytest.raises(ValueError, match="readout_init must be one of 'auto', 'random', 'basis', got 'zeros'"):
         Network(6, readout_init="zeros")
+
+
+@pytest.mark.parametrize("rule, hidden, want", [
+    (TESS(), (10, 8), "basis"), (LLS(), (10, 8), "basis"), (STLLR(), (10, 8), "basis"),
+    (TESS(), (Recurrent(8),), "basis"),  # a recurrent layer's local classifier is its basis too
+    (STLLR(feedback="bp"), (10, 8), "random"), (STLLR(feedback="dfa"), (10, 8), "random"),
+    (TESS(), (), "random"),  # no hidden layer, no local classifier to start at
+], ids=["tess", "lls", "stllr", "tess-recurrent", "stllr-bp", "stllr-dfa", "no-hidden"])
+def test_auto_starts_at_the_basis_exactly_under_a_local_signal(rule, hidden, want):
+    """The default: the basis where the last hidden layer learns from its own fixed basis,
+    random where its signal comes back from the read-out; the start taken is recorded, and
+    the weights are the ones that start names."""
+    kwargs = dict(hidden=hidden, n_classes=5, rule=rule, seed=4)
+    auto = Network(6, **kwargs)
+    named = Network(6, readout_init=want, **kwargs)
+    assert auto.readout_init == want
+    for got, expected in zip(auto.weights, named.weights):
+        np.testing.assert_array_equal(got, expected)
+    if want == "random":
+        n = auto.weights[-1].shape[1]
+        rng = np.random.default_rng(4)
+        for w in auto.weights[:-1]:
+            rng.normal(size=w.shape)  # the hidden layers' draws come first
+        np.testing.assert_allclose(auto.weights[-1], rng.normal(0.0, 1.0 / np.sqrt(n), size=(5, n)))
+
+
+def test_auto_starts_a_conv_network_at_random():
+    """A Conv last layer's local classifier reads its pooled signal, not the read-out's
+    inputs, so there is no basis to start the read-out at."""
+    net = Network((2, 8, 8), hidden=(Conv(4, 3, 1, 1, pool=2),), n_classes=3, seed=0)
+    assert net.readout_init == "random"
