@@ -40,11 +40,11 @@ LEARNERS = {"tess": "TESS online (Lava)", "frozen": "frozen hidden layers (read-
             "bptt": "BPTT fine-tuning (trainer)"}
 
 
-def make_network(hidden: int, seed: int, frozen: bool = False) -> Network:
+def make_network(hidden: int, seed: int, frozen: bool = False, readout_init: str = "auto") -> Network:
     rule = TESS(lr=SETTINGS["lr"], eligibility=EligibilityParams(0.5, 0.2, 1.0, 0.0),
                 signal=SignalParams(basis="square"))
     return Network(2312, hidden=(hidden,), rule=rule, frozen=frozen, init_scale=SETTINGS["init_scale"],
-                   readout_lr=SETTINGS["readout_lr"], seed=seed)
+                   readout_lr=SETTINGS["readout_lr"], readout_init=readout_init, seed=seed)
 
 
 def lava_task(net: Network, train, test, numeric: str):
@@ -109,7 +109,7 @@ def main(argv=None) -> int:
           f"(loaded in {time.perf_counter() - start:.1f} s)", flush=True)
 
     nets = {"tess": make_network(args.hidden, args.seed), "frozen": make_network(args.hidden, args.seed, True),
-            "bptt": make_network(args.hidden, args.seed)}
+            "bptt": make_network(args.hidden, args.seed, readout_init="random")}  # as BPTT baselines start
     trainer = None
     if "bptt" in learners:
         import torch
