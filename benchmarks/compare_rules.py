@@ -13,9 +13,10 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
   1/d, as the authors' code does); SLAYER is lava-dl's BPTT on the same layer
   sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
-  (filtered) is ``STLLR(feedback="bp", filtered=True)``; the read-out starts as ``Network``
-  starts it by default (at the rule's basis under a local signal: TESS, LLS, readout-only;
-  at random for S-TLLR and BPTT), "+ basis read-out" / "+ random read-out" name the start
+  (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
+  ``STLLR()``; the read-out starts as ``Network`` starts it by default (at the rule's basis
+  under a local signal: TESS, LLS, S-TLLR (local), readout-only; at random for S-TLLR and
+  BPTT), "+ basis read-out" / "+ random read-out" name the start
   (``Network(readout_init=...)``);
 * memory versus T (10, 100, 1000) and batch size (``--memory-batch``, 32 by default):
   the peak memory of a whole training step (CUDA: torch's peak allocation; CPU: the C
@@ -43,7 +44,7 @@ import numpy as np
 
 METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
-           "readout-only + random read-out", "LLS + random read-out")
+           "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)", "S-TLLR (local) + random read-out")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -57,7 +58,7 @@ def make(method: str, n_in: int, seed: int):
 
     rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")),
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
-             "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True),
+             "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS()}
     # "<method> + basis read-out" / "+ random read-out": Network(readout_init=...); else its
     # default ("auto": the basis under a local signal), BPTT's at random as BPTT baselines start
