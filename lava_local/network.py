@@ -317,8 +317,7 @@ class Network:
             self._load_snapshots(snapshots, layers, readout, numeric)
             return
         for i, layer in enumerate(layers):
-            values = np.asarray(layer.weights.get())
-            self.weights[i] = layer.weights_float(values) if numeric == "fixed" else values
+            self.weights[i] = self._var_weights(layer, numeric)
         self._load_snapshots(snapshots, [], readout, numeric)
 
     # -- training -----------------------------------------------------------------------
@@ -383,7 +382,7 @@ class Network:
                 if clock["done"] // per_epoch > clock["epochs"]:  # an epoch ended: its snapshots are there
                     clock["epochs"] = clock["done"] // per_epoch
                     try:
-                        self._check_health(snap, layers, readout, numeric, initial_norms)
+                        self._check_health(snap, layers, readout, numeric, initial_norms, mapping)
                     except TrainingCollapse as error:  # stops the runtime (lava_local.run), says when
                         raise TrainingCollapse(f"epoch {clock['epochs']}: {error}") from None
 
@@ -452,16 +451,22 @@ class Network:
             readout.stop()
         return spikes
 
-    def _check_health(self, folder: Path, layers, readout, numeric: str, initial_norms: List[float]) -> None:
+    def _check_health(self, folder: Path, layers, readout, numeric: str, initial_norms: List[float],
+                      mapping: str = "fused") -> None:
         """:func:`lava_local.health.check_network` on the epoch's snapshots: each layer's
-        weights and each fused hidden layer's spike count over the epoch. A layer whose
-        snapshot is not there (the Loihi mapping's hidden layers, which write none) or not
-        yet (a layer down the Loihi timing's pipeline writes it a step after the epoch
-        ends) is checked at the next epoch or not at all."""
+        weights and each fused hidden layer's spike count over the epoch. The Loihi
+        mapping's hidden layers write no snapshot: their weights are read from the paused
+        runtime (the learning engine's aliased Var), their spikes are not counted. A fused
+        layer whose snapshot is not there yet (down the Loihi timing's pipeline it is
+        written a step after the epoch ends) is checked at the next epoch."""
         norms: List[Optional[float]] = []
         counts: List[Optional[int]] = []
         for i, layer in enumerate(layers):
             path = folder / f"hidden{i}.npy"
+            if mapping == "loihi":
+                norms.append(float(np.linalg.norm(self._var_weights(layer, numeric))))
+                counts.append(None)
+                continue
             weights = self._snapshot_weights(path, layer, numeric)
             norms.append(None if weights is None else float(np.linalg.norm(weights)))
             spike_path = spike_count_path(str(path))
@@ -469,6 +474,12 @@ class Network:
         weights = self._snapshot_weights(folder / "readout.npy", readout, numeric)
         norms.append(None if weights is None else float(np.linalg.norm(weights)))
         check_network(norms, initial_norms, counts, learns=not self.frozen)
+
+    @staticmethod
+    def _var_weights(layer, numeric: str) -> np.ndarray:
+        """A layer's weights read from its Var (a paused runtime), in float units."""
+        values = np.asarray(layer.weights.get())
+        return layer.weights_float(values) if numeric == "fixed" else values
 
     @staticmethod
     def _snapshot_weights(path: Path, process, numeric: str, required: bool = False) -> Optional[np.ndarray]:

@@ -15,6 +15,7 @@ import pytest
 
 import lava_local
 from lava_local.kernels.learning_signal import SignalParams
+from lava_local.health import TrainingCollapse
 from lava_local.network import Network
 from lava_local.rules import LLS, TESS
 
@@ -174,3 +175,19 @@ def test_network_fit_and_record_in_both_mappings(rng):
     for got, want in zip(spikes["loihi"], spikes["fused"]):
         assert want.shape == (12, got.shape[1]) and want.sum() > 0
         np.testing.assert_array_equal(got, want)
+
+
+def test_loihi_mapping_stops_when_hidden_weights_explode(rng):
+    """The Loihi mapping's hidden layers write no snapshot: at each epoch's end their
+    weights are read from the paused runtime, so a learning step of 1000 on the unscaled
+    square basis (the first layer's norm over 100 times its start within the first epoch)
+    stops fit with the reason; at a step of 1e-3 the same network trains on."""
+    frames, labels = _data(rng, 20, 20, 20)
+    train, test = (frames[:16], labels[:16]), (frames[16:], labels[16:])
+    rule = TESS(signal=SignalParams(basis="square"), lr=1000.0, timing="loihi", apply="step")
+    net = Network(N_IN, hidden=(16,), n_classes=C, rule=rule, seed=0)
+    with pytest.raises(TrainingCollapse, match="^epoch 1: hidden layer 0's weights exploded"):
+        net.fit(train, test, epochs=3, progress=False, mapping="loihi")
+    calm = Network(N_IN, hidden=(16,), n_classes=C, rule=rule.with_(lr=1e-3), seed=0)
+    history = calm.fit(train, test, epochs=2, progress=False, mapping="loihi")
+    assert len(history.test_accuracy) == 2
