@@ -1,7 +1,7 @@
 """TESS trained online in the Lava simulator on the real N-MNIST 1k/100 subset.
 
     .venv/bin/python benchmarks/nmnist_lava.py [--epochs 5] [--steps 10] [--hidden 128]
-        [--readout-init random|basis] [--runs float,frozen,fixed] [--seed 0]
+        [--readout-init auto|random|basis] [--runs float,frozen,fixed] [--seed 0]
 
 Runs, in one invocation: TESS with the float models, the same network with frozen random
 hidden weights (read-out-only control) and TESS with the Loihi fixed-point models. Each
