@@ -359,6 +359,7 @@ class Network:
         total = per_epoch * epochs
         history = History(numeric=numeric)
         initial_norms = [float(np.linalg.norm(w)) for w in self.weights]
+        spikes_counted = [0] * len(self.hidden)  # each hidden layer's spike count at the last check
         with tempfile.TemporaryDirectory(prefix="lava_local_net_") as tmp:
             snap = Path(tmp)
             source, layers, readout = self.build(frames, labels, schedule, learn, snap, per_epoch)
@@ -382,7 +383,7 @@ class Network:
                 if clock["done"] // per_epoch > clock["epochs"]:  # an epoch ended: its snapshots are there
                     clock["epochs"] = clock["done"] // per_epoch
                     try:
-                        self._check_health(snap, layers, readout, numeric, initial_norms, mapping)
+                        self._check_health(snap, layers, readout, numeric, initial_norms, mapping, spikes_counted)
                     except TrainingCollapse as error:  # stops the runtime (lava_local.run), says when
                         raise TrainingCollapse(f"epoch {clock['epochs']}: {error}") from None
 
@@ -452,20 +453,25 @@ class Network:
         return spikes
 
     def _check_health(self, folder: Path, layers, readout, numeric: str, initial_norms: List[float],
-                      mapping: str = "fused") -> None:
+                      mapping: str, spikes_counted: List[int]) -> None:
         """:func:`lava_local.health.check_network` on the epoch's snapshots: each layer's
         weights and each fused hidden layer's spike count over the epoch. The Loihi
-        mapping's hidden layers write no snapshot: their weights are read from the paused
-        runtime (the learning engine's aliased Var), their spikes are not counted. A fused
-        layer whose snapshot is not there yet (down the Loihi timing's pipeline it is
-        written a step after the epoch ends) is checked at the next epoch."""
+        mapping's hidden layers write no snapshot: their weights and spike counts are read
+        from the paused runtime (the Vars aliased to the learning engine's weights and to
+        the neurons' count), the spikes since the last check (``spikes_counted``, updated
+        here: about an epoch, as the check runs at the end of the first run segment after
+        each epoch's end). A fused layer whose snapshot is not there yet (down the Loihi
+        timing's pipeline it is written a step after the epoch ends) is checked at the next
+        epoch."""
         norms: List[Optional[float]] = []
         counts: List[Optional[int]] = []
         for i, layer in enumerate(layers):
             path = folder / f"hidden{i}.npy"
             if mapping == "loihi":
                 norms.append(float(np.linalg.norm(self._var_weights(layer, numeric))))
-                counts.append(None)
+                total = int(np.asarray(layer.spike_count.get())[0])
+                counts.append(total - spikes_counted[i])
+                spikes_counted[i] = total
                 continue
             weights = self._snapshot_weights(path, layer, numeric)
             norms.append(None if weights is None else float(np.linalg.norm(weights)))

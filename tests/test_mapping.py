@@ -54,9 +54,10 @@ def _run(rule, frames, labels, n_train, mapping, numeric="float"):
         spikes = [np.asarray(m.get_data()[layer.name]["o"]).reshape(steps, -1)[f:f + total]
                   for m, layer, f in zip(monitors, layers, first)]
         predictions = np.asarray(readout.predictions.get())
+        counts = [int(np.asarray(layer.spike_count.get())[0]) for layer in layers]
     finally:
         readout.stop()
-    return weights, spikes, predictions, net
+    return weights, spikes, predictions, net, counts
 
 
 @pytest.mark.parametrize("name, rule, active", [
@@ -78,6 +79,8 @@ def test_loihi_mapping_learns_what_the_fused_model_learns(name, rule, active, rn
         assert want.sum() > 0
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(loihi[2], fused[2])
+    # each layer's spike_count (the collapse check's): every spike recorded, in both mappings
+    assert loihi[4] == fused[4] == [int(s.sum()) for s in fused[1]]
 
 
 def test_tess_pre_trace_carries_over_samples_in_the_loihi_mapping(rng):
@@ -191,3 +194,20 @@ def test_loihi_mapping_stops_when_hidden_weights_explode(rng):
     calm = Network(N_IN, hidden=(16,), n_classes=C, rule=rule.with_(lr=1e-3), seed=0)
     history = calm.fit(train, test, epochs=2, progress=False, mapping="loihi")
     assert len(history.test_accuracy) == 2
+
+
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+def test_loihi_mapping_stops_when_a_hidden_layer_falls_silent(numeric, rng):
+    """The Loihi mapping's neurons count their spikes in a Var that fit reads at each
+    epoch's end: weights too small to reach threshold leave the first layer silent, and
+    fit stops in the first epoch with the reason; frozen (only the read-out learns), the
+    same network is no collapse."""
+    frames, labels = _data(rng, 12, 10, 10)
+    train, test = (frames[:8], labels[:8]), (frames[8:], labels[8:])
+    rule = TESS(signal=SignalParams(basis="square"), lr=1e-3, timing="loihi", apply="step")
+    net = Network(N_IN, hidden=(16, 8), n_classes=C, rule=rule, init_scale=0.001, seed=0)
+    with pytest.raises(TrainingCollapse, match="^epoch 1: hidden layer 0 fell silent"):
+        net.fit(train, test, epochs=3, numeric=numeric, progress=False, mapping="loihi")
+    frozen = Network(N_IN, hidden=(16, 8), n_classes=C, rule=rule, init_scale=0.001, seed=0, frozen=True)
+    history = frozen.fit(train, test, epochs=1, numeric=numeric, progress=False, mapping="loihi")
+    assert len(history.test_accuracy) == 1

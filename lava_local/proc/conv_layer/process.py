@@ -75,3 +75,4 @@ class ConvLayer(LearningLayerProcess):
         for var in ("u", "o", "h", "psi"):
             setattr(self, var, Var(shape=out_shape, init=0))
         self.q = Var(shape=in_shape, init=0)
+        self.spike_count = Var(shape=(1,), init=0)  # spikes sent since the run started

@@ -29,6 +29,7 @@ from lava_local.proc.sample import LabelDelay, period, phase, write_snapshot
 class _DenseLayerModel(GuardedModel):
     in_ports = ("s_in", "label_in")
     out_ports = ("s_out",)
+    spike_count: np.ndarray = LavaPyType(np.ndarray, np.int64)  # since the run started
 
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
@@ -41,7 +42,7 @@ class _DenseLayerModel(GuardedModel):
         self.offset = p.get("offset", 0)  # the layer's place in the pipeline (proc.sample)
         self.gap = self.rule.drain_steps  # the drain's silent steps after each sample
         self.sample_learns = False
-        self.spikes = 0  # since the last snapshot (the collapse check reads it)
+        self.counted = 0  # spike_count at the last snapshot (the collapse check reads the difference)
         self.labels = LabelDelay(self.offset)
         # the Loihi timing passes the spikes on one step later (Loihi 2's Dense hop)
         self.hop = None if self.rule.timing == "paper" else np.zeros(0)
@@ -75,7 +76,7 @@ class _DenseLayerModel(GuardedModel):
             self.sample_learns = self.learn and label >= 0
         learning = self.learn and label >= 0 and t >= self.rule.t_l
         self._store(self._advance(s_in, label if learning else -1))
-        self.spikes += int(np.count_nonzero(self.o))
+        self.spike_count[0] += np.count_nonzero(self.o)
         # the drain's steps (t >= T: no label) apply what the delay line still held
         draining = self.sample_learns and t >= self.steps
         if (learning or draining) and self.rule.apply == "step" or \
@@ -84,8 +85,8 @@ class _DenseLayerModel(GuardedModel):
             self.dw = np.zeros_like(self.dw)
         every = self.proc_params["snapshot_every"]
         if every and (self.time_step - self.offset) % every == 0:
-            write_snapshot(self.proc_params["snapshot"], self.weights, self.spikes)
-            self.spikes = 0
+            write_snapshot(self.proc_params["snapshot"], self.weights, int(self.spike_count[0]) - self.counted)
+            self.counted = int(self.spike_count[0])
         if self.hop is None:
             return {"s_out": self.o}
         out, self.hop = (self.hop if self.hop.size else self.o * 0), self.o.copy()
@@ -236,7 +237,7 @@ class _DenseLayerLoihiModel(AbstractSubProcessModel):
         self.post.s_out.connect(proc.s_out)
         proc.weights.alias(self.dense.weights)
         proc.q.alias(self.dense.x1)
-        for var in ("u", "o", "h", "psi"):
+        for var in ("u", "o", "h", "psi", "spike_count"):
             getattr(proc, var).alias(getattr(self.post, var))
 
 

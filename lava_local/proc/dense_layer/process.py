@@ -28,7 +28,8 @@ class DenseLayer(LearningLayerProcess):
 
     Ports: ``s_in`` (pre spikes), ``label_in`` (shape (1,), -1 = do not learn), ``s_out``.
     Vars: ``weights`` (floats under ``floating_pt``; integer mantissas, scaled by
-    ``2**weight_exp / scale``, under ``fixed_pt``), ``u``, ``o``, ``q``, ``h``, ``psi``.
+    ``2**weight_exp / scale``, under ``fixed_pt``), ``u``, ``o``, ``q``, ``h``, ``psi``,
+    ``spike_count`` (shape (1,): the spikes the layer has sent since the run started).
     ``snapshot``: a ``.npy`` path the model writes its weights to every
     ``snapshot_every`` steps (much faster than ``weights.get()``).
 
@@ -41,8 +42,8 @@ class DenseLayer(LearningLayerProcess):
       learning engine), :class:`~lava_local.proc.tess_post.TessPost` (neurons, Psi, post
       trace, third factors) and :class:`~lava_local.proc.learning_signal.LearningSignal`
       (the local signal), wired as :mod:`lava_local.decomposed` describes, behind this
-      process's ports; ``weights``, ``u``, ``o``, ``h``, ``psi`` are aliases of the parts'
-      Vars and ``q`` of the synapses' pre trace ``x1``. It needs ``rule.timing="loihi"`` and
+      process's ports; ``weights``, ``u``, ``o``, ``h``, ``psi``, ``spike_count`` are aliases
+      of the parts' Vars and ``q`` of the synapses' pre trace ``x1``. It needs ``rule.timing="loihi"`` and
       ``rule.apply="step"`` (the learning engine updates every step); see
       :class:`~lava_local.proc.dense_layer.models.PyDenseLayerLoihiModel` for what it
       computes exactly as the fused model and what differs.
@@ -92,3 +93,4 @@ class DenseLayer(LearningLayerProcess):
         for var in ("u", "o", "h", "psi"):
             setattr(self, var, Var(shape=(n_out,), init=0))
         self.q = Var(shape=(n_in,), init=0)
+        self.spike_count = Var(shape=(1,), init=0)

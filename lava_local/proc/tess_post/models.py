@@ -34,6 +34,7 @@ from lava_local.proc.tess_post.process import TessPost
 class _TessPostModel(GuardedModel):
     in_ports = ("a_in", "m_in")
     out_ports = ("s_out", "s_out_bap", "s_out_y1", "s_out_y2", "s_out_y3")
+    spike_count: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def _sends_factors(self) -> bool:
         """Whether this step's factors (those of the step before) are sent; with a sample
@@ -49,6 +50,8 @@ class _TessPostModel(GuardedModel):
         return k >= 0 and p["learn"] and p["t_l"] <= t - 1 <= p["steps"] - 3
 
     def _outputs(self) -> Dict[str, np.ndarray]:
+        """The step's messages; counts the step's spikes."""
+        self.spike_count[0] += np.count_nonzero(self.o)
         return {
             "s_out": self.o.copy(),
             # no back-propagating action potential: the rule has no y0 term, and on a bAP

@@ -46,7 +46,9 @@ class TessPost(LearningNeuronProcess, LocalProcess):
     ``a_third_factor_in`` (unused).
 
     Vars: ``u`` (membrane before reset), ``o``, ``psi`` (Psi(u)), ``h`` (post trace),
-    ``m`` (last signal received), ``y1``, ``y2``, ``y3`` (last factors sent).
+    ``m`` (last signal received), ``y1``, ``y2``, ``y3`` (last factors sent),
+    ``spike_count`` (shape (1,): the spikes all neurons have sent since the run started;
+    the collapse check of :meth:`lava_local.network.Network.fit` reads it).
 
     Parameters
     ----------
@@ -122,3 +124,4 @@ class TessPost(LearningNeuronProcess, LocalProcess):
         self.s_out = OutPort(shape=(n,))
         for var in ("u", "o", "psi", "h", "m"):
             setattr(self, var, Var(shape=(n,), init=0))
+        self.spike_count = Var(shape=(1,), init=0)
