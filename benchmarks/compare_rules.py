@@ -14,10 +14,11 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   1/d, as the authors' code does); SLAYER is lava-dl's BPTT on the same layer
   sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
   (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
-  ``STLLR()``; the read-out starts as ``Network`` starts it by default (at the rule's basis
-  under a local signal: TESS, LLS, S-TLLR (local), readout-only; at random for S-TLLR and
-  BPTT), "+ basis read-out" / "+ random read-out" name the start
-  (``Network(readout_init=...)``);
+  ``STLLR()``, TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
+  filtered by the read-out's leak, the eligibility filtered alike); the read-out starts as
+  ``Network`` starts it by default (at the rule's basis under a local signal: TESS, LLS,
+  S-TLLR (local), TESS (filtered), readout-only; at random for S-TLLR and BPTT), "+ basis
+  read-out" / "+ random read-out" name the start (``Network(readout_init=...)``);
 * memory versus T (10, 100, 1000) and batch size (``--memory-batch``, 32 by default):
   the peak memory of a whole training step (CUDA: torch's peak allocation; CPU: the C
   heap's peak; see ``memory_point``) and the learning state within it (what BPTT saves
@@ -44,7 +45,8 @@ import numpy as np
 
 METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
-           "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)", "S-TLLR (local) + random read-out")
+           "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
+           "S-TLLR (local) + random read-out", "TESS (filtered)")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -59,7 +61,7 @@ def make(method: str, n_in: int, seed: int):
     rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")),
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
-             "LLS": LLS()}
+             "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
     # "<method> + basis read-out" / "+ random read-out": Network(readout_init=...); else its
     # default ("auto": the basis under a local signal), BPTT's at random as BPTT baselines start
     method, _, start = method.partition(" + ")
@@ -179,7 +181,8 @@ def main() -> None:
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
     if "memory" in parts:
-        learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT")
+        learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
+                    "TESS (filtered)")
         for method in [m for m in methods if m in learners]:
             for batch in (int(b) for b in args.memory_batch.split(",")):
                 for steps in (int(s) for s in args.memory_steps.split(",")):

@@ -28,14 +28,18 @@ layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TE
 (Loihi timing)`` (``TESS(timing="loihi")``, the chip's pairing) and ``TESS (Loihi drain)``
 (``TESS(timing="loihi", drain=True)``); ``S-TLLR (dfa)`` (``STLLR(feedback="dfa")``: the read-out's
 error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedback="bp",
-filtered=True)``: the eligibility filtered by the read-out's leak); ``<method> + basis read-out``
+filtered=True)``: the eligibility filtered by the read-out's leak); ``TESS (filtered)``,
+``S-TLLR (filtered)`` and ``LLS (filtered)`` (the rule ``.with_(filtered=True)`` under its local
+signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
+eligibility is filtered alike); ``<method> + basis read-out``
 and ``<method> + random read-out`` (the read-out's start named, ``Network(readout_init=...)``).
 Unnamed, the read-out starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
 under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
-TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start. Architectures: ``ff`` = n_in -> 256 -> 128 ->
-leaky read-out; ``rec`` = S-TLLR's SHD network, one recurrent LIF layer of 256 and the
-read-out (TESS, S-TLLR (bp), BPTT, read-out only and S-TLLR (filtered bp)). The neuron is ``TEMPORAL_NETWORK``
-for every set and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
+TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
+Architectures: ``ff`` = n_in -> 256 -> 128 -> leaky read-out; ``rec`` = S-TLLR's SHD network,
+one recurrent LIF layer of 256 and the read-out (TESS, S-TLLR (bp), BPTT, read-out only,
+S-TLLR (filtered bp) and TESS (filtered)). The neuron is ``TEMPORAL_NETWORK`` for every set
+and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
 shuffle), CPU with one thread per run; ``--jobs N`` runs N runs at a time in worker
 processes.
 
@@ -88,8 +92,10 @@ METHODS = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)", "BPTT", "r
 # hardware-friendly local errors and the chip's pairing of factors and traces
 HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)", "TESS (Loihi drain)")
 # where the hidden layers' signal comes from, run only when named: S-TLLR with the
-# read-out's error sent through fixed random matrices (no weight transport)
-SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)")
+# read-out's error sent through fixed random matrices (no weight transport) or with the
+# eligibility filtered by the read-out's leak; the local signals of the spikes filtered so
+FILTERED_LOCAL_METHODS = ("TESS (filtered)", "S-TLLR (filtered)", "LLS (filtered)")
+SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHODS
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -98,7 +104,7 @@ READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
-REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)") + tuple(
+REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)") + tuple(
     f"{m} + {start} read-out" for start in READOUT_STARTS for m in ("TESS", "BPTT", "read-out only"))
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"
@@ -126,6 +132,8 @@ def make_rule(method: str, shd: bool = False):
     from lava_local.rules import LLS, STLLR, TESS
 
     method, _ = split_method(method)  # the read-out's start is the network's, not the rule's
+    if method in FILTERED_LOCAL_METHODS:  # an option of the rule, not its default
+        return make_rule(method.removesuffix(" (filtered)"), shd).with_(filtered=True)
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)

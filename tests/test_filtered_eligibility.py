@@ -1,11 +1,14 @@
-"""``LearningRule(filtered=True)``: S-TLLR's eligibility filtered by the read-out's leak
-(e-prop's filtered eligibility) before it meets the read-out's error.
+"""``LearningRule(filtered=True)``: the eligibility filtered by the read-out's leak
+(e-prop's filtered eligibility) before it meets the signal: the read-out's error (S-TLLR
+``bp``), or the local signal of the layer's spikes filtered by the same leak.
 
 Checked against back-propagation through time, an independent computation: for the last
-hidden layer (and the read-out) the filtered update is the gradient of the read-out's
+hidden layer (and the read-out) the filtered ``bp`` update is the gradient of the read-out's
 summed per-step loss that ``BPTTTrainer`` computes with autograd (reset path detached), to
 float64 rounding; without the filter it is not. Deeper layers keep S-TLLR's approximation
-(the error crosses the layers above within the step).
+(the error crosses the layers above within the step). Under a local signal every layer's
+update is the autograd gradient of its own summed local loss on its filtered spikes,
+written here from the LIF equations.
 """
 import numpy as np
 import pytest
@@ -75,25 +78,86 @@ def test_the_filter_written_out_element_by_element(rng, backend, monkeypatch):
     np.testing.assert_allclose(dw, want, rtol=1e-12)
 
 
+def _local_loss_gradients(net, x, y):
+    """Each hidden layer's gradient of its own summed local loss
+    ``sum_t mean_b CE(s B o_bar[t], y)``, ``o_bar[t] = gamma_ro o_bar[t-1] + o[t]``, by
+    autograd through ``u[t] = gamma (u[t-1] - v_th o[t-1]) + W x[t]`` (reset detached; the
+    spike's surrogate gradient is BPTT's), each layer's input taken as given (a local rule
+    credits no layer below)."""
+    from lava_local.kernels.basis import make_basis
+    from lava_local.trainer.bptt import _Spike
+
+    neuron, signal = net.neuron, net.rule.signal
+    assert neuron.reset == "subtract"
+    grads, pre = [], x
+    for w0 in net.weights[:-1]:
+        w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
+        basis = torch.tensor(make_basis(signal.basis, net.n_classes, w.shape[0]), dtype=torch.float64)
+        basis = basis * signal.basis_scale(w.shape[0])
+        u = o = o_bar = torch.zeros(x.shape[0], w.shape[0], dtype=torch.float64)
+        loss, out = 0.0, []
+        for t in range(x.shape[1]):
+            u = neuron.gamma * (u - neuron.v_th * o.detach()) + pre[:, t] @ w.T
+            o = _Spike.apply(u, neuron.v_th, net.surrogate)
+            o_bar = net.readout_gamma * o_bar + o
+            if t >= net.rule.t_l:
+                loss = loss + torch.nn.functional.cross_entropy(o_bar @ basis.T, y)
+            out.append(o.detach())
+        loss.backward()
+        grads.append(w.grad)
+        pre = torch.stack(out, 1)
+    return grads
+
+
+@pytest.mark.parametrize("rule", [STLLR(filtered=True), STLLR(filtered=True, t_l=10)], ids=["t_l=0", "t_l=10"])
+def test_filtered_local_signal_is_the_gradient_of_each_layers_own_local_loss(rule, rng):
+    """S-TLLR's causal eligibility (pre trace decaying as the membrane) filtered by the
+    read-out's leak, met by the local signal of the spikes filtered alike: each of two hidden
+    layers learns the gradient of its own per-step local loss; without the filter it does not."""
+    assert rule.feedback == "local" and rule.eligibility.alpha_post == 0
+    x = torch.as_tensor(rng.random((3, 30, 20)) < 0.3, dtype=torch.float64)
+    y = torch.as_tensor(rng.integers(0, 4, 3))
+    make = lambda r: Network(20, hidden=(16, 12), n_classes=4, rule=r, init_scale=3.0, seed=1, **TEMPORAL)  # noqa: E731
+    want = _local_loss_gradients(make(rule), x, y)
+    got = _grads(LocalTrainer(make(rule), device="cpu", dtype=torch.float64), x, y)
+    plain = _grads(LocalTrainer(make(rule.with_(filtered=False)), device="cpu", dtype=torch.float64), x, y)
+    for i, w in enumerate(want):
+        assert w.abs().max() > 1e-3
+        torch.testing.assert_close(got[i], w, rtol=1e-9, atol=1e-12)
+        assert (plain[i] - w).abs().max() / w.abs().max() > 0.05, "without the filter it is another update"
+
+
 def test_filtered_is_refused_where_it_does_not_apply():
-    with pytest.raises(ValueError, match="feedback='bp' or 'dfa'"):
-        STLLR(filtered=True)
-    with pytest.raises(ValueError, match="feedback='bp' or 'dfa'"):
-        TESS(filtered=True)
     with pytest.raises(ValueError, match="timing='paper'"):
         STLLR(feedback="bp", filtered=True, timing="loihi")
+    with pytest.raises(ValueError, match="timing='paper'"):
+        TESS(filtered=True, timing="loihi")
     from lava_local.network import Conv
 
     with pytest.raises(ValueError, match="dense and recurrent layers only"):
         LocalTrainer(Network((2, 8, 8), hidden=(Conv(4),), n_classes=4, rule=STLLR(feedback="bp", filtered=True)))
+    with pytest.raises(ValueError, match="step by step"):
+        LocalTrainer(Network(20, hidden=(16,), n_classes=4, rule=TESS(filtered=True)), window=4)
 
 
-def test_learning_memory_counts_one_filtered_eligibility_per_synapse_and_sample(rng):
+@pytest.mark.timeout(60)
+def test_the_lava_layers_refuse_a_filtered_rule():
+    """One eligibility per synapse and sample: the trainer's, not the Lava models' (their
+    learning state is per neuron, as Loihi's learning engine keeps it)."""
+    from lava_local.proc.dense_layer import DenseLayer
+
+    with pytest.raises(ValueError, match="runs in the trainer"):
+        DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=TESS(filtered=True).for_classes(4))
+
+
+@pytest.mark.parametrize("feedback", ["bp", "local"])
+def test_learning_memory_counts_one_filtered_eligibility_per_synapse_and_sample(feedback, rng):
+    """Under a local signal, the filtered spikes too: one more state per neuron and sample."""
     from lava_local.costs import learning_memory_bytes
 
     x = torch.as_tensor(rng.random((4, 6, 20)) < 0.3, dtype=torch.float32)
     y = torch.as_tensor([0, 1, 2, 3])
-    held = {f: learning_memory_bytes(LocalTrainer(Network(20, hidden=(16, 12), n_classes=4,
-                                                          rule=STLLR(feedback="bp", filtered=f)), device="cpu"), x, y)
-            for f in (False, True)}
-    assert held[True] - held[False] == 4 * (16 * 20 + 12 * 16) * 4  # batch x synapses x float32
+    make = lambda f: Network(20, hidden=(16, 12), n_classes=4, rule=STLLR(feedback=feedback, filtered=f))  # noqa: E731
+    held = {f: learning_memory_bytes(LocalTrainer(make(f), device="cpu"), x, y) for f in (False, True)}
+    neurons = (16 + 12) if feedback == "local" else 0
+    assert held[True] - held[False] == 4 * (16 * 20 + 12 * 16 + neurons) * 4  # batch x states x float32

@@ -33,6 +33,9 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
     if rule.feedback != "local":
         raise ValueError(f"the Lava {layer} learns from its local signal; S-TLLR's 'bp' and 'DFA' "
                          "feedback run in the trainer (lava_local.trainer.LocalTrainer)")
+    if rule.filtered:
+        raise ValueError(f"the Lava {layer} keeps per-neuron learning state; filtered=True keeps one "
+                         "eligibility per synapse and runs in the trainer (lava_local.trainer.LocalTrainer)")
     if rule.timing != "paper" and layer != "DenseLayer":
         raise ValueError(f"timing={rule.timing!r} is the dense layers' Loihi mapping; the {layer} learns with "
                          "timing='paper'")

@@ -22,9 +22,17 @@ from lava_local.kernels.layer import (
     layer_learn_window,
     readout_step,
 )
-from lava_local.kernels.learning_signal import ProjectedTarget, SignalParams, local_error, one_hot, project_target
+from lava_local.kernels.learning_signal import (
+    ProjectedTarget,
+    SignalParams,
+    learning_signal,
+    local_error,
+    one_hot,
+    project_target,
+)
 from lava_local.kernels.neuron import spikes
 from lava_local.kernels.plasticity import TermStacks, filtered_eligibility_step, filtered_update
+from lava_local.kernels.traces import trace_step
 from lava_local.trainer.base import TrainerBase
 
 
@@ -51,6 +59,10 @@ class LocalTrainer(TrainerBase):
     m_l = (m_{l+1} Psi_{l+1}) W_{l+1}, through convolutions and poolings by their adjoints,
     with e = softmax(u_ro[t]) - y*), never through time; ``"dfa"`` sends e through fixed
     random matrices (N(0, 1/C), seeded by the network seed).
+
+    ``rule.filtered`` (dense and recurrent layers, step by step): the eligibility is filtered
+    by the read-out's leak; under a local signal each layer's classifier reads its spikes
+    filtered by the same leak (:class:`~lava_local.rules.LearningRule`).
 
     ``window`` (local signals): learn in windows of that many steps. Per step only the
     neurons run; per window the traces, Psi, signals and the update of all its steps are
@@ -85,6 +97,9 @@ class LocalTrainer(TrainerBase):
         if window > 1 and net.rule.feedback != "local":
             raise ValueError(f"window > 1 needs a local learning signal; feedback={net.rule.feedback!r} "
                              "sends each step's signal across layers, so it learns step by step (window=1)")
+        if window > 1 and net.rule.filtered:
+            raise ValueError("window > 1 learns from the eligibility of each step; filtered=True filters it "
+                             "step by step (window=1)")
         if window > 1 and net.rule.timing != "paper":
             raise ValueError(f"window > 1 learns with timing='paper'; timing={net.rule.timing!r} pairs the "
                              "factors through a delay line step by step (window=1)")
@@ -202,8 +217,8 @@ class LocalTrainer(TrainerBase):
 
     @torch.no_grad()  # nothing here is differentiated (and the states are written over in place)
     def _run(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
-        if self.net.rule.feedback != "local":
-            return self._run_global_signal(x, y, learn_hidden)
+        if self.net.rule.feedback != "local" or self.net.rule.filtered:
+            return self._run_stepwise(x, y, learn_hidden)
         if not self.compile:
             return self._run_local(x, y, learn_hidden)
         # the layers share one step function, so torch.compile keeps an entry per layer
@@ -293,16 +308,23 @@ class LocalTrainer(TrainerBase):
         self.window_bytes = sum(b.numel() * b.element_size() for b in u_steps + recurrent_inputs if b is not None)
         return states, readout
 
-    def _run_global_signal(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
-        """S-TLLR with a signal from the read-out's loss at step t (``bp`` or ``dfa``); with
-        ``rule.filtered`` each layer's eligibility is filtered by the read-out's leak."""
+    def _run_stepwise(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
+        """The signals that need every layer's step first: S-TLLR's from the read-out's loss at
+        step t (``bp`` or ``dfa``), and with ``rule.filtered`` each layer's eligibility
+        filtered by the read-out's leak, met by the read-out's error or, under a local signal,
+        by the signal of the layer's spikes filtered by the same leak."""
         net, rule = self.net, self.net.rule
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         softmax = SignalParams(n_classes=net.n_classes)
+        local = rule.feedback == "local"
+        layer_targets = [project_target(target, b) if local and target is not None else None
+                         for b in self.signal_bases]
         weights = self.effective_weights()
         filtered = [None] * len(states)  # the filtered eligibilities, (B, n_out, n_in) each
+        # a local signal's input here (local: rule.filtered): each layer's spikes filtered by the read-out's leak
+        filtered_spikes = [torch.zeros_like(s.o) for s in states] if local else []
         for t in range(steps):
             inputs, pre = [], x[:, t]
             for i, w in enumerate(weights):
@@ -317,19 +339,26 @@ class LocalTrainer(TrainerBase):
                 filtered = [filtered_eligibility_step(e, s.psi, s.h, s.q, p, rule.eligibility, net.readout_gamma,
                                                       in_place=True)
                             for e, s, p in zip(filtered, states, inputs)]
+                if local:
+                    filtered_spikes = [trace_step(o_bar, s.o, net.readout_gamma, in_place=True)
+                                       for o_bar, s in zip(filtered_spikes, states)]
             if t < rule.t_l:
                 continue
-            error = local_error(readout.u, target, softmax)
-            if rule.feedback == "dfa":
-                signals = [(error @ b).reshape(s.o.shape) for b, s in zip(self.feedback, states)]
+            if local:
+                signals = [learning_signal(o_bar, c, b, self.signal)
+                           for o_bar, c, b in zip(filtered_spikes, layer_targets, self.signal_bases)]
             else:
-                signals = self._backpropagate_step(error @ self.params[-1], states, inputs, weights)
+                error = local_error(readout.u, target, softmax)
+                if rule.feedback == "dfa":
+                    signals = [(error @ b).reshape(s.o.shape) for b, s in zip(self.feedback, states)]
+                else:
+                    signals = self._backpropagate_step(error @ self.params[-1], states, inputs, weights)
             for i, m in enumerate(signals):
                 if rule.filtered:
                     filtered_update(m, filtered[i], out=states[i].dw)
                 else:
                     states[i] = self._layer_learn(i, states[i], inputs[i], m)
-        self.filtered_bytes = sum(e.numel() * e.element_size() for e in filtered if e is not None)
+        self.filtered_bytes = sum(e.numel() * e.element_size() for e in filtered + filtered_spikes if e is not None)
         if rule.drain and target is not None and learn_hidden:
             self._drain(states, x, weights)
         return states, readout
