@@ -124,9 +124,13 @@ def filtered_eligibility_step(e_bar: Optional[Any], psi_u: Any, h: Any, q: Any, 
     ``alpha_post = 0`` and ``lambda_pre`` = the neuron's gamma, exactly so). One state per
     synapse and sample, independent of T."""
     terms = [(psi_u * params.alpha_pre, q)] + ([(h * params.alpha_post, pre)] if params.alpha_post != 0 else [])
-    if in_place and e_bar is not None and namespace(e_bar) is not np:
-        # torch: each outer product added straight into the state (no synapse-sized temporary)
-        e_bar.mul_(decay)
+    if in_place and namespace(psi_u) is not np:
+        # torch: each outer product added straight into the state (no synapse-sized temporary,
+        # at the first step either)
+        if e_bar is None:
+            e_bar = psi_u.new_zeros(*psi_u.shape, q.shape[-1])
+        else:
+            e_bar.mul_(decay)
         for post, trace in terms:
             e_bar.addcmul_(post[..., :, None], trace[..., None, :])
         return e_bar
