@@ -67,9 +67,9 @@ class LearningRule:
     (:class:`~lava_local.trainer.LocalTrainer`, after each training sample) and in the Lava
     models, fused and Loihi mapping, whose sample clock then gives every sample
     ``drain_steps`` more steps (:mod:`lava_local.proc.sample`).
-    ``filtered`` (in the trainer, dense and recurrent layers, ``timing="paper"``): the
-    eligibility is low-pass filtered by the read-out's leak before it meets the signal
-    (e-prop's filtered eligibility,
+    ``filtered`` (in the trainer, dense and recurrent layers, ``timing="paper"``,
+    ``apply="sample"``): the eligibility is low-pass filtered by the read-out's leak before
+    it meets the signal (e-prop's filtered eligibility,
     :func:`~lava_local.kernels.plasticity.filtered_eligibility_step`), so the signal at step t
     also credits the spikes of earlier steps that a leaky read-out still holds. With
     ``feedback="bp"`` or ``"dfa"`` the signal is the read-out's error; for the last hidden
@@ -116,9 +116,10 @@ class LearningRule:
             raise ValueError("drain=True drains the Loihi timing's delay line: it needs timing='loihi'")
         if not isinstance(self.filtered, bool):
             raise TypeError(f"filtered must be a bool, got {self.filtered!r}")
-        if self.filtered and self.timing != "paper":
-            raise ValueError("filtered=True filters the eligibility by the read-out's leak step by step: it "
-                             "needs timing='paper'")
+        if self.filtered and (self.timing != "paper" or self.apply != "sample"):
+            raise ValueError("filtered=True filters the eligibility by the read-out's leak step by step and "
+                             "applies the summed update after each sample: it needs timing='paper' and "
+                             "apply='sample'")
 
     @property
     def pairing_offset(self) -> int:

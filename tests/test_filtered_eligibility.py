@@ -132,6 +132,8 @@ def test_filtered_is_refused_where_it_does_not_apply():
         STLLR(feedback="bp", filtered=True, timing="loihi")
     with pytest.raises(ValueError, match="timing='paper'"):
         TESS(filtered=True, timing="loihi")
+    with pytest.raises(ValueError, match="apply='sample'"):
+        TESS(filtered=True, apply="step")
     from lava_local.network import Conv
 
     with pytest.raises(ValueError, match="dense and recurrent layers only"):

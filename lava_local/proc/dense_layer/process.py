@@ -43,8 +43,9 @@ class DenseLayer(LearningLayerProcess):
       trace, third factors) and :class:`~lava_local.proc.learning_signal.LearningSignal`
       (the local signal), wired as :mod:`lava_local.decomposed` describes, behind this
       process's ports; ``weights``, ``u``, ``o``, ``h``, ``psi``, ``spike_count`` are aliases
-      of the parts' Vars and ``q`` of the synapses' pre trace ``x1``. It needs ``rule.timing="loihi"`` and
-      ``rule.apply="step"`` (the learning engine updates every step); see
+      of the parts' Vars and ``q`` of the synapses' pre trace ``x1``. It needs
+      ``rule.timing="loihi"`` and ``rule.apply="step"`` (the learning engine updates every
+      step); see
       :class:`~lava_local.proc.dense_layer.models.PyDenseLayerLoihiModel` for what it
       computes exactly as the fused model and what differs.
 
