@@ -55,7 +55,8 @@ BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Defaults of the options that ``--resume`` and ``eval`` take from the checkpoint when they
 # are not given (argparse's own defaults are None, so "not given" can be told apart).
-NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="auto", seed=0)
+NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="auto", filtered=False,
+                                        seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
@@ -161,6 +162,10 @@ def _network_options() -> argparse.ArgumentParser:
                    help="the read-out's start: random, or the rule's fixed basis (the last hidden layer's "
                         "local classifier; see Network); auto: the basis under a local signal (tess, lls, "
                         "stllr), random otherwise (stllr-bp, --method bptt) (default auto)")
+    g.add_argument("--filtered", action="store_true", default=None,
+                   help="the rule with filtered=True: its eligibility, and a local signal's view of the "
+                        "spikes, filtered by the read-out's leak (an option for temporal data; one state "
+                        "per synapse, --backend trainer only)")
     g.add_argument("--seed", type=int, default=None, help="network, shuffle and split seed (default 0)")
     return p
 
@@ -349,7 +354,7 @@ def _resolve_options(args: argparse.Namespace, stored: Optional[Dict[str, Any]] 
 def _config(args: argparse.Namespace) -> Dict[str, Any]:
     """The run's network and data options, as kept in the checkpoint and history.json."""
     keys = ("data", "steps", "test_npz", "test_fraction", "limit", "rule", "method", "hidden", "gamma",
-            "readout_gamma", "readout_init", "seed")
+            "readout_gamma", "readout_init", "filtered", "seed")
     values = {k: getattr(args, k, None) for k in keys}
     if not str(values["data"]).endswith(".npz") or values["test_npz"] is not None:
         values["test_fraction"] = None  # no split made
@@ -452,10 +457,11 @@ def load_data(args: argparse.Namespace) -> Dataset:
 # ------------------------------------------------------------------------------- network
 
 
-def make_rule(name: str):
+def make_rule(name: str, filtered: bool = False):
     from lava_local.rules import LLS, STLLR, TESS
 
-    return {"tess": TESS, "stllr": STLLR, "stllr-bp": lambda: STLLR(feedback="bp"), "lls": LLS}[name]()
+    rule = {"tess": TESS, "stllr": STLLR, "stllr-bp": lambda: STLLR(feedback="bp"), "lls": LLS}[name]()
+    return rule.with_(filtered=True) if filtered else rule
 
 
 def build_network(args: argparse.Namespace, data: Dataset, lr: Optional[float] = None):
@@ -463,7 +469,7 @@ def build_network(args: argparse.Namespace, data: Dataset, lr: Optional[float] =
     from lava_local.kernels.neuron import LIFParams
     from lava_local.network import Network
 
-    rule = make_rule(args.rule)
+    rule = make_rule(args.rule, args.filtered)
     if lr is not None:  # the Lava models' SGD step; the trainer gives its optimisers the rate
         rule = rule.with_(lr=lr)
     gamma = args.gamma if args.gamma is not None else data.network.get("gamma")
@@ -756,6 +762,9 @@ def _check_lava_options(args: argparse.Namespace) -> None:
     if args.rule == "stllr-bp":
         raise UsageError("S-TLLR's back-propagated signal (stllr-bp) runs in the trainer: use --backend trainer "
                          "or a local rule")
+    if args.filtered:
+        raise UsageError("--filtered keeps one eligibility per synapse and sample, which the Lava layers do not: "
+                         "use --backend trainer")
     if args.checkpoint is not None or args.resume:
         raise UsageError("--checkpoint and --resume are for --backend trainer (a Lava run is one schedule)")
 

@@ -24,7 +24,8 @@ TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backe
     ([], ["info", "train", "eval", "bench", "deploy", "--traceback"]),
     (["info"], ["--json", "--cache-dir"]),
     (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
-                 "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--backend", "--device",
+                 "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--backend",
+                 "--device",
                  "--batch-size", "--lr", "--epochs", "--seed", "--checkpoint", "--resume", "--out", "--json", "stllr-bp",
                  "readout-only", "lava-fixed"]),
     (["eval"], ["--checkpoint", "--data", "--limit", "--hidden", "--rule", "--method", "--json"]),
@@ -114,6 +115,27 @@ def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, monke
     assert built and set(built) == {want}
     assert json.loads((tmp_path / "history.json").read_text())["config"]["readout_init"] == (
         "basis" if "--readout-init" in options else "auto")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("options, want", [((), False), (("--filtered",), True)], ids=["default", "filtered"])
+def test_filtered_reaches_the_rule(options, want, capsys, tmp_path, monkeypatch):
+    """--filtered gives the network's rule filtered=True (off by default) and is kept in the
+    run's config."""
+    import lava_local.network
+
+    built = []
+
+    class Recording(lava_local.network.Network):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self.rule.filtered)
+
+    monkeypatch.setattr(lava_local.network, "Network", Recording)
+    code, out, err = run(capsys, *TINY, "--epochs", "1", *options, "--out", tmp_path, "--json")
+    assert code == 0, err
+    assert built and set(built) == {want}
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["filtered"] is want
 
 
 @pytest.mark.timeout(240)
@@ -210,6 +232,7 @@ def test_npz_with_nan_frames_exits_2(capsys, tmp_path, npz_set):
     (["--data", "nope"], "unknown data set"),
     (["--hidden", "8,x"], "--hidden"),
     (["--backend", "lava-float", "--method", "bptt"], "--backend trainer"),
+    (["--backend", "lava-float", "--filtered"], "--backend trainer"),
     (["--resume"], "--checkpoint"),
 ])
 def test_bad_usage_exits_2_with_one_line(capsys, tmp_path, argv, message):
