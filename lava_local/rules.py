@@ -81,9 +81,9 @@ class LearningRule:
     still from nothing but the layer's own spikes and the label. One state per synapse and
     sample instead of per neuron, so not on the Lava models (whose rules keep per-neuron
     state, as Loihi's learning engine does). Measured on the four temporal sets
-    (``benchmarks/RESULTS.md``): TESS +0.7 to +4.4 points (10 seeds); LLS, whose eligibility
-    has no pre trace and so is not the filtered loss's gradient, loses and its second layer
-    falls nearly silent.
+    (``benchmarks/RESULTS.md``): TESS +0.7 to +4.4 points (10 seeds); LLS's cosine basis at
+    1/sqrt(d) on the filtered spikes (about ten times the instantaneous ones) silences its
+    second layer, which its square basis or the scale 1/d does not.
     """
 
     eligibility: EligibilityParams = field(default_factory=EligibilityParams)
