@@ -31,8 +31,8 @@ error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedb
 filtered=True)``: the eligibility filtered by the read-out's leak); ``TESS (filtered)``,
 ``S-TLLR (filtered)`` and ``LLS (filtered)`` (the rule ``.with_(filtered=True)`` under its local
 signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
-eligibility is filtered alike); ``<method> + basis read-out``
-and ``<method> + random read-out`` (the read-out's start named, ``Network(readout_init=...)``).
+eligibility is filtered alike); ``<method> + basis read-out`` and ``<method> + random
+read-out`` (the read-out's start named, ``Network(readout_init=...)``).
 Unnamed, the read-out starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
 under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
 TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
@@ -104,8 +104,8 @@ READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
-REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)") + tuple(
-    f"{m} + {start} read-out" for start in READOUT_STARTS for m in ("TESS", "BPTT", "read-out only"))
+REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)") \
+    + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS for m in ("TESS", "BPTT", "read-out only"))
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"
 
