@@ -32,7 +32,9 @@ filtered=True)``: the eligibility filtered by the read-out's leak); ``TESS (filt
 ``S-TLLR (filtered)`` and ``LLS (filtered)`` (the rule ``.with_(filtered=True)`` under its local
 signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
 eligibility is filtered alike); ``<method> + basis read-out`` and ``<method> + random
-read-out`` (the read-out's start named, ``Network(readout_init=...)``).
+read-out`` (the read-out's start named, ``Network(readout_init=...)``); ``TESS (filtered) +
+fixed read-out``, ``TESS + fixed read-out`` and ``BPTT + fixed read-out`` (the read-out kept at
+the basis, ``Network(readout_init="basis", readout_learns=False)``).
 Unnamed, the read-out starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
 under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
 TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
@@ -101,11 +103,15 @@ SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHO
 READOUT_STARTS = ("basis", "random")
 READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
                         for m in ("TESS", "S-TLLR", "LLS", "BPTT", "read-out only"))
-NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS
+# the read-out kept at the basis, run only when named (Network(readout_learns=False)): under
+# TESS (filtered) the last hidden layer's local loss is then the network's loss
+FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)", "TESS", "BPTT"))
+NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)") \
-    + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS for m in ("TESS", "BPTT", "read-out only"))
+    + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS for m in ("TESS", "BPTT", "read-out only")) \
+    + FIXED_READOUT_METHODS
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"
 
@@ -120,7 +126,8 @@ RULES = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)")
 
 def split_method(method: str) -> Tuple[str, str]:
     """``"TESS + random read-out"`` -> ``("TESS", "random")``; no start named -> the
-    network's default, ``"auto"`` (BPTT: ``"random"``, as BPTT baselines start)."""
+    network's default, ``"auto"`` (BPTT: ``"random"``, as BPTT baselines start);
+    ``"+ fixed read-out"`` -> ``"fixed"`` (the basis, kept)."""
     base, _, start = method.partition(" + ")
     if start:
         return base, start.removesuffix(" read-out")
@@ -168,9 +175,10 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
     from lava_local.trainer import BPTTTrainer, LocalTrainer
 
     rule = make_rule(method, shd)
-    base, readout_init = split_method(method)
+    base, start = split_method(method)
     net = Network(n_in, hidden=hidden_layers(arch), n_classes=n_classes, rule=rule,
-                  frozen=(base == "read-out only"), readout_init=readout_init, seed=seed, **network)
+                  frozen=(base == "read-out only"), readout_init="basis" if start == "fixed" else start,
+                  readout_learns=start != "fixed", seed=seed, **network)
     torch.manual_seed(seed)
     if shd and method.startswith("S-TLLR"):
         lr = rule.lr  # the S-TLLR paper's SHD learning rate, as the preset has it
@@ -279,6 +287,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
                                              task["shd"])
         n_hidden = len(trainer.net.hidden)
         record["readout_init"] = trainer.net.readout_init
+        record["readout_learns"] = trainer.net.readout_learns
         generator = np.random.default_rng(task["seed"])
         seconds = []
         for epoch in range(task["epochs"]):

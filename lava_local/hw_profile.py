@@ -366,9 +366,12 @@ def _placements(net: Any) -> list:
                                   "error neurons, fixed +-1 projections): Lava's learning engine updates it")
         out.append(LayerPlacement(f"hidden{i}", kind, neurons, int(np_prod(w.shape)), where, why))
     readout = net.weights[-1]
-    out.append(LayerPlacement("readout", "readout", int(net.n_classes), int(np_prod(readout.shape)), "chip",
-                              "its error (scores against the label the host sends) is local: the learning engine "
-                              "updates it"))
+    if net.readout_learns:
+        where, why = "chip", ("its error (scores against the label the host sends) is local: the learning engine "
+                              "updates it")
+    else:
+        where, why = "none", "fixed read-out (readout_learns=False): it keeps its start"
+    out.append(LayerPlacement("readout", "readout", int(net.n_classes), int(np_prod(readout.shape)), where, why))
     return out
 
 

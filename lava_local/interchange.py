@@ -253,7 +253,8 @@ def _graph(net: Network, dt: float, readout: bool):
     append("output", nir.Output(output_type={"output": np.array(shape)}))
     settings = {
         "format_version": FORMAT_VERSION, "dt": dt, "in_shape": list(net.in_shape), "n_classes": net.n_classes,
-        "surrogate": asdict(net.surrogate), "frozen": net.frozen, "readout_lr": net.readout_lr,
+        "surrogate": asdict(net.surrogate), "frozen": net.frozen, "readout_learns": net.readout_learns,
+        "readout_lr": net.readout_lr,
         "readout_gamma": net.readout_gamma, "scale": net.scale, "profile": _profile_name(net.profile),
         "seed": net.seed, "readout": bool(readout), "neuron": neuron, "deviations": deviations,
     }
@@ -581,7 +582,7 @@ def _network(in_shape, hidden, weights, neurons, layer_meta, readout, settings, 
     kwargs: Dict[str, Any] = {}
     if "surrogate" in settings:
         kwargs["surrogate"] = Surrogate(**settings["surrogate"])
-    for key in ("frozen", "scale", "profile", "seed"):
+    for key in ("frozen", "readout_learns", "scale", "profile", "seed"):
         if key in settings:
             kwargs[key] = settings[key]
     if "readout_lr" in ro_meta or "readout_lr" in settings:

@@ -164,6 +164,12 @@ class Network:
         unchanged). ``"auto"`` is ``"basis"`` there and ``"random"`` otherwise (a signal sent
         back from the read-out, a Conv last layer, no hidden layer). :attr:`readout_init`
         holds the start taken.
+    readout_learns : ``False`` keeps the read-out at its start (a fixed classifier). With
+        ``readout_init="basis"`` and a rule with ``filtered=True`` under a local signal (basis
+        scale 1/sqrt(d)), the last hidden layer's local loss is then the network's own loss at
+        every step: with a causal eligibility that layer learns the network's gradient (reset
+        aside), with nothing transported; TESS adds its non-causal term. An option, not a
+        default (the read-out learns in the papers); benchmarks/RESULTS.md, "A fixed read-out".
     """
 
     def __init__(
@@ -179,6 +185,7 @@ class Network:
         readout_lr: float = 1e-2,
         readout_gamma: float = 0.5,
         readout_init: str = "auto",
+        readout_learns: bool = True,
         scale: int = DEFAULT_SCALE,
         profile: Any = "loihi2",
         seed: int = 0,
@@ -231,6 +238,7 @@ class Network:
             local_classifier = (rule.feedback == "local" and bool(self.geometries) and self.geometries[-1] is None)
             readout_init = "basis" if local_classifier else "random"
         self.readout_init = readout_init
+        self.readout_learns = bool(readout_learns)
         rng = np.random.default_rng(seed)
         self.weights: List[np.ndarray] = []
         for geometry, recurrent, fan_in, fan_out in zip(self.geometries, self.recurrent, sizes[:-1], sizes[1:]):
@@ -283,8 +291,8 @@ class Network:
             previous = layer.s_out
         readout = Readout(
             weights=self.weights[-1], steps_per_sample=steps, n_samples=len(schedule),
-            gamma=self.readout_gamma, lr=self.readout_lr, scale=self.scale, profile=self.profile,
-            seed=self.seed + 100, name="readout",
+            gamma=self.readout_gamma, lr=self.readout_lr, learn=self.readout_learns, scale=self.scale,
+            profile=self.profile, seed=self.seed + 100, name="readout",
             snapshot=str(snapshot_dir / "readout.npy") if snapshot_dir else None,
             snapshot_every=snapshot_every, offset=self.latency, gap=gap,
         )

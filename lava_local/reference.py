@@ -128,7 +128,7 @@ def reference_run(
             if hidden_learns and rule.apply == "sample":
                 weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,
                                     hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i], engines[i])
-        if label >= 0:
+        if label >= 0 and net.readout_learns:
             if numeric == "fixed":
                 weights[-1] = readout_apply_fixed(weights[-1], ro.dw, ro_fixed, rngs[-1])
             else:

@@ -100,23 +100,25 @@ def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
          "--epochs", "2", "--seeds", "1", "--methods",
-         "TESS,BPTT,read-out only,TESS + random read-out,TESS (filtered)",
+         "TESS,BPTT,read-out only,TESS + random read-out,TESS (filtered),TESS (filtered) + fixed read-out",
          "--arch", "ff,rec",
          "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     result = json.loads((tmp_path / "temporal.json").read_text())
     rows = {(r["method"], r["arch"]): r for r in result["rows"]}
-    methods = ("TESS", "BPTT", "read-out only", "TESS + random read-out", "TESS (filtered)")
+    methods = ("TESS", "BPTT", "read-out only", "TESS + random read-out", "TESS (filtered)",
+               "TESS (filtered) + fixed read-out")
     assert set(rows) == {(m, a) for m in methods for a in ("ff", "rec")}
     for (method, arch), row in rows.items():
         assert 0.0 <= row["Toy_acc_mean"] <= 1.0 and row["Toy_s_per_epoch"] > 0
         assert len(row["Toy_rates"]) == (2 if arch == "ff" else 1)  # one per hidden layer
-    assert len(result["runs"]) == 10 and all(len(r["train_accuracy"]) == 2 for r in result["runs"])
+    assert len(result["runs"]) == 12 and all(len(r["train_accuracy"]) == 2 for r in result["runs"])
     # unnamed: the network's default start (the basis under TESS's signal; BPTT's at random)
-    assert {(r["method"], r["readout_init"]) for r in result["runs"]} == {
-        ("TESS", "basis"), ("BPTT", "random"), ("read-out only", "basis"), ("TESS + random read-out", "random"),
-        ("TESS (filtered)", "basis")}
+    assert {(r["method"], r["readout_init"], r["readout_learns"]) for r in result["runs"]} == {
+        ("TESS", "basis", True), ("BPTT", "random", True), ("read-out only", "basis", True),
+        ("TESS + random read-out", "random", True), ("TESS (filtered)", "basis", True),
+        ("TESS (filtered) + fixed read-out", "basis", False)}
     assert not any(r["error"] for r in result["runs"])
     encoding = result["encodings"]["Toy"]["encoding"]
     assert encoding["n_inputs"] == 24 and encoding["thresholds"][-1] == 1.2 and encoding["n_steps"] == 40

@@ -24,7 +24,8 @@ TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backe
     ([], ["info", "train", "eval", "bench", "deploy", "--traceback"]),
     (["info"], ["--json", "--cache-dir"]),
     (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
-                 "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--backend",
+                 "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--fixed-readout",
+                 "--backend",
                  "--device",
                  "--batch-size", "--lr", "--epochs", "--seed", "--checkpoint", "--resume", "--out", "--json", "stllr-bp",
                  "readout-only", "lava-fixed"]),
@@ -118,10 +119,12 @@ def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, monke
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("options, want", [((), False), (("--filtered",), True)], ids=["default", "filtered"])
-def test_filtered_reaches_the_rule(options, want, capsys, tmp_path, monkeypatch):
-    """--filtered gives the network's rule filtered=True (off by default) and is kept in the
-    run's config."""
+@pytest.mark.parametrize("options, want", [((), (False, True)), (("--filtered",), (True, True)),
+                                          (("--filtered", "--fixed-readout"), (True, False))],
+                         ids=["default", "filtered", "filtered-fixed-readout"])
+def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp_path, monkeypatch):
+    """--filtered gives the network's rule filtered=True, --fixed-readout the network
+    readout_learns=False (both off by default); both are kept in the run's config."""
     import lava_local.network
 
     built = []
@@ -129,13 +132,14 @@ def test_filtered_reaches_the_rule(options, want, capsys, tmp_path, monkeypatch)
     class Recording(lava_local.network.Network):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            built.append(self.rule.filtered)
+            built.append((self.rule.filtered, self.readout_learns))
 
     monkeypatch.setattr(lava_local.network, "Network", Recording)
     code, out, err = run(capsys, *TINY, "--epochs", "1", *options, "--out", tmp_path, "--json")
     assert code == 0, err
     assert built and set(built) == {want}
-    assert json.loads((tmp_path / "history.json").read_text())["config"]["filtered"] is want
+    config = json.loads((tmp_path / "history.json").read_text())["config"]
+    assert (config["filtered"], config["fixed_readout"]) == (want[0], not want[1])
 
 
 @pytest.mark.timeout(240)

@@ -163,3 +163,40 @@ def test_learning_memory_counts_one_filtered_eligibility_per_synapse_and_sample(
     held = {f: learning_memory_bytes(LocalTrainer(make(f), device="cpu"), x, y) for f in (False, True)}
     neurons = (16 + 12) if feedback == "local" else 0
     assert held[True] - held[False] == 4 * (16 * 20 + 12 * 16 + neurons) * 4  # batch x states x float32
+
+
+@pytest.mark.parametrize("readout_learns", [False, True], ids=["fixed-readout", "learned-readout"])
+def test_a_fixed_basis_readout_makes_the_last_layers_local_loss_the_networks_loss(readout_learns, rng):
+    """``Network(readout_init="basis", readout_learns=False)``: the read-out stays the last
+    hidden layer's local classifier, so after training steps too the filtered local update of
+    that layer is the BPTT gradient of the network's own loss (autograd, reset path detached);
+    a read-out that learns moves away from it."""
+    # a local signal on TESS's basis and scale (the read-out's start) with the causal
+    # eligibility (alpha_post 0): a gradient
+    rule = STLLR(filtered=True, signal=TESS().signal)
+    data = torch.as_tensor(rng.random((8, 30, 20)) < 0.3, dtype=torch.float64)
+    labels = torch.as_tensor(rng.integers(0, 4, 8))
+    net = Network(20, hidden=(16, 12), n_classes=4, rule=rule, init_scale=3.0, readout_init="basis",
+                  readout_learns=readout_learns, seed=1, **TEMPORAL)
+    start = net.weights[-1].copy()
+    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="sgd", lr=0.05)
+    for k in range(0, 6, 2):
+        trainer.train_step(data[k:k + 2], labels[k:k + 2])
+    trainer.sync_to_network()
+    assert not np.allclose(net.weights[-2], Network(20, hidden=(16, 12), n_classes=4, rule=rule, init_scale=3.0,
+                                                    seed=1, **TEMPORAL).weights[-2]), "the last layer must learn"
+    assert np.array_equal(net.weights[-1], start) == (not readout_learns)
+    x, y = data[6:], labels[6:]
+    local = _grads_or_none(LocalTrainer(net, device="cpu", dtype=torch.float64), x, y)
+    bptt = _grads_or_none(BPTTTrainer(net, device="cpu", dtype=torch.float64), x, y)
+    assert (local[-1] is None, bptt[-1] is None) == (not readout_learns, not readout_learns)
+    assert bptt[-2].abs().max() > 1e-3
+    if readout_learns:
+        assert (local[-2] - bptt[-2]).abs().max() / bptt[-2].abs().max() > 0.05
+    else:
+        torch.testing.assert_close(local[-2], bptt[-2], rtol=1e-9, atol=1e-12)
+
+
+def _grads_or_none(trainer, x, y):
+    trainer.compute_grads(x, y)
+    return [None if p.grad is None else p.grad.detach().clone() for p in trainer.params]

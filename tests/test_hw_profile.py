@@ -76,3 +76,14 @@ def test_fit_check_counts_neurons_synapses_and_cores(tmp_path):
     assert big.cores_for_synapses == 11 and not big.fits and "does NOT fit" in str(big)
     vgg = check_fit(vgg9((2, 32, 32), 11))
     assert any("frozen" in n for n in vgg.notes)
+
+
+def test_fit_check_says_where_the_read_out_learns():
+    from lava_local.hw_profile import check_fit
+    from lava_local.network import Network
+
+    learned, fixed = (check_fit(Network(40, hidden=(16,), readout_learns=flag)) for flag in (True, False))
+    assert learned.layers[-1].name == fixed.layers[-1].name == "readout"
+    assert (learned.layers[-1].learning, fixed.layers[-1].learning) == ("chip", "none")
+    assert [layer.learning for layer in fixed.layers[:-1]] == ["chip"]  # the hidden layer still learns
+    assert "fixed read-out" in str(fixed)

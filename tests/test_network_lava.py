@@ -29,13 +29,15 @@ REFERENCE_RULES = {
 
 
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
-@pytest.mark.parametrize("rule, readout_init",
-                         [pytest.param(rule, "random", id=name) for name, rule in REFERENCE_RULES.items()]
-                         + [pytest.param(TESS(lr=0.05), "basis", id="tess-basis-readout")])
-def test_lava_network_equals_kernel_reference(rule, readout_init, numeric, rng):
+@pytest.mark.parametrize("rule, readout_init, readout_learns",
+                         [pytest.param(rule, "random", True, id=name) for name, rule in REFERENCE_RULES.items()]
+                         + [pytest.param(TESS(lr=0.05), "basis", True, id="tess-basis-readout"),
+                            pytest.param(TESS(lr=0.05), "basis", False, id="tess-fixed-readout")])
+def test_lava_network_equals_kernel_reference(rule, readout_init, readout_learns, numeric, rng):
     frames, labels = _data(rng)
     train, test = (frames[:10], labels[:10]), (frames[10:], labels[10:])
-    kwargs = dict(hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, readout_init=readout_init, seed=3)
+    kwargs = dict(hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, readout_init=readout_init,
+                  readout_learns=readout_learns, seed=3)
     net = Network(40, **kwargs)
     start = [w.copy() for w in net.weights]
     ref_net = Network(40, **kwargs)
@@ -53,9 +55,14 @@ def test_lava_network_equals_kernel_reference(rule, readout_init, numeric, rng):
                 for w in start[:-1]]
         exps.append(quantize_readout(start[-1], 0.5, 0.05)[0].weight_exp)
         weights = [w * 2.0**e / 1024 for w, e in zip(weights, exps)]
-    for got, want, init in zip(net.weights, weights, start):
+    for got, want in zip(net.weights, weights):
         np.testing.assert_array_equal(got, want)
-        assert not np.array_equal(got, init), "the test must train every layer"
+    for got, init in zip(net.weights[:-1], start[:-1]):
+        assert not np.array_equal(got, init), "the test must train every hidden layer"
+    if readout_learns:
+        assert not np.array_equal(net.weights[-1], start[-1]), "the test must train the read-out"
+    elif numeric == "float":  # the fixed model hands back its start quantised
+        np.testing.assert_array_equal(net.weights[-1], start[-1])
 
 
 def test_tess_layer_update_is_local(rng):

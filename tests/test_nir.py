@@ -71,7 +71,7 @@ def test_round_trip_keeps_weights_neuron_rule_and_spikes(tmp_path, rng):
     rule = STLLR.dvs_gesture(lr=0.02)
     net = Network((2, 8, 8), hidden=(Conv(4, kernel=3, padding=1, pool=2), 12), n_classes=4, rule=rule,
                   neuron=LIFParams(gamma=0.8, v_th=0.7), readout_gamma=0.9, readout_lr=0.05, init_scale=3.0,
-                  seed=5)
+                  readout_learns=False, seed=5)
     path = tmp_path / "net.nir"
     with pytest.warns(UserWarning, match="reset='subtract'"):
         export_nir(net, path)
@@ -87,6 +87,7 @@ def test_round_trip_keeps_weights_neuron_rule_and_spikes(tmp_path, rng):
     assert back.in_shape == net.in_shape and back.hidden == net.hidden and back.geometries == net.geometries
     assert back.neuron == net.neuron and back.rule == net.rule and type(back.rule) is STLLR
     assert (back.readout_gamma, back.readout_lr, back.surrogate, back.seed) == (0.9, 0.05, net.surrogate, 5)
+    assert back.readout_learns is False  # kept in the graph's settings
     for ours, theirs in zip(net.weights, back.weights):
         np.testing.assert_array_equal(ours, theirs)
 

@@ -73,4 +73,6 @@ class BPTTTrainer(TrainerBase):
         if self.net.frozen:
             for p in self.params[:-1]:
                 p.grad = None
+        if not self.net.readout_learns:
+            self.params[-1].grad = None
         return u.detach().sum(0)

@@ -435,5 +435,5 @@ class LocalTrainer(TrainerBase):
                 dw, states[i] = states[i].dw, None
                 p.grad = None if self.net.frozen else self.to_parameter_grad(i, dw.div_(batch))
                 del dw
-            self.params[-1].grad = readout.dw.div_(batch)
+            self.params[-1].grad = readout.dw.div_(batch) if self.net.readout_learns else None
         return readout.score
