@@ -18,7 +18,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   filtered by the read-out's leak, the eligibility filtered alike); the read-out starts as
   ``Network`` starts it by default (at the rule's basis under a local signal: TESS, LLS,
   S-TLLR (local), TESS (filtered), readout-only; at random for S-TLLR and BPTT), "+ basis
-  read-out" / "+ random read-out" name the start (``Network(readout_init=...)``);
+  read-out" / "+ random read-out" name the start (``Network(readout_init=...)``), "+ fixed
+  read-out" keeps the read-out at the basis (``readout_learns=False``);
 * memory versus T (10, 100, 1000) and batch size (``--memory-batch``, 32 by default):
   the peak memory of a whole training step (CUDA: torch's peak allocation; CPU: the C
   heap's peak; see ``memory_point``) and the learning state within it (what BPTT saves
@@ -46,7 +47,7 @@ import numpy as np
 METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
-           "S-TLLR (local) + random read-out", "TESS (filtered)")
+           "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out")
 
 
 def make(method: str, n_in: int, seed: int):
@@ -62,13 +63,14 @@ def make(method: str, n_in: int, seed: int):
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
-    # "<method> + basis read-out" / "+ random read-out": Network(readout_init=...); else its
-    # default ("auto": the basis under a local signal), BPTT's at random as BPTT baselines start
+    # "<method> + basis read-out" / "+ random read-out": Network(readout_init=...); "+ fixed
+    # read-out": the basis, kept (readout_learns=False); else its default ("auto": the basis
+    # under a local signal), BPTT's at random as BPTT baselines start
     method, _, start = method.partition(" + ")
-    readout_init = start.removesuffix(" read-out") if start else "random" if method == "BPTT" else "auto"
+    start = start.removesuffix(" read-out") or ("random" if method == "BPTT" else "auto")
     rule = rules.get(method, TESS())
-    net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), readout_init=readout_init,
-                  seed=seed)
+    net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"),
+                  readout_init="basis" if start == "fixed" else start, readout_learns=start != "fixed", seed=seed)
     cls = BPTTTrainer if method == "BPTT" else LocalTrainer
     return net, cls
 

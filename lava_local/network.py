@@ -156,9 +156,10 @@ class Network:
         ``"basis"``: the read-out starts at the rule's fixed periodic basis over its n inputs,
         at the same scale (``make_basis(rule.signal.basis, C, n) / sqrt(n)``). For a dense or
         recurrent last hidden layer under a local signal (TESS, LLS, S-TLLR with
-        ``feedback="local"``; basis scale 1/sqrt(d), their default) that is the last layer's
-        own local classifier, so the read-out reads from its first step what the layer's
-        local signal trains the layer to express; started at random, it does not find those
+        ``feedback="local"``) that is the last layer's own local classifier (exactly at basis
+        scale 1/sqrt(d), TESS's and LLS's default; S-TLLR's unscaled one up to its scale), so
+        the read-out reads from its first step what the layer's local signal trains the layer
+        to express; started at random, it does not find those
         directions within a training run (benchmarks/RESULTS.md, "TESS: where its hidden
         learning goes": +3 to +12 points for TESS on every temporal set, the static sets
         unchanged). ``"auto"`` is ``"basis"`` there and ``"random"`` otherwise (a signal sent
