@@ -159,10 +159,9 @@ class Network:
         ``feedback="local"``) that is the last layer's own local classifier (exactly at basis
         scale 1/sqrt(d), TESS's and LLS's default; S-TLLR's unscaled one up to its scale), so
         the read-out reads from its first step what the layer's local signal trains the layer
-        to express; started at random, it does not find those
-        directions within a training run (benchmarks/RESULTS.md, "TESS: where its hidden
-        learning goes": +3 to +12 points for TESS on every temporal set, the static sets
-        unchanged). ``"auto"`` is ``"basis"`` there and ``"random"`` otherwise (a signal sent
+        to express; started at random, it does not find those directions within a training
+        run (benchmarks/RESULTS.md, "TESS: where its hidden learning goes": +3 to +12 points
+        for TESS on every temporal set, the static sets unchanged). ``"auto"`` is ``"basis"`` there and ``"random"`` otherwise (a signal sent
         back from the read-out, a Conv last layer, no hidden layer). :attr:`readout_init`
         holds the start taken.
     readout_learns : ``False`` keeps the read-out at its start (a fixed classifier). With

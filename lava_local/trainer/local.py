@@ -245,6 +245,7 @@ class LocalTrainer(TrainerBase):
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
+        readout_target = target if net.readout_learns else None  # a fixed read-out accumulates no update
         # each layer's y* B once per batch: a step's error and back-projection are one product
         layer_targets = [None if target is None else project_target(target, b) for b in self.signal_bases]
         weights = self.effective_weights()
@@ -295,7 +296,7 @@ class LocalTrainer(TrainerBase):
                 pre = self.layer_output(i, states[i].o)
             if learning and rule.apply == "step":
                 weights = self._apply_step(states, batch)
-            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, readout_target, in_place=True)
             if learning and windowed:
                 held += 1
                 if held == capacity:
@@ -317,6 +318,7 @@ class LocalTrainer(TrainerBase):
         batch, steps = x.shape[0], x.shape[1]
         states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
+        readout_target = target if net.readout_learns else None  # a fixed read-out accumulates no update
         softmax = SignalParams(n_classes=net.n_classes)
         local = rule.feedback == "local"
         layer_targets = [project_target(target, b) if local and target is not None else None
@@ -332,7 +334,7 @@ class LocalTrainer(TrainerBase):
                 inputs.append(pre)
                 states[i] = self._layer_forward(i, states[i], pre, w)
                 pre = self.layer_output(i, states[i].o)
-            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, target, in_place=True)
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, readout_target, in_place=True)
             if target is None or not learn_hidden:
                 continue
             if rule.filtered:  # from step 0 on: a spike before t_l still moves the read-out after it
