@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -89,7 +90,15 @@ def failure_dir() -> Path:
     if path is None:
         path = tempfile.mkdtemp(prefix="lava_local_failures_")
         os.environ[_ENV] = path
+        atexit.register(_remove_own_folder, path, os.getpid())
     return Path(path)
+
+
+def _remove_own_folder(path: str, owner: int) -> None:
+    """At exit, the process that made the failure folder removes it (Lava's forked
+    processes inherit the exit handler and the folder: they leave it alone)."""
+    if os.getpid() == owner:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def report_failure(process: str, model: str, time_step: int, exc: BaseException) -> None:

@@ -77,3 +77,26 @@ def test_stop_of_a_runtime_that_never_started_is_bounded():
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
     lif.stop()  # Lava's stop of the same runtime now returns at once
+
+
+@pytest.mark.timeout(120)
+def test_the_failure_folder_goes_with_the_process_that_made_it(tmp_path):
+    """A Lava run in a fresh interpreter: its forked model processes leave the folder they
+    report into alone, and the interpreter removes it when it exits."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import lava_local, numpy as np\n"
+              "from lava_local.proc.lif import LIF\n"
+              "from lava_local.runtime import failure_dir\n"
+              "lava_local.run(LIF(shape=(2,)), 20)\n"
+              "folder = failure_dir()\n"
+              "assert folder.is_dir()\n"
+              "print(folder)\n")
+    env = {k: v for k, v in os.environ.items() if k != lava_local.runtime._ENV}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=100, env=env,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = done.stdout.strip().splitlines()[-1]
+    assert "lava_local_failures_" in folder and not os.path.exists(folder)
