@@ -165,7 +165,7 @@ def _network_options() -> argparse.ArgumentParser:
     g.add_argument("--filtered", action="store_true", default=None,
                    help="the rule with filtered=True: its eligibility, and a local signal's view of the "
                         "spikes, filtered by the read-out's leak (an option for temporal data; one state "
-                        "per synapse, --backend trainer only)")
+                        "per synapse; dense layers, every backend)")
     g.add_argument("--fixed-readout", action="store_true", default=None,
                    help="keep the read-out at its start (Network(readout_learns=False)); at the basis and "
                         "with --filtered, the last hidden layer's local loss is the network's loss")
@@ -765,9 +765,6 @@ def _check_lava_options(args: argparse.Namespace) -> None:
     if args.rule == "stllr-bp":
         raise UsageError("S-TLLR's back-propagated signal (stllr-bp) runs in the trainer: use --backend trainer "
                          "or a local rule")
-    if args.filtered:
-        raise UsageError("--filtered keeps one eligibility per synapse and sample, which the Lava layers do not: "
-                         "use --backend trainer")
     if args.checkpoint is not None or args.resume:
         raise UsageError("--checkpoint and --resume are for --backend trainer (a Lava run is one schedule)")
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -55,6 +55,9 @@ __all__ = [
 
 DEFAULT_SCALE = 1024
 """Integer input units per 1.0 of float input: v_th = 0.6 becomes vth = 614 (0.5996)."""
+#: fractional bits of a ``rule.filtered`` layer's filtered spikes: the sum of B o_bar keeps
+#: them before its logits are rounded to whole spikes (the local error's unit)
+FILTERED_SPIKE_FRAC_BITS = 8
 
 
 @dataclass(frozen=True)
@@ -268,15 +271,18 @@ def quantize_dense_layer(
     n_out: int,
     scale: int = DEFAULT_SCALE,
     profile: Any = "loihi2",
+    filter_decay: Optional[float] = None,
 ):
     """Fixed-point parameters of a plastic dense layer and its integer initial weights.
 
     Returns ``(DenseLayerFixedParams, QuantizedWeights)``. The learning rate maps as
     ``dW_int = lr * s * scale / (2**(F_m + F_psi + exp) * impulse) * acc`` (see
-    :class:`~lava_local.kernels.layer.DenseLayerFixedParams`).
+    :class:`~lava_local.kernels.layer.DenseLayerFixedParams`). ``filter_decay``: the
+    read-out's leak a ``rule.filtered`` layer follows, quantised as the read-out's
+    (:func:`quantize_readout`); the filtered spikes keep ``FILTERED_SPIKE_FRAC_BITS``.
     """
     from .kernels.learning_signal import fixed_error
-    from .kernels.layer import DenseLayerFixedParams
+    from .kernels.layer import DenseLayerFixedParams, FilterFixedParams
 
     hw = load_profile(profile)
     elig = rule.for_neuron(neuron).eligibility  # a pre trace without its own decay follows the neuron
@@ -305,6 +311,9 @@ def quantize_dense_layer(
         error=error,
         lr_mant=lr_mant,
         lr_shift=lr_shift,
+        filter=None if filter_decay is None else FilterFixedParams(
+            quantize_decay("filter_decay", filter_decay, hw.neuron.decay_bits), hw.neuron.decay_bits,
+            FILTERED_SPIKE_FRAC_BITS),
     )
     return params, q
 

@@ -254,8 +254,11 @@ class Network:
 
     # -- building -----------------------------------------------------------------------
     def build(self, frames: np.ndarray, labels: np.ndarray, schedule: np.ndarray, learn: np.ndarray,
-              snapshot_dir: Optional[Path] = None, snapshot_every: int = 0):
-        """Wire the Lava processes; returns ``(source, layers, readout)``."""
+              snapshot_dir: Optional[Path] = None, snapshot_every: int = 0, numeric: str = "float"):
+        """Wire the Lava processes; returns ``(source, layers, readout)``. With
+        ``numeric="fixed"`` a process whose weights or rule have no fixed-point form in the
+        profile raises ``ValueError`` here, before Lava starts (a float run needs none)."""
+        from .proc.base import check_fixed_point
         from .proc.conv_layer import ConvLayer
         from .proc.dense_layer import DenseLayer
         from .proc.readout import Readout
@@ -281,7 +284,7 @@ class Network:
             g = self.geometries[i]
             if g is None:
                 layer = DenseLayer(scale=self.scale, profile=self.profile, seed=self.seed + i, offset=hop * i,
-                                   **common)
+                                   filter_decay=self.readout_gamma if self.rule.filtered else None, **common)
             else:
                 layer = ConvLayer(in_shape=g.in_shape, stride=g.stride, padding=g.padding, pool=g.pool,
                                   scale=self.scale, profile=self.profile, seed=self.seed + i, **common)
@@ -298,6 +301,8 @@ class Network:
         )
         previous.connect(readout.s_in)
         source.label_out.connect(readout.label_in)
+        if numeric == "fixed":
+            check_fixed_point([*layers, readout])
         return source, layers, readout
 
     @property
@@ -370,7 +375,7 @@ class Network:
         spikes_counted = [0] * len(self.hidden)  # each hidden layer's spike count at the last check
         with tempfile.TemporaryDirectory(prefix="lava_local_net_") as tmp:
             snap = Path(tmp)
-            source, layers, readout = self.build(frames, labels, schedule, learn, snap, per_epoch)
+            source, layers, readout = self.build(frames, labels, schedule, learn, snap, per_epoch, numeric)
             bar = _progress(total, f"{numeric} {self.rule.name if not self.frozen else 'frozen'}", progress)
             start = time.perf_counter()
             clock = {"done": 0, "chunk_start": start, "epoch_start": start, "epochs": 0}
@@ -422,7 +427,7 @@ class Network:
         self._check_run(numeric, mapping)
         schedule = np.arange(len(x))
         source, layers, readout = self.build(x.astype(np.uint8), np.zeros(len(x), dtype=np.int64), schedule,
-                                             np.zeros(len(x), dtype=bool))
+                                             np.zeros(len(x), dtype=bool), numeric=numeric)
         total = len(x) * period(x.shape[1], self.rule.drain_steps)
         bar = _progress(total, f"{numeric} predict", progress)
         try:
@@ -446,7 +451,7 @@ class Network:
         first = [layer_offset + int(mapping == "loihi") for layer_offset in range(len(self.hidden))] \
             if self.rule.timing == "loihi" else [0] * len(self.hidden)
         total = steps + self.latency + int(mapping == "loihi")
-        source, layers, readout = self.build(x.astype(np.uint8), y, np.array([0]), np.array([False]))
+        source, layers, readout = self.build(x.astype(np.uint8), y, np.array([0]), np.array([False]), numeric=numeric)
         monitors = []
         for layer in layers:
             monitor = Monitor()

@@ -47,7 +47,8 @@ def reference_run(
     bases = [make_basis(rule.signal.basis, rule.signal.n_classes, n) for n in sizes]
     if numeric == "fixed":
         hidden_fixed = [
-            quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], net.scale, net.profile)
+            quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], net.scale, net.profile,
+                                 net.readout_gamma if rule.filtered else None)
             if g is None else quantize_conv_layer(w, g, net.neuron, net.surrogate, rule, net.scale, net.profile)
             for g, w in zip(net.geometries, net.weights[:-1])
         ]
@@ -77,7 +78,8 @@ def reference_run(
     for k, index in enumerate(schedule):
         label = int(labels[index]) if learn[k] else -1
         hidden_learns = label >= 0 and not net.frozen
-        states = [dense_layer_init(w.shape[1], w.shape[0], dtype, rule.pairing_offset) if g is None
+        filtered = rule.filtered and hidden_learns  # the filtered eligibility and spikes, in a learning sample
+        states = [dense_layer_init(w.shape[1], w.shape[0], dtype, rule.pairing_offset, filtered) if g is None
                   else conv_layer_init(g, dtype)
                   for g, w in zip(net.geometries, weights[:-1])]
         states = [state if engines[i] is None else state._replace(q=x1[i]) for i, state in enumerate(states)]
@@ -105,7 +107,8 @@ def reference_run(
                     g = net.geometries[i]
                     if g is None:
                         state = dense_layer_step(state, pre, weights[i], net.neuron, net.surrogate,
-                                                 rule.eligibility, bases[i], rule.signal, target)
+                                                 rule.eligibility, bases[i], rule.signal, target,
+                                                 filter_decay=net.readout_gamma if filtered else None)
                     else:
                         state = conv_layer_step(state, pre.reshape(g.in_shape), weights[i], g, net.neuron,
                                                 net.surrogate, rule.eligibility, bases[i], rule.signal, target)

@@ -67,8 +67,9 @@ class LearningRule:
     (:class:`~lava_local.trainer.LocalTrainer`, after each training sample) and in the Lava
     models, fused and Loihi mapping, whose sample clock then gives every sample
     ``drain_steps`` more steps (:mod:`lava_local.proc.sample`).
-    ``filtered`` (in the trainer, dense and recurrent layers, ``timing="paper"``,
-    ``apply="sample"``): the eligibility is low-pass filtered by the read-out's leak before
+    ``filtered`` (``timing="paper"``, ``apply="sample"``; dense and recurrent layers in the
+    trainer, dense layers in the Lava models, float and fixed point): the eligibility is
+    low-pass filtered by the read-out's leak before
     it meets the signal (e-prop's filtered eligibility,
     :func:`~lava_local.kernels.plasticity.filtered_eligibility_step`), so the signal at step t
     also credits the spikes of earlier steps that a leaky read-out still holds. With
@@ -79,8 +80,8 @@ class LearningRule:
     update is the gradient of the per-step local loss ``CE(softmax(s B o_bar[t]), y*)``
     (the reset's path aside): what a leaky read-out at the basis would send the layer,
     still from nothing but the layer's own spikes and the label. One state per synapse and
-    sample instead of per neuron, so not on the Lava models (whose rules keep per-neuron
-    state, as Loihi's learning engine does). Measured on the four temporal sets
+    sample instead of per neuron (on Loihi 2, what a synapse's tag can hold; the Loihi
+    mapping does not build it). Measured on the four temporal sets
     (``benchmarks/RESULTS.md``): TESS +0.7 to +4.4 points (10 seeds); LLS's cosine basis at
     1/sqrt(d) on the filtered spikes (about ten times the instantaneous ones) silences its
     second layer, which its square basis or the scale 1/d does not.

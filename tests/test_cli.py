@@ -120,8 +120,10 @@ def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, monke
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("options, want", [((), (False, True)), (("--filtered",), (True, True)),
-                                          (("--filtered", "--fixed-readout"), (True, False))],
-                         ids=["default", "filtered", "filtered-fixed-readout"])
+                                          (("--filtered", "--fixed-readout"), (True, False)),
+                                          (("--filtered", "--fixed-readout", "--backend", "lava-fixed"),
+                                           (True, False))],
+                         ids=["default", "filtered", "filtered-fixed-readout", "filtered-fixed-readout-lava-fixed"])
 def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp_path, monkeypatch):
     """--filtered gives the network's rule filtered=True, --fixed-readout the network
     readout_learns=False (both off by default); both are kept in the run's config."""
@@ -236,7 +238,6 @@ def test_npz_with_nan_frames_exits_2(capsys, tmp_path, npz_set):
     (["--data", "nope"], "unknown data set"),
     (["--hidden", "8,x"], "--hidden"),
     (["--backend", "lava-float", "--method", "bptt"], "--backend trainer"),
-    (["--backend", "lava-float", "--filtered"], "--backend trainer"),
     (["--resume"], "--checkpoint"),
 ])
 def test_bad_usage_exits_2_with_one_line(capsys, tmp_path, argv, message):

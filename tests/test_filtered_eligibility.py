@@ -143,13 +143,21 @@ def test_filtered_is_refused_where_it_does_not_apply():
 
 
 @pytest.mark.timeout(60)
-def test_the_lava_layers_refuse_a_filtered_rule():
-    """One eligibility per synapse and sample: the trainer's, not the Lava models' (their
-    learning state is per neuron, as Loihi's learning engine keeps it)."""
+def test_the_lava_dense_layer_takes_a_filtered_rule_with_the_read_outs_leak():
+    """One eligibility per synapse: the DenseLayer keeps it, given the read-out's leak it
+    follows (and only a filtered rule takes one); the ConvLayer refuses the rule."""
+    from lava_local.proc.conv_layer import ConvLayer
     from lava_local.proc.dense_layer import DenseLayer
 
-    with pytest.raises(ValueError, match="runs in the trainer"):
-        DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=TESS(filtered=True).for_classes(4))
+    rule = TESS(filtered=True).for_classes(4)
+    with pytest.raises(ValueError, match="needs filter_decay"):
+        DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=rule)
+    with pytest.raises(ValueError, match="only such a rule"):
+        DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=TESS().for_classes(4), filter_decay=0.9)
+    layer = DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=rule, filter_decay=0.9)
+    assert layer.proc_params["fixed"].filter.decay == round(4096 * 0.1)  # the read-out's 12-bit decay
+    with pytest.raises(ValueError, match="the ConvLayer does not"):
+        ConvLayer(weights=np.zeros((2, 1, 3, 3)), in_shape=(1, 6, 6), steps_per_sample=5, rule=rule)
 
 
 @pytest.mark.parametrize("feedback", ["bp", "local"])
@@ -200,3 +208,53 @@ def test_a_fixed_basis_readout_makes_the_last_layers_local_loss_the_networks_los
 def _grads_or_none(trainer, x, y):
     trainer.compute_grads(x, y)
     return [None if p.grad is None else p.grad.detach().clone() for p in trainer.params]
+
+
+def _float_and_fixed_steps(filtered: bool, rng: np.random.Generator, steps: int = 24):
+    """One labelled sample through a dense layer in float and in fixed point, on the same
+    quantised weights (4 classes, 30 -> 16, leaks 0.9): the two final states, the fixed
+    layer's parameters and the float rule."""
+    from lava_local.fixed_point import DEFAULT_SCALE, quantize_dense_layer
+    from lava_local.kernels.basis import make_basis
+    from lava_local.kernels.layer import dense_layer_init, dense_layer_step, dense_layer_step_fixed
+    from lava_local.kernels.learning_signal import one_hot
+    from lava_local.kernels.surrogate import Surrogate
+
+    n_in, n_out, decay, label = 30, 16, 0.9, 2
+    neuron, surrogate = LIFParams(gamma=0.9, v_th=0.6), Surrogate()
+    rule = TESS(filtered=filtered).for_classes(4).for_neuron(neuron)
+    w = rng.normal(0, 3 / np.sqrt(n_in), (n_out, n_in))
+    fixed, quantized = quantize_dense_layer(w, neuron, surrogate, rule, n_out, filter_decay=decay if filtered else None)
+    weights = quantized.weights * 2.0 ** fixed.weight_exp / DEFAULT_SCALE  # the same weights in float
+    basis = make_basis("square", 4, n_out)
+    frames = (rng.random((steps, n_in)) < 0.3).astype(np.int64)
+    flt = dense_layer_init(n_in, n_out, float, filtered=filtered)
+    fix = dense_layer_init(n_in, n_out, np.int64, filtered=filtered)
+    for t in range(steps):
+        flt = dense_layer_step(flt, frames[t].astype(float), weights, neuron, surrogate, rule.eligibility, basis,
+                               rule.signal, one_hot(label, 4), filter_decay=decay if filtered else None)
+        fix = dense_layer_step_fixed(fix, frames[t], quantized.weights, fixed, basis.astype(np.int64), label)
+        np.testing.assert_array_equal(fix.o, flt.o)  # the same spikes: what differs is the arithmetic
+    return flt, fix, fixed, rule
+
+
+def test_the_fixed_point_filtered_step_tracks_the_float_one():
+    """The integer filtered eligibility, filtered spikes and update (decayed toward zero as
+    the fixed-point read-out's membrane, logits rounded to whole spikes) follow the float
+    kernel on the same quantised layer and spikes, as closely as the unfiltered integer
+    update follows its float one: filtered spikes to 1/256 a step, and the update's error
+    no more than the pre trace's own rounding gives the unfiltered update."""
+    errors, sizes = {}, {}
+    for filtered in (False, True):
+        flt, fix, fixed, rule = _float_and_fixed_steps(filtered, np.random.default_rng(5))
+        update_unit = 2.0 ** (fixed.error.frac_bits + fixed.psi.frac_bits) * fixed.pre_impulse
+        dw_fixed = fix.dw * rule.signal.basis_scale(16) / update_unit
+        sizes[filtered] = np.abs(flt.dw).max()
+        errors[filtered] = np.abs(dw_fixed - flt.dw).max() / sizes[filtered]
+        assert np.corrcoef(dw_fixed.ravel(), flt.dw.ravel())[0, 1] > 0.99
+    assert flt.o_bar.max() > 1.5 and sizes[True] > 5 * sizes[False]  # filtered over many steps: a larger update
+    np.testing.assert_allclose(fix.o_bar / 2 ** 8, flt.o_bar, atol=24 / 256)
+    eligibility_unit = 2.0 ** fixed.psi.frac_bits * fixed.pre_impulse
+    assert np.abs(fix.e_bar / eligibility_unit - flt.e_bar).max() < 0.15 * np.abs(flt.e_bar).max()
+    assert errors[False] > 0.01  # the integer pre trace's floor decay: about 10 % here
+    assert errors[True] < 1.5 * errors[False]

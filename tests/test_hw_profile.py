@@ -87,3 +87,14 @@ def test_fit_check_says_where_the_read_out_learns():
     assert (learned.layers[-1].learning, fixed.layers[-1].learning) == ("chip", "none")
     assert [layer.learning for layer in fixed.layers[:-1]] == ["chip"]  # the hidden layer still learns
     assert "fixed read-out" in str(fixed)
+
+
+def test_fit_check_says_the_filtered_eligibility_is_not_in_the_loihi_mapping():
+    from lava_local.hw_profile import check_fit
+    from lava_local.network import Network
+    from lava_local.rules import TESS
+
+    hidden = check_fit(Network(40, hidden=(16, 8), rule=TESS(filtered=True))).layers[:-1]
+    assert [layer.learning for layer in hidden] == ["chip", "chip"]
+    assert all("tag" in layer.reason and "does not build it" in layer.reason for layer in hidden)
+    assert "tag" not in check_fit(Network(40, hidden=(16,))).layers[0].reason

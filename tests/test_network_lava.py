@@ -34,6 +34,20 @@ REFERENCE_RULES = {
                          + [pytest.param(TESS(lr=0.05), "basis", True, id="tess-basis-readout"),
                             pytest.param(TESS(lr=0.05), "basis", False, id="tess-fixed-readout")])
 def test_lava_network_equals_kernel_reference(rule, readout_init, readout_learns, numeric, rng):
+    _check_against_reference(rule, readout_init, readout_learns, numeric, rng)
+
+
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+@pytest.mark.parametrize("readout_learns", [True, False], ids=["learned-readout", "fixed-readout"])
+def test_lava_network_with_the_filtered_eligibility_equals_kernel_reference(readout_learns, numeric, rng):
+    """``TESS(filtered=True)``: the layers keep one filtered eligibility per synapse and
+    read their spikes filtered by the read-out's leak."""
+    _check_against_reference(TESS(lr=0.05, filtered=True), "basis", readout_learns, numeric, rng)
+
+
+def _check_against_reference(rule, readout_init, readout_learns, numeric, rng):
+    """Two epochs of ``Network.fit`` in Lava equal :func:`reference_run`: test accuracies,
+    and the weights bit for bit; every layer that learns has moved."""
     frames, labels = _data(rng)
     train, test = (frames[:10], labels[:10]), (frames[10:], labels[10:])
     kwargs = dict(hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, readout_init=readout_init,
@@ -204,3 +218,30 @@ def test_fit_times_every_epoch_when_the_run_segments_do_not_divide_it(rng):
     assert len(history.epoch_seconds) == 3
     assert all(s > 0 for s in history.epoch_seconds)
     assert sum(history.epoch_seconds) <= wall
+
+
+@pytest.mark.timeout(120)
+def test_a_network_without_a_fixed_point_form_runs_in_float_and_says_so_in_fixed_point(rng, monkeypatch):
+    """Weights beyond the profile's range (as a long float run can grow them) or a
+    non-integer alpha have no fixed-point form: the float network runs all the same; a
+    fixed-point run stops before Lava starts, naming the process, and the fixed models
+    themselves report it (not a hang) where a run reaches them."""
+    from dataclasses import replace
+
+    import lava_local.proc.base
+
+    frames, labels = _data(rng, n=6)
+    data = (frames, labels)
+    wide = Network(40, hidden=(16,), seed=1)
+    wide.weights[0][0, 0] = 60.0  # beyond 8-bit mantissas with exponents up to 7 at scale 1024
+    rule = TESS(lr=0.05)
+    half = Network(40, hidden=(16,), rule=rule.with_(eligibility=replace(rule.eligibility, alpha_post=-0.5)), seed=1)
+    for net, why in ((wide, "do not fit 8-bit weights"), (half, "integer alphas")):
+        start = [w.copy() for w in net.weights]
+        history = net.fit(data, data, epochs=1, numeric="float", progress=False)
+        assert len(history.test_accuracy) == 1 and not np.array_equal(net.weights[0], start[0])
+        with pytest.raises(ValueError, match=f"hidden0 has no fixed-point form: .*{why}"):
+            net.fit(data, data, epochs=1, numeric="fixed", progress=False)
+    monkeypatch.setattr(lava_local.proc.base, "check_fixed_point", lambda processes: None)  # as if a run got there
+    with pytest.raises(Exception, match="no fixed-point form: .*do not fit 8-bit weights"):
+        wide.fit(data, data, epochs=1, numeric="fixed", progress=False)

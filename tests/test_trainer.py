@@ -16,11 +16,15 @@ def _data(rng, n=12, steps=8, n_in=40, rate=0.25):
     return (rng.random((n, steps, n_in)) < rate).astype(np.uint8), rng.integers(0, 10, size=n)
 
 
-@pytest.mark.parametrize("rule", [TESS(lr=0.05), STLLR.dvs_gesture(lr=0.05), STLLR(lr=0.05), LLS(lr=0.05),
-                                  TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="clipped")),
-                                  TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="pwl_softmax"))],
-                         ids=["tess", "stllr-preset", "stllr", "lls", "tess-clipped", "tess-pwl-softmax"])
-@pytest.mark.parametrize("conv", [False, True], ids=["dense", "conv"])
+RULES = {"tess": TESS(lr=0.05), "stllr-preset": STLLR.dvs_gesture(lr=0.05), "stllr": STLLR(lr=0.05),
+         "lls": LLS(lr=0.05), "tess-clipped": TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="clipped")),
+         "tess-pwl-softmax": TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="pwl_softmax"))}
+
+
+@pytest.mark.parametrize("rule, conv", [pytest.param(rule, conv, id=f"{name}-{'conv' if conv else 'dense'}")
+                                        for name, rule in RULES.items() for conv in (False, True)]
+                         # one eligibility per synapse: dense layers only
+                         + [pytest.param(TESS(lr=0.05, filtered=True), False, id="tess-filtered-dense")])
 def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
     """Batch 1, float64, SGD with the Lava models' learning rates: same weights and the
     same predictions as the NumPy reference, which the Lava float network equals bit for bit

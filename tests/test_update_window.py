@@ -176,7 +176,8 @@ def test_layer_window_equals_layer_steps(xp, kind, rng):
                                    rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-ARRAYS = [name for name in DenseLayerState._fields if name not in ("stacks", "delay")]
+#: the state's arrays (a filtered state's e_bar, o_bar aside: windows refuse rule.filtered)
+ARRAYS = [name for name in DenseLayerState._fields if name not in ("stacks", "delay", "e_bar", "o_bar")]
 
 
 def _stacked(state: DenseLayerState, xp, input_inside: bool) -> DenseLayerState:

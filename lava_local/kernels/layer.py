@@ -65,6 +65,8 @@ from .plasticity import (
     dense_update,
     dense_update_fixed,
     engine_factor_fixed,
+    filtered_eligibility_step,
+    filtered_update,
     stacked_update,
     synapse_outer,
 )
@@ -79,8 +81,11 @@ __all__ = [
     "dense_layer_step",
     "dense_layer_forward",
     "dense_layer_learn",
+    "dense_layer_filter",
     "DenseLayerFixedParams",
     "dense_layer_step_fixed",
+    "dense_layer_filter_fixed",
+    "FilterFixedParams",
     "dense_layer_apply_fixed",
     "EngineStep",
     "ReadoutState",
@@ -115,13 +120,21 @@ class DenseLayerState(NamedTuple):
     #: the Loihi timing's delay line: the post factors ``(a, b)`` of the last k steps,
     #: oldest first (:func:`delay_line`); ``None``: each step's factors are used at once
     delay: Optional[Tuple[Tuple[Any, Any], ...]] = None
+    #: ``rule.filtered``: the eligibility filtered by the read-out's leak, one per synapse
+    #: (:func:`~.plasticity.filtered_eligibility_step`), and the layer's spikes filtered
+    #: alike, which its local signal reads (:func:`dense_layer_filter`); ``None`` otherwise
+    e_bar: Any = None
+    o_bar: Any = None
 
 
-def dense_layer_init(n_in: int, n_out: int, dtype=float, offset: int = 0) -> DenseLayerState:
-    """Zero state of one sample; ``offset``: the rule's ``pairing_offset`` (delay line)."""
+def dense_layer_init(n_in: int, n_out: int, dtype=float, offset: int = 0, filtered: bool = False) -> DenseLayerState:
+    """Zero state of one sample; ``offset``: the rule's ``pairing_offset`` (delay line);
+    ``filtered``: with the filtered eligibility and spikes (``rule.filtered``)."""
     z_out = np.zeros(n_out, dtype)
+    weight_sized = np.zeros((n_out, n_in), dtype)
     return DenseLayerState(z_out, z_out.copy(), np.zeros(n_in, dtype), z_out.copy(), z_out.copy(),
-                           np.zeros((n_out, n_in), dtype), delay=delay_line(offset, z_out))
+                           weight_sized, delay=delay_line(offset, z_out),
+                           e_bar=weight_sized.copy() if filtered else None, o_bar=z_out.copy() if filtered else None)
 
 
 def delay_line(offset: int, post: Any) -> Optional[Tuple[Tuple[Any, Any], ...]]:
@@ -149,6 +162,7 @@ def dense_layer_step(
     signal: SignalParams,
     target: Optional[np.ndarray],
     in_place: bool = False,
+    filter_decay: Optional[float] = None,
 ) -> DenseLayerState:
     """One float step; ``target`` is the one-hot label (or its
     :class:`~.learning_signal.ProjectedTarget`), or ``None`` for no learning.
@@ -156,11 +170,37 @@ def dense_layer_step(
     Works on one sample (``pre`` of shape ``(n_in,)``, NumPy) and on batches (``(B, n_in)``,
     NumPy or torch); ``dw`` sums over the batch. ``in_place=True`` writes the new state
     over the old one (:func:`dense_layer_forward`, :func:`dense_layer_learn`).
+    ``filter_decay`` (``rule.filtered``, a state with ``e_bar`` and ``o_bar``): the
+    read-out's leak; the filtered state takes this step (:func:`dense_layer_filter`), with
+    or without a target, and the local signal reads the filtered spikes.
     """
     state = dense_layer_forward(state, pre, weights, neuron, surrogate, eligibility, in_place)
+    if filter_decay is not None:
+        state = dense_layer_filter(state, pre, eligibility, filter_decay, in_place)
     if target is None:  # a delay line still applies its waiting factors (and takes zeros)
         return state if state.delay is None else dense_layer_learn(state, pre, state.o * 0, eligibility, in_place)
-    return dense_layer_learn(state, pre, learning_signal(state.o, target, basis, signal), eligibility, in_place)
+    seen = state.o if filter_decay is None else state.o_bar
+    return dense_layer_learn(state, pre, learning_signal(seen, target, basis, signal), eligibility, in_place)
+
+
+def dense_layer_filter(state: DenseLayerState, pre: Any, eligibility: EligibilityParams, decay: float,
+                       in_place: bool = False) -> DenseLayerState:
+    """``rule.filtered``, one step: the eligibility and the layer's spikes low-pass filtered
+    by the read-out's leak ``decay``::
+
+        e_bar[t] = decay e_bar[t-1] + alpha_pre Psi(u[t]) (x) q[t] + alpha_post h[t] (x) o_pre[t]
+        o_bar[t] = decay o_bar[t-1] + o[t]
+
+    (:func:`~.plasticity.filtered_eligibility_step`; after :func:`dense_layer_forward`).
+    On Loihi 2 ``e_bar`` is what a synapse's tag holds: the learning engine decays it and
+    adds the eligibility's products (as Lava's reward-modulated STDP keeps its eligibility
+    trace in the tag), and the update reads it with the signal (:func:`dense_layer_learn`).
+    A state without ``o_bar`` (a signal that does not read the layer's spikes: S-TLLR's
+    ``bp`` and ``dfa``) filters the eligibility only.
+    """
+    e_bar = filtered_eligibility_step(state.e_bar, state.psi, state.h, state.q, pre, eligibility, decay, in_place)
+    o_bar = None if state.o_bar is None else trace_step(state.o_bar, state.o, decay, in_place)
+    return state._replace(e_bar=e_bar, o_bar=o_bar)
 
 
 def dense_layer_forward(
@@ -192,8 +232,12 @@ def dense_layer_learn(state: DenseLayerState, pre: Any, m: Any, eligibility: Eli
     ``in_place=True`` adds it into ``state.dw`` itself (for a caller that owns the
     accumulator, like the batched trainer: no second weight-sized array per step), with
     ``state.stacks`` both terms in one product. With a delay line (the Loihi timing) the
-    update pairs the factors of ``k`` steps ago with this step's ``q`` and ``o_pre``.
+    update pairs the factors of ``k`` steps ago with this step's ``q`` and ``o_pre``. With
+    a filtered eligibility (``state.e_bar``, :func:`dense_layer_filter`) the update is
+    ``m (x) e_bar`` (:func:`~.plasticity.filtered_update`).
     """
+    if state.e_bar is not None:
+        return state._replace(dw=_accumulate(state.dw, in_place, lambda out: filtered_update(m, state.e_bar, out)))
     if state.delay is not None:
         (a, b), delay = _delayed(state.delay, *eligibility_factors(m, state.psi, state.h, eligibility))
         return state._replace(delay=delay, dw=_accumulate(
@@ -221,6 +265,17 @@ def _accumulate(dw: Any, in_place: bool, update: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class FilterFixedParams:
+    """``rule.filtered`` in integers: the read-out's leak as the read-out's membrane holds
+    it (``decay`` of ``2**decay_bits``, :func:`~lava_local.fixed_point.quantize_decay`), and
+    the fractional bits of the filtered spikes (one spike adds ``2**spike_frac_bits``)."""
+
+    decay: int
+    decay_bits: int
+    spike_frac_bits: int
+
+
+@dataclass(frozen=True)
 class DenseLayerFixedParams:
     """Integer parameters of a plastic dense layer in one hardware profile's format.
 
@@ -243,6 +298,7 @@ class DenseLayerFixedParams:
     error: FixedError
     lr_mant: int
     lr_shift: int
+    filter: Optional[FilterFixedParams] = None  # rule.filtered
 
 
 def dense_layer_step_fixed(
@@ -257,7 +313,9 @@ def dense_layer_step_fixed(
     """One integer step (same order as :func:`dense_layer_step`); ``label < 0``: no learning.
 
     With ``engine`` (the Loihi timing, learning as the chip does) the update is the learning
-    engine's (:func:`_engine_learn`).
+    engine's (:func:`_engine_learn`). A state with ``e_bar`` and ``o_bar`` (``rule.filtered``,
+    ``params.filter``) filters them (:func:`dense_layer_filter_fixed`), labelled or not,
+    and learns ``m (x) e_bar`` from the signal of the filtered spikes.
     """
     tr = params.trace
     pre = np.asarray(pre, np.int64)
@@ -266,6 +324,12 @@ def dense_layer_step_fixed(
         return _engine_learn(state, pre, weights, params, basis_sign, label, engine, h, lif, psi_u)
     q = trace_step_fixed(state.q, pre * params.pre_impulse, params.pre_decay, tr.decay_bits, tr.max)
     dw, delay = state.dw, state.delay
+    if state.e_bar is not None:
+        stepped = dense_layer_filter_fixed(state._replace(u=lif.u, o=lif.o, q=q, h=h, psi=psi_u), pre, params)
+        if label >= 0:
+            m = learning_signal_fixed(stepped.o_bar, label, basis_sign, params.error, params.filter.spike_frac_bits)
+            stepped = stepped._replace(dw=dw + filtered_update(m, stepped.e_bar))
+        return stepped
     if delay is not None:  # the Loihi timing: a step without a label pushes zero factors
         m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
         (a, b), delay = _delayed(delay, *eligibility_factors(m, psi_u, h, params))
@@ -274,6 +338,28 @@ def dense_layer_step_fixed(
         m = learning_signal_fixed(lif.o, label, basis_sign, params.error)
         dw = dw + dense_update_fixed(m, psi_u, h, q, pre, params.alpha_pre, params.alpha_post, params.pre_impulse)
     return DenseLayerState(lif.u, lif.o, q, h, psi_u, dw, delay=delay)
+
+
+def dense_layer_filter_fixed(state: DenseLayerState, pre: np.ndarray, params: DenseLayerFixedParams) -> DenseLayerState:
+    """Integer form of :func:`dense_layer_filter` (after the step's traces, LIF and Psi)::
+
+        e_bar = trunc(e_bar (2**b - decay) / 2**b) + alpha_pre Psi (x) q + alpha_post h (x) o_pre impulse
+        o_bar = trunc(o_bar (2**b - decay) / 2**b) + o 2**spike_frac_bits
+
+    decaying as the read-out's membrane does (toward zero, ``params.filter``); the
+    eligibility's terms are those of :func:`~.plasticity.dense_update_fixed` without the
+    signal, so ``m (x) e_bar`` counts in the accumulator's units and the learning rate's
+    mapping holds."""
+    f = params.filter
+    if f is None:
+        raise ValueError("a filtered layer state needs the filter's integer parameters: quantize the layer with "
+                         "filter_decay (lava_local.fixed_point.quantize_dense_layer)")
+    keep = (1 << f.decay_bits) - f.decay
+    fresh = dense_update_fixed(1, state.psi, state.h, state.q, pre, params.alpha_pre, params.alpha_post,
+                               params.pre_impulse)
+    return state._replace(e_bar=trunc_shift(np.asarray(state.e_bar, np.int64) * keep, f.decay_bits) + fresh,
+                          o_bar=trunc_shift(np.asarray(state.o_bar, np.int64) * keep, f.decay_bits)
+                          + (np.asarray(state.o, np.int64) << f.spike_frac_bits))
 
 
 def _forward_fixed(state: DenseLayerState, pre: np.ndarray, weights: np.ndarray, params: DenseLayerFixedParams):

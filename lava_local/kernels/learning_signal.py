@@ -342,15 +342,20 @@ def local_error_fixed(z: np.ndarray, label: int, error: Any) -> np.ndarray:
     return e
 
 
-def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, error: Any) -> np.ndarray:
+def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, error: Any,
+                          o_frac_bits: int = 0) -> np.ndarray:
     """Integer learning signal for an integer basis (+-1 square waves) and binary spikes.
 
     Returns ``m_int = B^T e_int`` with ``e_int`` from :func:`local_error_fixed` (``error``:
     a :class:`FixedError`, or a :class:`SoftmaxTable` for the softmax); the float signal
-    is ``s * m_int / 2**F``. ``label < 0`` (no label) gives zeros.
+    is ``s * m_int / 2**F``. ``label < 0`` (no label) gives zeros. ``o_frac_bits``: ``o``
+    holds values with that many fractional bits (filtered spikes, ``rule.filtered``); the
+    logits ``B o`` are rounded to whole spikes, the unit the error's constants count in.
     """
     d = basis_sign.shape[1]
     if label < 0:
         return np.zeros(d, dtype=np.int64)
     z = basis_sign.astype(np.int64) @ np.asarray(o, dtype=np.int64)
+    if o_frac_bits:
+        z = (z + (1 << (o_frac_bits - 1))) >> o_frac_bits
     return basis_sign.T.astype(np.int64) @ local_error_fixed(z, label, error)

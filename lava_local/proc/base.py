@@ -1,4 +1,6 @@
 """Common base of lava_local's processes."""
+from typing import Any, Callable, Dict, Iterable, Tuple
+
 from lava.magma.core.process.process import AbstractProcess
 
 
@@ -33,9 +35,9 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
     if rule.feedback != "local":
         raise ValueError(f"the Lava {layer} learns from its local signal; S-TLLR's 'bp' and 'DFA' "
                          "feedback run in the trainer (lava_local.trainer.LocalTrainer)")
-    if rule.filtered:
-        raise ValueError(f"the Lava {layer} keeps per-neuron learning state; filtered=True keeps one "
-                         "eligibility per synapse and runs in the trainer (lava_local.trainer.LocalTrainer)")
+    if rule.filtered and layer != "DenseLayer":
+        raise ValueError(f"filtered=True keeps one eligibility per synapse: the Lava DenseLayer and the trainer's "
+                         f"dense and recurrent layers have it, the {layer} does not")
     if rule.timing != "paper" and layer != "DenseLayer":
         raise ValueError(f"timing={rule.timing!r} is the dense layers' Loihi mapping; the {layer} learns with "
                          "timing='paper'")
@@ -51,6 +53,27 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
     if basis.shape != (n_classes, size):
         raise ValueError(f"basis has shape {basis.shape}, expected (n_classes, {size}) = {(n_classes, size)}")
     return rule.for_neuron(neuron), basis
+
+
+def fixed_point_form(quantize: Callable[[], Tuple[Any, Any]]) -> Dict[str, Any]:
+    """A process's fixed-point form, as its ``proc_params``: ``fixed`` (the integer
+    parameters), ``weights_fixed`` and ``unfit``, empty, or why ``quantize()`` found no form
+    in the hardware profile (weights beyond its range, non-integer alphas, ...). A float run
+    needs none; a fixed-point run raises ``unfit`` (:func:`check_fixed_point`, and the fixed
+    models themselves)."""
+    try:
+        fixed, quantized = quantize()
+    except ValueError as error:
+        return dict(fixed=None, weights_fixed=None, unfit=str(error))
+    return dict(fixed=fixed, weights_fixed=quantized.weights, unfit="")
+
+
+def check_fixed_point(processes: Iterable[Any]) -> None:
+    """Raise ``ValueError`` naming the first process without a fixed-point form."""
+    for proc in processes:
+        why = proc.proc_params.get("unfit", "")
+        if why:
+            raise ValueError(f"{proc.name} has no fixed-point form: {why}")
 
 
 class LearningLayerProcess(LocalProcess):

@@ -14,6 +14,7 @@ from lava_local.kernels.layer import (
     conv_layer_forward,
     conv_layer_learn,
     conv_layer_step,
+    dense_layer_filter,
     dense_layer_forward,
     dense_layer_learn,
     delay_line,
@@ -31,8 +32,7 @@ from lava_local.kernels.learning_signal import (
     project_target,
 )
 from lava_local.kernels.neuron import spikes
-from lava_local.kernels.plasticity import TermStacks, filtered_eligibility_step, filtered_update
-from lava_local.kernels.traces import trace_step
+from lava_local.kernels.plasticity import TermStacks
 from lava_local.trainer.base import TrainerBase
 
 
@@ -159,7 +159,13 @@ class LocalTrainer(TrainerBase):
             else:
                 psi, h, q = zeros(*out), zeros(*out), zeros(*inp)
             delay = delay_line(net.rule.pairing_offset if learning else 0, zeros(*out))
-            states.append(DenseLayerState(zeros(*out), o, q, h, psi, zeros(*self.params[i].shape), stacks[i], delay))
+            # rule.filtered: one eligibility per synapse and sample, and, for a local signal to
+            # read, the spikes filtered alike
+            filtered = learning and net.rule.filtered
+            e_bar = zeros(batch, *self.params[i].shape) if filtered else None
+            o_bar = zeros(*out) if filtered and net.rule.feedback == "local" else None
+            states.append(DenseLayerState(zeros(*out), o, q, h, psi, zeros(*self.params[i].shape), stacks[i], delay,
+                                          e_bar, o_bar))
         n_classes, n_in = self.params[-1].shape
         readout = ReadoutState(zeros(batch, n_classes), zeros(batch, n_in), zeros(batch, n_classes),
                                zeros(n_classes, n_in))
@@ -324,9 +330,6 @@ class LocalTrainer(TrainerBase):
         layer_targets = [project_target(target, b) if local and target is not None else None
                          for b in self.signal_bases]
         weights = self.effective_weights()
-        filtered = [None] * len(states)  # the filtered eligibilities, (B, n_out, n_in) each
-        # a local signal's input here (local: rule.filtered): each layer's spikes filtered by the read-out's leak
-        filtered_spikes = [torch.zeros_like(s.o) for s in states] if local else []
         for t in range(steps):
             inputs, pre = [], x[:, t]
             for i, w in enumerate(weights):
@@ -338,17 +341,13 @@ class LocalTrainer(TrainerBase):
             if target is None or not learn_hidden:
                 continue
             if rule.filtered:  # from step 0 on: a spike before t_l still moves the read-out after it
-                filtered = [filtered_eligibility_step(e, s.psi, s.h, s.q, p, rule.eligibility, net.readout_gamma,
-                                                      in_place=True)
-                            for e, s, p in zip(filtered, states, inputs)]
-                if local:
-                    filtered_spikes = [trace_step(o_bar, s.o, net.readout_gamma, in_place=True)
-                                       for o_bar, s in zip(filtered_spikes, states)]
+                states = [dense_layer_filter(s, p, rule.eligibility, net.readout_gamma, in_place=True)
+                          for s, p in zip(states, inputs)]
             if t < rule.t_l:
                 continue
-            if local:
-                signals = [learning_signal(o_bar, c, b, self.signal)
-                           for o_bar, c, b in zip(filtered_spikes, layer_targets, self.signal_bases)]
+            if local:  # under rule.filtered the layer's classifier reads its filtered spikes
+                signals = [learning_signal(s.o if s.o_bar is None else s.o_bar, c, b, self.signal)
+                           for s, c, b in zip(states, layer_targets, self.signal_bases)]
             else:
                 error = local_error(readout.u, target, softmax)
                 if rule.feedback == "dfa":
@@ -356,11 +355,9 @@ class LocalTrainer(TrainerBase):
                 else:
                     signals = self._backpropagate_step(error @ self.params[-1], states, inputs, weights)
             for i, m in enumerate(signals):
-                if rule.filtered:
-                    filtered_update(m, filtered[i], out=states[i].dw)
-                else:
-                    states[i] = self._layer_learn(i, states[i], inputs[i], m)
-        self.filtered_bytes = sum(e.numel() * e.element_size() for e in filtered + filtered_spikes if e is not None)
+                states[i] = self._layer_learn(i, states[i], inputs[i], m)
+        self.filtered_bytes = sum(x.numel() * x.element_size() for s in states for x in (s.e_bar, s.o_bar)
+                                  if x is not None)
         if rule.drain and target is not None and learn_hidden:
             self._drain(states, x, weights)
         return states, readout

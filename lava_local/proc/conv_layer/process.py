@@ -12,7 +12,7 @@ from lava_local.fixed_point import DEFAULT_SCALE, quantize_conv_layer
 from lava_local.kernels.layer import ConvGeometry
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.surrogate import Surrogate
-from lava_local.proc.base import LearningLayerProcess, check_learning_layer
+from lava_local.proc.base import LearningLayerProcess, check_learning_layer, fixed_point_form
 from lava_local.rules import TESS, LearningRule
 
 
@@ -61,10 +61,10 @@ class ConvLayer(LearningLayerProcess):
         if out_shape[1] % pool or out_shape[2] % pool:
             raise ValueError(f"output {out_shape[1:]} cannot be average-pooled to {pool}x{pool}")
         rule, basis = check_learning_layer(rule, neuron, surrogate, basis, geometry.signal_size, "ConvLayer")
-        fixed, quantized = quantize_conv_layer(w, geometry, neuron, surrogate, rule, scale, profile)
+        fixed = fixed_point_form(lambda: quantize_conv_layer(w, geometry, neuron, surrogate, rule, scale, profile))
         super().__init__(weights=w, geometry=geometry, steps=_validate.integer("steps_per_sample", steps_per_sample, 1),
                          rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, learn=bool(learn),
-                         fixed=fixed, weights_fixed=quantized.weights, scale=scale, seed=int(seed),
+                         **fixed, scale=scale, seed=int(seed),
                          snapshot=snapshot, snapshot_every=int(snapshot_every), name=name)
         self.proc_params["process_name"] = self.name
         n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))

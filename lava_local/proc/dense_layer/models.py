@@ -39,6 +39,7 @@ class _DenseLayerModel(GuardedModel):
         self.learn = p["learn"]
         self.dw = None
         self.delay = None  # the Loihi timing's delay line of post factors
+        self.e_bar = self.o_bar = None  # rule.filtered, in a learning sample: the filtered eligibility and spikes
         self.offset = p.get("offset", 0)  # the layer's place in the pipeline (proc.sample)
         self.gap = self.rule.drain_steps  # the drain's silent steps after each sample
         self.sample_learns = False
@@ -55,11 +56,12 @@ class _DenseLayerModel(GuardedModel):
         """A step before the layer's first sample (its place in the pipeline)."""
 
     def _state(self) -> DenseLayerState:
-        return DenseLayerState(self.u, self.o, self.q, self.h, self.psi, self.dw, delay=self.delay)
+        return DenseLayerState(self.u, self.o, self.q, self.h, self.psi, self.dw, delay=self.delay,
+                               e_bar=self.e_bar, o_bar=self.o_bar)
 
     def _store(self, state: DenseLayerState) -> None:
         self.u[:], self.o[:], self.q[:], self.h[:], self.psi[:] = state[:5]
-        self.dw, self.delay = state.dw, state.delay
+        self.dw, self.delay, self.e_bar, self.o_bar = state.dw, state.delay, state.e_bar, state.o_bar
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
         k, t = phase(self.time_step, self.steps, self.offset, self.gap)
@@ -74,6 +76,10 @@ class _DenseLayerModel(GuardedModel):
             self.dw = np.zeros(self.weights.shape, dtype=self.weights.dtype)
             self.delay = delay_line(self.rule.pairing_offset, self.o)
             self.sample_learns = self.learn and label >= 0
+            # filtered from the sample's first step on (a spike before t_l still counts after it)
+            filtered = self.sample_learns and self.rule.filtered
+            self.e_bar = np.zeros(self.weights.shape, self.dw.dtype) if filtered else None
+            self.o_bar = np.zeros(self.o.shape, self.o.dtype) if filtered else None
         learning = self.learn and label >= 0 and t >= self.rule.t_l
         self._store(self._advance(s_in, label if learning else -1))
         self.spike_count[0] += np.count_nonzero(self.o)
@@ -137,6 +143,8 @@ class FixedLayerModel(_DenseLayerModel):
 
     def _integer_state(self) -> DenseLayerState:
         """The state with integer accumulator; loads the integer weights on first use."""
+        if self.fixed is None:  # reported by the guard, raised in the caller
+            raise ValueError(f"no fixed-point form: {self.proc_params['unfit']}")
         if not self.loaded:
             self.weights[:] = self.proc_params["weights_fixed"]
             self.loaded = True
@@ -155,7 +163,8 @@ class PyDenseLayerModelFloat(FloatLayerModel):
     def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
         p = self.proc_params
         return dense_layer_step(self._state(), s_in, self.weights, p["neuron"], p["surrogate"],
-                                self.rule.eligibility, p["basis"], self.rule.signal, self._target(label))
+                                self.rule.eligibility, p["basis"], self.rule.signal, self._target(label),
+                                filter_decay=None if self.e_bar is None else p["filter_decay"])
 
 
 @implements(proc=DenseLayer, protocol=LoihiProtocol)
@@ -171,7 +180,7 @@ class PyDenseLayerModelFixed(FixedLayerModel):
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
         self.engine = None
-        if self.rule.timing == "loihi":
+        if self.rule.timing == "loihi" and self.fixed is not None:
             p = proc_params
             profile = p.get("profile", "loihi2")
             self.engine = engine_params(self.rule.eligibility.lambda_pre, self.fixed.pre_impulse, profile)

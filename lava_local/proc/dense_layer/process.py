@@ -11,7 +11,7 @@ from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_dense_layer
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.surrogate import Surrogate
-from lava_local.proc.base import LearningLayerProcess, check_learning_layer
+from lava_local.proc.base import LearningLayerProcess, check_learning_layer, fixed_point_form
 from lava_local.rules import TESS, LearningRule
 
 
@@ -53,6 +53,13 @@ class DenseLayer(LearningLayerProcess):
     pipeline, :mod:`lava_local.proc.sample`); with ``rule.timing="loihi"`` the layer passes its
     spikes on one step later (the Dense hop of Loihi 2), in both mappings, so a layer fed by
     another such layer has ``offset`` one more than it. ``Network`` sets it.
+
+    ``filter_decay`` (with ``rule.filtered``, and only then): the leak of the read-out the
+    layer's filtered eligibility and spikes follow (:func:`~lava_local.kernels.layer.dense_layer_filter`;
+    ``Network`` gives its ``readout_gamma``). The filtered eligibility is one state per
+    synapse, as a Loihi 2 synapse's tag holds one; the fixed-point model decays it and the
+    filtered spikes as the fixed-point read-out decays its membrane
+    (:func:`~lava_local.kernels.layer.dense_layer_filter_fixed`).
     """
 
     def __init__(
@@ -71,20 +78,29 @@ class DenseLayer(LearningLayerProcess):
         snapshot: Optional[str] = None,
         snapshot_every: int = 0,
         offset: int = 0,
+        filter_decay: Optional[float] = None,
         name: Optional[str] = None,
     ) -> None:
         w = _validate.finite_array("weights", weights)
         offset = _validate.integer("offset", offset, 0)
+        if getattr(rule, "filtered", False) != (filter_decay is not None):
+            raise ValueError("a rule with filtered=True needs filter_decay (the read-out's leak), and only such a "
+                             f"rule takes one: got filtered={getattr(rule, 'filtered', None)}, "
+                             f"filter_decay={filter_decay!r}")
+        if filter_decay is not None:
+            filter_decay = _validate.in_unit_interval("filter_decay", filter_decay)
         if w.ndim != 2:
             raise ValueError(f"weights must be a 2-D (n_out, n_in) matrix, got shape {w.shape}")
         n_out, n_in = w.shape
         steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
         rule, basis = check_learning_layer(rule, neuron, surrogate, basis, n_out, "DenseLayer")
-        fixed, quantized = quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale, profile)
+        fixed = fixed_point_form(lambda: quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale, profile,
+                                                              filter_decay))
         super().__init__(
             weights=w, rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, steps=steps,
-            learn=bool(learn), fixed=fixed, weights_fixed=quantized.weights, scale=scale, seed=int(seed), profile=profile,
-            snapshot=snapshot, snapshot_every=int(snapshot_every), offset=offset, name=name,
+            learn=bool(learn), **fixed, scale=scale, seed=int(seed), profile=profile,
+            snapshot=snapshot, snapshot_every=int(snapshot_every), offset=offset, filter_decay=filter_decay,
+            name=name,
         )
         self.proc_params["process_name"] = self.name
         self.s_in = InPort(shape=(n_in,))

@@ -94,6 +94,8 @@ class PyReadoutModelFixed(_ReadoutModel):
         self.loaded = False
 
     def _advance(self, state, s_in, label):
+        if self.proc_params["fixed"] is None:  # reported by the guard, raised in the caller
+            raise ValueError(f"no fixed-point form: {self.proc_params['unfit']}")
         if not self.loaded:
             self.weights[:] = self.proc_params["weights_fixed"]
             self.loaded = True

@@ -9,7 +9,7 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_readout
-from lava_local.proc.base import LearningLayerProcess
+from lava_local.proc.base import LearningLayerProcess, fixed_point_form
 
 
 class Readout(LearningLayerProcess):
@@ -38,9 +38,9 @@ class Readout(LearningLayerProcess):
         lr = _validate.positive("lr", lr)
         offset = _validate.integer("offset", offset, 0)
         gap = _validate.integer("gap", gap, 0)
-        fixed, quantized = quantize_readout(w, gamma, lr, scale, profile)
-        super().__init__(weights=w, steps=steps, gamma=gamma, lr=lr, learn=bool(learn), fixed=fixed,
-                         weights_fixed=quantized.weights, scale=scale, seed=int(seed), snapshot=snapshot,
+        fixed = fixed_point_form(lambda: quantize_readout(w, gamma, lr, scale, profile))
+        super().__init__(weights=w, steps=steps, gamma=gamma, lr=lr, learn=bool(learn), **fixed,
+                         scale=scale, seed=int(seed), snapshot=snapshot,
                          snapshot_every=int(snapshot_every), offset=offset, gap=gap, name=name)
         self.proc_params["process_name"] = self.name
         n_classes, n_in = w.shape
