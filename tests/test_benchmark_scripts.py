@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,14 +90,19 @@ def _toy_ts(rng, n_per_class: int, length: int = 40) -> str:
             + "\n".join(rows) + "\n")
 
 
-def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
+def _toy_wheel(folder) -> None:
+    """A fake aeon 1.6.0 wheel in ``folder`` holding one UEA/UCR set, Toy (12 + 12 series)."""
     import zipfile
 
     rng = np.random.default_rng(0)
-    with zipfile.ZipFile(tmp_path / "aeon-1.6.0-py3-none-any.whl", "w") as archive:
+    with zipfile.ZipFile(folder / "aeon-1.6.0-py3-none-any.whl", "w") as archive:
         archive.writestr("aeon/__init__.py", "")
         archive.writestr("aeon/datasets/data/Toy/Toy_TRAIN.ts", _toy_ts(rng, 12))
         archive.writestr("aeon/datasets/data/Toy/Toy_TEST.ts", _toy_ts(rng, 12))
+
+
+def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
+    _toy_wheel(tmp_path)
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
          "--epochs", "2", "--seeds", "1", "--methods",
@@ -126,3 +132,27 @@ def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
     table = (tmp_path / "temporal.md").read_text()
     assert "| method | arch | Toy | SHD |" in table and "no data" in table
     assert "| set | arch | BPTT | S-TLLR (bp) gap | TESS gap |" in table and "| Toy | rec |" in table
+
+
+@pytest.mark.timeout(400)
+def test_temporal_lava_runs_the_cli_in_float_and_fixed_point(tmp_path):
+    """Each run is a ``lava-local train`` process on the Lava backends; the table has one
+    row per method and numeric, and the fixed read-out's runs keep their read-out."""
+    _toy_wheel(tmp_path)
+    methods = "TESS (filtered) + fixed read-out,read-out only"
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "temporal_lava.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
+         "--epochs", "1", "--seeds", "1", "--methods", methods, "--jobs", "2", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=380, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    runs = json.loads((tmp_path / "temporal_lava.json").read_text())["runs"]
+    assert sorted((r["method"], r["numeric"]) for r in runs) == sorted(
+        (m, n) for m in methods.split(",") for n in ("float", "fixed"))
+    assert all(not r["error"] and len(r["test_accuracy"]) == 1 and 0 <= r["test_accuracy"][0] <= 1 for r in runs)
+    table = (tmp_path / "temporal_lava.md").read_text()
+    assert "| TESS (filtered) + fixed read-out | fixed |" in table and "| read-out only | float |" in table
+    for run in runs:  # what each run asked for reached its process's network
+        config = json.loads((Path(run["out"]) / "history.json").read_text())["config"]
+        filtered = run["method"].startswith("TESS (filtered)")
+        assert (config["backend"], config["filtered"], config["fixed_readout"], config["method"]) == (
+            f"lava-{run['numeric']}", filtered, filtered, "local" if filtered else "readout-only")

@@ -19,6 +19,9 @@ decomposed for Loihi 2, :mod:`lava_local.decomposed`) the post factors
 
     dW       += a[t-k] (x) q[t] + b[t-k] (x) o_pre[t]            (factors before step 0: zero)
 
+With ``rule.filtered`` the eligibility and the spikes the signal reads are first low-pass
+filtered by the read-out's leak (:func:`dense_layer_filter`), and ``dW += m (x) e_bar``.
+
 In fixed point a dense layer with the Loihi timing learns as the chip's learning engine
 does (:func:`dense_layer_step_fixed` with an :class:`EngineStep`, :mod:`.learning_engine`), bit for bit what the
 Loihi mapping learns.
