@@ -2,13 +2,13 @@
 
     .venv/bin/python benchmarks/temporal_lava.py [--sets PickupGestureWiimoteZ]
         [--methods "TESS,TESS (filtered) + fixed read-out,read-out only"] [--numerics float,fixed]
-        [--epochs 10] [--seeds 3] [--lr LR] [--jobs 2] [--cache-dir DIR] [--out results]
+        [--epochs 10] [--seeds 3] [--lr LR] [--readout-lr LR] [--jobs 2] [--cache-dir DIR] [--out results]
 
 Each run is what a user runs: ``lava-local train --data ucr:NAME --hidden 256,128 --backend
 lava-float|lava-fixed`` (one process per run, ``--jobs`` at a time), so the network is the
 CLI's for a UEA/UCR set (delta encoding as ``benchmarks/temporal.py``, hidden and read-out
 leak 0.9) and it learns online, one sample at a time, with the Lava models' SGD (the rule's
-``lr``, the read-out's ``Network`` default). Methods: ``TESS`` (the default rule), ``TESS
+``lr``, the read-out's ``Network`` default; ``--lr`` and ``--readout-lr`` set them). Methods: ``TESS`` (the default rule), ``TESS
 (filtered)`` (``--filtered``), ``+ fixed read-out`` (``--fixed-readout``) and ``read-out only``
 (``--method readout-only``). Writes ``<out>/temporal_lava.{md,json}``: test accuracy after the
 last epoch, mean +- std over seeds, and seconds per epoch, per method and numeric.
@@ -37,8 +37,9 @@ def command(task: Dict[str, Any], args: argparse.Namespace, out: Path) -> List[s
     cmd = [sys.executable, "-m", "lava_local.cli", "train", "--data", f"ucr:{task['set']}", "--hidden", "256,128",
            "--backend", f"lava-{task['numeric']}", "--epochs", str(args.epochs), "--seed", str(task["seed"]),
            "--out", str(out), "--no-progress", "--json", *METHODS[task["method"]]]
-    if args.lr is not None:
-        cmd += ["--lr", str(args.lr)]
+    for option, value in (("--lr", args.lr), ("--readout-lr", args.readout_lr)):
+        if value is not None:
+            cmd += [option, str(value)]
     if args.cache_dir:
         cmd += ["--cache-dir", args.cache_dir]
     return cmd
@@ -88,6 +89,8 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=None,
                         help="the hidden layers' SGD step in Lava (default: the rule's, 1e-3, set for N-MNIST's "
                              "10 steps; a sample of ~100 steps sums ten times as many updates)")
+    parser.add_argument("--readout-lr", type=float, default=None,
+                        help="the read-out's SGD step in Lava (default: Network's, 1e-2)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (each its own process)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
     parser.add_argument("--out", type=Path, default=Path("results"))

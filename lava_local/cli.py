@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                                        "included (default 5)")
     g.add_argument("--lr", type=_positive_float, default=None,
                    help="learning rate: Adam's for the trainer, the rule's SGD step in Lava (default 1e-3)")
+    g.add_argument("--readout-lr", type=_positive_float, default=None,
+                   help="the read-out's rate: its Adam rate in the trainer (default: --lr), its SGD step in "
+                        "Lava (default: Network's 1e-2, which online learning on ~100-step samples can blow up)")
     g.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
                    help=f"save DIR/{CHECKPOINT_NAME} after every epoch (trainer backend)")
     g.add_argument("--resume", action="store_true",
@@ -473,11 +476,15 @@ def build_network(args: argparse.Namespace, data: Dataset, lr: Optional[float] =
     from lava_local.network import Network
 
     rule = make_rule(args.rule, args.filtered)
-    if lr is not None:  # the Lava models' SGD step; the trainer gives its optimisers the rate
+    extra = {}
+    if lr is not None:  # the Lava models' SGD steps; the trainer gives its optimisers the rates
         rule = rule.with_(lr=lr)
+        if getattr(args, "readout_lr", None) is not None:
+            extra["readout_lr"] = args.readout_lr
     gamma = args.gamma if args.gamma is not None else data.network.get("gamma")
     readout_gamma = args.readout_gamma if args.readout_gamma is not None else data.network.get("readout_gamma")
-    extra = {} if readout_gamma is None else {"readout_gamma": readout_gamma}
+    if readout_gamma is not None:
+        extra["readout_gamma"] = readout_gamma
     neuron = LIFParams() if gamma is None else replace(LIFParams(), gamma=gamma)
     # BPTT learns no local signal, so "auto" starts its read-out at random, as BPTT baselines start
     readout_init = "random" if args.method == "bptt" and args.readout_init == "auto" else args.readout_init
@@ -495,7 +502,9 @@ def make_trainer(args: argparse.Namespace, net, lr: float = 1e-3):
 
     torch.manual_seed(args.seed)
     cls = BPTTTrainer if args.method == "bptt" else LocalTrainer
-    return cls(net, device=args.device, optimizer="adam", lr=lr)
+    readout_lr = getattr(args, "readout_lr", None)
+    rates = lr if readout_lr is None else [lr] * (len(net.weights) - 1) + [readout_lr]
+    return cls(net, device=args.device, optimizer="adam", lr=rates)
 
 
 def _checkpoint_file(path: Path) -> Path:
@@ -679,7 +688,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     log(f"{data.description}; network {data.n_in} -> {' -> '.join(map(str, net.hidden)) or '(none)'} -> "
         f"{data.n_classes}, {learning}, backend {args.backend}")
     args.out.mkdir(parents=True, exist_ok=True)
-    config = dict(_config(args), backend=args.backend, epochs=epochs, lr=lr,
+    config = dict(_config(args), backend=args.backend, epochs=epochs, lr=lr, readout_lr=args.readout_lr,
                   **({} if lava else {"batch_size": args.batch_size}))
     trainer_info: Dict[str, Any] = {"notes": []}
     trainer, generator, first, previous = None, None, 0, []

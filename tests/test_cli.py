@@ -299,3 +299,36 @@ def test_console_script_is_installed():
     assert result.returncode == 0, result.stderr
     for command in ("info", "train", "eval", "bench", "deploy"):
         assert command in result.stdout
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("backend", ["trainer", "lava-float"])
+def test_readout_lr_sets_the_read_outs_rate_alone(backend, capsys, tmp_path, monkeypatch):
+    """--readout-lr: the read-out's Adam rate in the trainer (the hidden layers keep --lr), its
+    SGD step in Lava (the rule keeps --lr); kept in the run's config."""
+    import lava_local.network
+    import lava_local.trainer
+
+    rates = []
+
+    class RecordingNetwork(lava_local.network.Network):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            rates.append(("network", self.rule.lr, self.readout_lr))
+
+    class RecordingTrainer(lava_local.trainer.LocalTrainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            rates.append(("trainer", *(o.param_groups[0]["lr"] for o in self.optimizers)))
+
+    monkeypatch.setattr(lava_local.network, "Network", RecordingNetwork)
+    monkeypatch.setattr(lava_local.trainer, "LocalTrainer", RecordingTrainer)
+    code, _, err = run(capsys, *TINY, "--epochs", "1", "--backend", backend, "--lr", "2e-3", "--readout-lr", "1e-4",
+                       "--out", tmp_path, "--json")
+    assert code == 0, err
+    if backend == "trainer":
+        assert ("trainer", 2e-3, 1e-4) in rates  # one hidden layer (--hidden 16) and the read-out
+    else:
+        assert ("network", 2e-3, 1e-4) in rates
+    config = json.loads((tmp_path / "history.json").read_text())["config"]
+    assert (config["lr"], config["readout_lr"]) == (2e-3, 1e-4)
