@@ -34,7 +34,8 @@ REFERENCE_RULES = {
                          + [pytest.param(TESS(lr=0.05), "basis", True, id="tess-basis-readout"),
                             pytest.param(TESS(lr=0.05), "basis", False, id="tess-fixed-readout")])
 def test_lava_network_equals_kernel_reference(rule, readout_init, readout_learns, numeric, rng):
-    _check_against_reference(rule, readout_init, readout_learns, numeric, rng)
+    trained, start = _fit_equals_reference(rule, readout_init, readout_learns, numeric, rng)
+    _assert_learned(trained, start, readout_learns, numeric)
 
 
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
@@ -42,12 +43,13 @@ def test_lava_network_equals_kernel_reference(rule, readout_init, readout_learns
 def test_lava_network_with_the_filtered_eligibility_equals_kernel_reference(readout_learns, numeric, rng):
     """``TESS(filtered=True)``: the layers keep one filtered eligibility per synapse and
     read their spikes filtered by the read-out's leak."""
-    _check_against_reference(TESS(lr=0.05, filtered=True), "basis", readout_learns, numeric, rng)
+    trained, start = _fit_equals_reference(TESS(lr=0.05, filtered=True), "basis", readout_learns, numeric, rng)
+    _assert_learned(trained, start, readout_learns, numeric)
 
 
-def _check_against_reference(rule, readout_init, readout_learns, numeric, rng):
-    """Two epochs of ``Network.fit`` in Lava equal :func:`reference_run`: test accuracies,
-    and the weights bit for bit; every layer that learns has moved."""
+def _fit_equals_reference(rule, readout_init, readout_learns, numeric, rng):
+    """Two epochs of ``Network.fit`` in Lava; asserts they equal :func:`reference_run` (test
+    accuracies, and the weights bit for bit). Returns the trained and the initial weights."""
     frames, labels = _data(rng)
     train, test = (frames[:10], labels[:10]), (frames[10:], labels[10:])
     kwargs = dict(hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, readout_init=readout_init,
@@ -71,12 +73,17 @@ def _check_against_reference(rule, readout_init, readout_learns, numeric, rng):
         weights = [w * 2.0**e / 1024 for w, e in zip(weights, exps)]
     for got, want in zip(net.weights, weights):
         np.testing.assert_array_equal(got, want)
-    for got, init in zip(net.weights[:-1], start[:-1]):
+    return net.weights, start
+
+
+def _assert_learned(trained, start, readout_learns: bool, numeric: str) -> None:
+    """Every hidden layer moved; the read-out moved if it learns, else kept its start."""
+    for got, init in zip(trained[:-1], start[:-1]):
         assert not np.array_equal(got, init), "the test must train every hidden layer"
     if readout_learns:
-        assert not np.array_equal(net.weights[-1], start[-1]), "the test must train the read-out"
+        assert not np.array_equal(trained[-1], start[-1]), "the test must train the read-out"
     elif numeric == "float":  # the fixed model hands back its start quantised
-        np.testing.assert_array_equal(net.weights[-1], start[-1])
+        np.testing.assert_array_equal(trained[-1], start[-1])
 
 
 def test_tess_layer_update_is_local(rng):
