@@ -69,10 +69,11 @@ class BPTTTrainer(TrainerBase):
         u = self.forward(x)
         loss = torch.nn.functional.cross_entropy(u.reshape(-1, u.shape[-1]), y.repeat(u.shape[0]),
                                                  reduction="sum") / x.shape[0]
-        loss.backward()
-        if self.net.frozen:
-            for p in self.params[:-1]:
-                p.grad = None
-        if not self.net.readout_learns:
-            self.params[-1].grad = None
+        # only the layers that learn get a gradient (frozen hidden layers, a fixed read-out:
+        # none), and autograd computes nothing for the others
+        learns = [not self.net.frozen] * (len(self.params) - 1) + [self.net.readout_learns]
+        learning = [p for p, flag in zip(self.params, learns) if flag]
+        grads = iter(torch.autograd.grad(loss, learning) if learning else ())
+        for p, flag in zip(self.params, learns):
+            p.grad = next(grads) if flag else None
         return u.detach().sum(0)
