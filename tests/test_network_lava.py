@@ -198,12 +198,12 @@ def test_fit_stops_when_a_layer_falls_silent(numeric, rng):
 
 
 def test_fit_stops_when_weights_explode(rng):
-    """LLS with its unscaled cosine basis and an SGD step of 100 drives the hidden weights
+    """LLS with its basis unscaled and an SGD step of 1000 drives the hidden weights
     past 100 times their initial norm in the first epoch; at the rule's default rate the
     same network trains on."""
     frames, labels = _data(rng, n=20, steps=20, n_in=30)
     train, test = (frames[:16], labels[:16]), (frames[16:], labels[16:])
-    rule = LLS(signal=SignalParams(basis="cosine"), lr=100.0)
+    rule = LLS(signal=SignalParams(basis="sine"), lr=1000.0)
     with pytest.raises(TrainingCollapse, match="^epoch 1: hidden layer 0's weights exploded"):
         Network(30, hidden=(16,), n_classes=10, rule=rule, seed=0).fit(train, test, epochs=3, progress=False)
     history = Network(30, hidden=(16,), n_classes=10, rule=rule.with_(lr=1e-3), seed=0).fit(

@@ -142,16 +142,44 @@ def test_fixed_learning_signal_tracks_the_float_one(rng):
     assert not learning_signal_fixed(np.ones(64, int), -1, basis.astype(int), table).any()
 
 
-@pytest.mark.parametrize("kind", ["square", "cosine", "sine"])
-def test_bases_are_deterministic_and_nearly_orthogonal(kind):
-    a, b = make_basis(kind, 10, 512), make_basis(kind, 10, 512)
+@pytest.mark.parametrize("kind, size", [("square", 512), ("cosine", 1000), ("sine", 512)])
+def test_bases_are_deterministic_and_nearly_orthogonal(kind, size):
+    a, b = make_basis(kind, 10, size), make_basis(kind, 10, size)
     np.testing.assert_array_equal(a, b)
-    assert a.shape == (10, 512)
+    assert a.shape == (10, size)
     unit = a / np.linalg.norm(a, axis=1, keepdims=True)
     cos = unit @ unit.T - np.eye(10)
     assert np.abs(cos).max() < 0.15
     if kind == "square":
         assert set(np.unique(a)) == {-1.0, 1.0}
+
+
+@pytest.mark.parametrize("n_classes, size, row, what", [(2, 128, 1, "constant"), (10, 256, 9, "constant"),
+                                                        (10, 512, 9, "zero"), (10, 100, 0, "zero")])
+def test_the_cosine_basis_refuses_a_row_that_aliases_to_a_constant_or_zero(n_classes, size, row, what):
+    """cos(pi f (j + 0.5) / d) with f a multiple of d is the same value at every j: even
+    f / d gives +-1 everywhere, odd f / d zero. The class's logit would be the layer's total
+    activity, or nothing."""
+    f = 100.0 + row * (512.0 - 100.0) / (n_classes - 1)
+    written_out = [np.cos(np.pi * f * (j + 0.5) / size) for j in range(size)]
+    assert np.ptp(written_out) < 1e-9 and (abs(written_out[0]) < 1e-9) == (what == "zero")
+    with pytest.raises(ValueError, match=f"{what} row for class {row} .*frequency {f:g} is a multiple of {size}"):
+        make_basis("cosine", n_classes, size)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 9, 10, 11])
+@pytest.mark.parametrize("size", [16, 64, 100, 128, 256, 512, 1024])
+def test_lls_default_basis_is_the_sine_of_the_authors_code_with_no_degenerate_row(n_classes, size):
+    """sin(f_k j), f_k = linspace(50, 512, C), element by element; every row spreads over
+    the neurons (none constant or zero) and the rows are linearly independent."""
+    assert LLS().signal.basis == "sine"
+    basis = make_basis(LLS().signal.basis, n_classes, size)
+    for k in range(n_classes):
+        f = 50.0 + k * (512.0 - 50.0) / (n_classes - 1)
+        np.testing.assert_allclose(basis[k], [np.sin(f * j) for j in range(size)], rtol=0, atol=1e-9)
+    assert (np.linalg.norm(basis, axis=1) > 0.5 * np.sqrt(size)).all()
+    assert (np.ptp(basis, axis=1) > 0.5).all()
+    assert np.linalg.matrix_rank(basis) == n_classes
 
 
 def test_unknown_basis_kind_is_rejected():

@@ -64,22 +64,26 @@ def test_fit_epoch_reports_the_rates_of_the_epoch_it_trained():
 
 
 def test_a_layer_driven_silent_is_reported_as_collapse():
-    """LLS with its unscaled cosine basis (the saturating signal) and a plain SGD step of
-    100 on the hidden layer silences it within two epochs; the trainer says so instead of
-    training on. At 1e-3 the same run is healthy."""
+    """LLS with its basis unscaled (the saturating signal) and a plain SGD step of 100 on
+    both hidden layers silences the second within three epochs; the trainer says so
+    instead of training on. At 1e-3 the same run is healthy."""
     rng = np.random.default_rng(0)
     x, y = spikes(rng, 64, 20, 30), rng.integers(0, 4, 64)
-    unscaled = LLS(signal=SignalParams(basis="cosine"))
-    healthy = LocalTrainer(Network(30, hidden=(16,), n_classes=4, rule=unscaled), device="cpu", optimizer="sgd",
-                           lr=[1e-3, 1e-3])
+    unscaled = LLS(signal=SignalParams(basis="sine"))
+
+    def trainer(lr: float) -> LocalTrainer:
+        return LocalTrainer(Network(30, hidden=(16, 8), n_classes=4, rule=unscaled), device="cpu", optimizer="sgd",
+                            lr=[lr, lr, 1e-3])
+
+    healthy = trainer(1e-3)
     for _ in range(3):
         healthy.fit_epoch(x, y, batch_size=16)
-    broken = LocalTrainer(Network(30, hidden=(16,), n_classes=4, rule=unscaled), device="cpu", optimizer="sgd",
-                          lr=[100.0, 1e-3])
-    with pytest.raises(TrainingCollapse, match="hidden layer 0 fell silent"):
+    assert min(healthy.last_firing_rates) > 0.05
+    broken = trainer(100.0)
+    with pytest.raises(TrainingCollapse, match="hidden layer 1 fell silent"):
         for _ in range(3):
             broken.fit_epoch(x, y, batch_size=16)
-    assert broken.last_firing_rates == [0.0]
+    assert broken.last_firing_rates[1] == 0.0
 
 
 def test_non_finite_and_exploded_weights_are_reported():

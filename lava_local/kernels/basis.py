@@ -4,8 +4,16 @@ One frequency per class; rows are nearly orthogonal, so projecting a layer's act
 B gives C "logits" without any trainable feedback (LLS, arXiv 2405.15868, sec. 3; TESS,
 arXiv 2502.01837, sec. III-B). The kinds follow the authors' code:
 
-* ``cosine``: ``B[k, j] = cos(pi f_k (j + 0.5) / d)``, ``f_k = linspace(100, 512, C)`` (DCT-like)
-* ``sine``:   ``B[k, j] = sin(f_k j)``, ``f_k = linspace(50, 512, C)``
+* ``cosine``: ``B[k, j] = cos(pi f_k (j + 0.5) / d)``, ``f_k = linspace(100, 512, C)``
+  (DCT-like; a variant the authors' code keeps commented out). A DCT row is a distinct
+  frequency only for ``f_k < d``; above it the row aliases, and where ``f_k`` is a multiple
+  of ``d`` it collapses: constant (``f_k / d`` even) or zero (odd). The last class's
+  ``f_k = 512`` does so at every power-of-two width up to 512 (constant at d = 64, 128,
+  256; zero at d = 512), so :func:`make_basis` refuses those sizes (a constant row makes
+  that class's logit the layer's total activity, a zero row makes the class invisible).
+* ``sine``:   ``B[k, j] = sin(f_k j)``, ``f_k = linspace(50, 512, C)``: what the authors'
+  LLS code computes for its default waveform; the integer sample points ``j`` give each
+  row a pseudo-random phase, with no aliasing to a constant or zero row (LLS's default)
 * ``square``: ``sign`` of the sine basis, entries +-1 (TESS's binary square waves; on
   Loihi the projection is then a +-1 dense connection). The sine's pseudo-random phases
   keep the rows nearly orthogonal (max |cos| 0.04 at d = 512, 0.2 at d = 128), which the
@@ -21,7 +29,7 @@ import numpy as np
 
 from .. import _validate
 
-__all__ = ["BASIS_KINDS", "make_basis", "cosine_basis", "sine_basis", "square_wave_basis"]
+__all__ = ["BASIS_KINDS", "make_basis", "degenerate_rows", "cosine_basis", "sine_basis", "square_wave_basis"]
 
 
 def cosine_basis(n_classes: int, size: int) -> np.ndarray:
@@ -47,10 +55,33 @@ BASIS_KINDS: Dict[str, Callable[[int, int], np.ndarray]] = {
 }
 
 
+def degenerate_rows(basis: np.ndarray) -> np.ndarray:
+    """Indices of the rows of ``basis`` that are constant (zero included): rows whose
+    projection of a layer's activity carries no pattern over the neurons, only their sum."""
+    basis = np.asarray(basis, dtype=float)
+    spread = basis.max(axis=1) - basis.min(axis=1)
+    return np.flatnonzero(spread <= 1e-9 * max(1.0, float(np.abs(basis).max())))
+
+
 def make_basis(kind: str, n_classes: int, size: int) -> np.ndarray:
-    """The ``(n_classes, size)`` basis of ``kind`` (``square``, ``cosine`` or ``sine``)."""
+    """The ``(n_classes, size)`` basis of ``kind`` (``square``, ``cosine`` or ``sine``).
+
+    Raises ``ValueError`` for a ``cosine`` basis with a constant or zero row (its
+    frequency a multiple of ``size``, see the module docstring)."""
     if kind not in BASIS_KINDS:
         raise ValueError(f"unknown basis kind {kind!r}; choose one of {', '.join(BASIS_KINDS)}")
     _validate.integer("n_classes", n_classes, 2)
     _validate.integer("basis size", size, 1)
-    return BASIS_KINDS[kind](int(n_classes), int(size))
+    basis = BASIS_KINDS[kind](int(n_classes), int(size))
+    if kind == "cosine" and size > 1:
+        rows = degenerate_rows(basis)
+        if rows.size:
+            k = int(rows[0])
+            f = float(np.linspace(100.0, 512.0, n_classes)[k])
+            zero = np.abs(basis[k]).max() < 1e-6
+            effect = "always zero" if zero else "the layer's total activity"
+            raise ValueError(f"the cosine basis of {n_classes} classes over {size} neurons has a "
+                             f"{'zero' if zero else 'constant'} row for class {k} (its frequency {f:g} is a "
+                             f"multiple of {size}, so the row aliases): that class's local logit would be {effect}; "
+                             "use basis='sine' (LLS's default) or 'square' (TESS's)")
+    return basis
