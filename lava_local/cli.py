@@ -59,6 +59,11 @@ NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256
                                         fixed_readout=False, seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
+#: the Lava backends' SGD steps per *sample* when --lr / --readout-lr are not given: a sample
+#: of T steps sums T per-step updates, so each step takes this over T. At N-MNIST's T = 10 these
+#: are the rule's 1e-3 and Network's read-out 1e-2; on ~100-step series those per-step values
+#: blow the online read-out up (benchmarks/RESULTS.md, "online in Lava")
+LAVA_SAMPLE_STEPS: Dict[str, float] = dict(lr=1e-2, readout_lr=1e-1)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
 DEFAULT_STEPS = {"nmnist": 10, "fashion": 6}
 
@@ -210,10 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=_positive_int, default=None, help="epochs in all, resumed ones "
                                                                        "included (default 5)")
     g.add_argument("--lr", type=_positive_float, default=None,
-                   help="learning rate: Adam's for the trainer, the rule's SGD step in Lava (default 1e-3)")
+                   help="learning rate: Adam's for the trainer (default 1e-3), the rule's SGD step per time "
+                        "step in Lava (default 1e-2 / T for samples of T steps: 1e-3 at N-MNIST's T = 10)")
     g.add_argument("--readout-lr", type=_positive_float, default=None,
-                   help="the read-out's rate: its Adam rate in the trainer (default: --lr), its SGD step in "
-                        "Lava (default: Network's 1e-2, which online learning on ~100-step samples can blow up)")
+                   help="the read-out's rate: its Adam rate in the trainer (default: --lr), its SGD step per "
+                        "time step in Lava (default 1e-1 / T: Network's 1e-2 at T = 10)")
     g.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
                    help=f"save DIR/{CHECKPOINT_NAME} after every epoch (trainer backend)")
     g.add_argument("--resume", action="store_true",
@@ -470,17 +476,27 @@ def make_rule(name: str, filtered: bool = False):
     return rule.with_(filtered=True) if filtered else rule
 
 
-def build_network(args: argparse.Namespace, data: Dataset, lr: Optional[float] = None):
-    """The ``Network`` of the options (the data set supplies its own leak defaults)."""
+def lava_steps(args: argparse.Namespace, data: Dataset) -> Tuple[float, float]:
+    """The Lava models' SGD steps per time step, ``(rule, read-out)``: ``--lr`` and
+    ``--readout-lr`` where given, else :data:`LAVA_SAMPLE_STEPS` over the data's T."""
+    steps = data.train[0].shape[1]
+    lr = args.lr if args.lr else LAVA_SAMPLE_STEPS["lr"] / steps
+    readout_lr = args.readout_lr if args.readout_lr is not None else LAVA_SAMPLE_STEPS["readout_lr"] / steps
+    return lr, readout_lr
+
+
+def build_network(args: argparse.Namespace, data: Dataset, lava_lr: Optional[Tuple[float, float]] = None):
+    """The ``Network`` of the options (the data set supplies its own leak defaults);
+    ``lava_lr``: the Lava models' SGD steps (:func:`lava_steps`; the trainer gives its
+    optimisers the rates instead)."""
     from lava_local.kernels.neuron import LIFParams
     from lava_local.network import Network
 
     rule = make_rule(args.rule, args.filtered)
     extra = {}
-    if lr is not None:  # the Lava models' SGD steps; the trainer gives its optimisers the rates
-        rule = rule.with_(lr=lr)
-        if getattr(args, "readout_lr", None) is not None:
-            extra["readout_lr"] = args.readout_lr
+    if lava_lr is not None:
+        rule = rule.with_(lr=lava_lr[0])
+        extra["readout_lr"] = lava_lr[1]
     gamma = args.gamma if args.gamma is not None else data.network.get("gamma")
     readout_gamma = args.readout_gamma if args.readout_gamma is not None else data.network.get("readout_gamma")
     if readout_gamma is not None:
@@ -673,14 +689,16 @@ def cmd_train(args: argparse.Namespace) -> int:
                          "DIR (a fresh run never replaces a saved one)")
     _resolve_options(args, stored)
     epochs = args.epochs or TRAIN_DEFAULTS["epochs"]
-    lr = args.lr or TRAIN_DEFAULTS["lr"]
+    lr, readout_lr = args.lr or TRAIN_DEFAULTS["lr"], args.readout_lr
     if lava:
         _check_lava_options(args)
     data = load_data(args)
     if lava and not _is_spikes(data):
         raise UsageError(f"{data.name}'s frames are analog (not whole spike counts): the Lava backends play "
                          "spikes; use --backend trainer")
-    net = build_network(args, data, lr=lr if lava else None)
+    if lava:
+        lr, readout_lr = lava_steps(args, data)
+    net = build_network(args, data, lava_lr=(lr, readout_lr) if lava else None)
     if lava and any(net.recurrent):
         raise UsageError("Recurrent layers run in the trainer: use --backend trainer")
     initial = [w.copy() for w in net.weights]
@@ -688,7 +706,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     log(f"{data.description}; network {data.n_in} -> {' -> '.join(map(str, net.hidden)) or '(none)'} -> "
         f"{data.n_classes}, {learning}, backend {args.backend}")
     args.out.mkdir(parents=True, exist_ok=True)
-    config = dict(_config(args), backend=args.backend, epochs=epochs, lr=lr, readout_lr=args.readout_lr,
+    config = dict(_config(args), backend=args.backend, epochs=epochs, lr=lr, readout_lr=readout_lr,
                   **({} if lava else {"batch_size": args.batch_size}))
     trainer_info: Dict[str, Any] = {"notes": []}
     trainer, generator, first, previous = None, None, 0, []

@@ -302,6 +302,38 @@ def test_console_script_is_installed():
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("steps", [10, 40])
+def test_lava_steps_default_to_a_step_per_sample_spread_over_its_time_steps(steps, capsys, tmp_path, monkeypatch):
+    """Without --lr / --readout-lr a Lava run takes 1e-2 / T and 1e-1 / T per time step: at
+    T = 10 exactly the rule's and Network's own defaults, at T = 40 a quarter of them; the
+    run's config keeps the steps taken."""
+    import inspect
+
+    import lava_local.network
+    from lava_local.rules import TESS
+
+    rates = []
+    library = (TESS().lr, inspect.signature(lava_local.network.Network).parameters["readout_lr"].default)
+
+    class RecordingNetwork(lava_local.network.Network):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            rates.append((self.rule.lr, self.readout_lr))
+
+    monkeypatch.setattr(lava_local.network, "Network", RecordingNetwork)
+    code, _, err = run(capsys, *TINY[:-3], "--steps", str(steps), "--backend", "lava-float", "--no-progress",
+                       "--epochs", "1", "--out", tmp_path, "--json")
+    assert code == 0, err
+    assert library == (1e-3, 1e-2)
+    expected = tuple(rate * 10 / steps for rate in library)
+    assert rates and rates[0] == pytest.approx(expected, rel=1e-12)
+    if steps == 10:
+        assert rates[0] == library
+    config = json.loads((tmp_path / "history.json").read_text())["config"]
+    assert (config["lr"], config["readout_lr"]) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("backend", ["trainer", "lava-float"])
 def test_readout_lr_sets_the_read_outs_rate_alone(backend, capsys, tmp_path, monkeypatch):
     """--readout-lr: the read-out's Adam rate in the trainer (the hidden layers keep --lr), its
