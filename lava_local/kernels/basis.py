@@ -32,8 +32,13 @@ from .. import _validate
 __all__ = ["BASIS_KINDS", "make_basis", "degenerate_rows", "cosine_basis", "sine_basis", "square_wave_basis"]
 
 
+def cosine_frequencies(n_classes: int) -> np.ndarray:
+    """The cosine basis's ``f_k = linspace(100, 512, C)``."""
+    return np.linspace(100.0, 512.0, n_classes)
+
+
 def cosine_basis(n_classes: int, size: int) -> np.ndarray:
-    f = np.linspace(100.0, 512.0, n_classes)[:, None]
+    f = cosine_frequencies(n_classes)[:, None]
     j = np.arange(size)[None, :]
     return np.cos(np.pi * f * (j + 0.5) / size)
 
@@ -77,7 +82,7 @@ def make_basis(kind: str, n_classes: int, size: int) -> np.ndarray:
         rows = degenerate_rows(basis)
         if rows.size:
             k = int(rows[0])
-            f = float(np.linspace(100.0, 512.0, n_classes)[k])
+            f = float(cosine_frequencies(n_classes)[k])
             zero = np.abs(basis[k]).max() < 1e-6
             effect = "always zero" if zero else "the layer's total activity"
             raise ValueError(f"the cosine basis of {n_classes} classes over {size} neurons has a "
