@@ -7,9 +7,9 @@
 Each run is what a user runs: ``lava-local train --data ucr:NAME --hidden 256,128 --backend
 lava-float|lava-fixed`` (one process per run, ``--jobs`` at a time), so the network is the
 CLI's for a UEA/UCR set (delta encoding as ``benchmarks/temporal.py``, hidden and read-out
-leak 0.9) and it learns online, one sample at a time, with the Lava models' SGD (the CLI's
-defaults per time step, 1e-2 / T for the rule and 1e-1 / T for the read-out, ``--lr`` and
-``--readout-lr`` set them). Methods: ``TESS`` (the default rule), ``TESS
+leak 0.9) and it learns online, one sample at a time, with the Lava models' SGD (the
+library's default steps per sample spread over the sample's T steps, 1e-2 / T for the rule and
+1e-1 / T for the read-out; ``--lr`` and ``--readout-lr`` set steps per time step instead). Methods: ``TESS`` (the default rule), ``TESS
 (filtered)`` (``--filtered``), ``+ fixed read-out`` (``--fixed-readout``) and ``read-out only``
 (``--method readout-only``). Writes ``<out>/temporal_lava.{md,json}``: test accuracy after the
 last epoch, mean +- std over seeds, and seconds per epoch, per method and numeric.
@@ -88,9 +88,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
     parser.add_argument("--lr", type=float, default=None,
-                        help="the hidden layers' SGD step per time step in Lava (default: the CLI's, 1e-2 / T)")
+                        help="the hidden layers' SGD step per time step in Lava (default: the library's, 1e-2 / T)")
     parser.add_argument("--readout-lr", type=float, default=None,
-                        help="the read-out's SGD step per time step in Lava (default: the CLI's, 1e-1 / T)")
+                        help="the read-out's SGD step per time step in Lava (default: the library's, 1e-1 / T)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (each its own process)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
     parser.add_argument("--out", type=Path, default=Path("results"))

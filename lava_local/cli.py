@@ -59,11 +59,6 @@ NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256
                                         fixed_readout=False, seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
-#: the Lava backends' SGD steps per *sample* when --lr / --readout-lr are not given: a sample
-#: of T steps sums T per-step updates, so each step takes this over T. At N-MNIST's T = 10 these
-#: are the rule's 1e-3 and Network's read-out 1e-2; on ~100-step series those per-step values
-#: blow the online read-out up (benchmarks/RESULTS.md, "online in Lava")
-LAVA_SAMPLE_STEPS: Dict[str, float] = dict(lr=1e-2, readout_lr=1e-1)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
 DEFAULT_STEPS = {"nmnist": 10, "fashion": 6}
 
@@ -476,27 +471,21 @@ def make_rule(name: str, filtered: bool = False):
     return rule.with_(filtered=True) if filtered else rule
 
 
-def lava_steps(args: argparse.Namespace, data: Dataset) -> Tuple[float, float]:
-    """The Lava models' SGD steps per time step, ``(rule, read-out)``: ``--lr`` and
-    ``--readout-lr`` where given, else :data:`LAVA_SAMPLE_STEPS` over the data's T."""
-    steps = data.train[0].shape[1]
-    lr = args.lr if args.lr else LAVA_SAMPLE_STEPS["lr"] / steps
-    readout_lr = args.readout_lr if args.readout_lr is not None else LAVA_SAMPLE_STEPS["readout_lr"] / steps
-    return lr, readout_lr
-
-
-def build_network(args: argparse.Namespace, data: Dataset, lava_lr: Optional[Tuple[float, float]] = None):
-    """The ``Network`` of the options (the data set supplies its own leak defaults);
-    ``lava_lr``: the Lava models' SGD steps (:func:`lava_steps`; the trainer gives its
-    optimisers the rates instead)."""
+def build_network(args: argparse.Namespace, data: Dataset, lava: bool = False):
+    """The ``Network`` of the options (the data set supplies its own leak defaults). With
+    ``lava``, ``--lr`` and ``--readout-lr`` are the Lava models' SGD steps per time step;
+    without them the network keeps its default steps per sample, resolved with the data's T
+    (:meth:`~lava_local.network.Network.rule_for`, :meth:`~lava_local.network.Network.readout_lr_for`).
+    The trainer gives its optimisers the rates instead."""
     from lava_local.kernels.neuron import LIFParams
     from lava_local.network import Network
 
     rule = make_rule(args.rule, args.filtered)
     extra = {}
-    if lava_lr is not None:
-        rule = rule.with_(lr=lava_lr[0])
-        extra["readout_lr"] = lava_lr[1]
+    if lava and args.lr is not None:
+        rule = rule.with_(lr=args.lr)
+    if lava and args.readout_lr is not None:
+        extra["readout_lr"] = args.readout_lr
     gamma = args.gamma if args.gamma is not None else data.network.get("gamma")
     readout_gamma = args.readout_gamma if args.readout_gamma is not None else data.network.get("readout_gamma")
     if readout_gamma is not None:
@@ -696,9 +685,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if lava and not _is_spikes(data):
         raise UsageError(f"{data.name}'s frames are analog (not whole spike counts): the Lava backends play "
                          "spikes; use --backend trainer")
-    if lava:
-        lr, readout_lr = lava_steps(args, data)
-    net = build_network(args, data, lava_lr=(lr, readout_lr) if lava else None)
+    net = build_network(args, data, lava=lava)
+    if lava:  # the steps the Lava models take per time step, as the config records them
+        steps = data.train[0].shape[1]
+        lr, readout_lr = net.rule_for(steps).lr, net.readout_lr_for(steps)
     if lava and any(net.recurrent):
         raise UsageError("Recurrent layers run in the trainer: use --backend trainer")
     initial = [w.copy() for w in net.weights]

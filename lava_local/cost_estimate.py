@@ -291,12 +291,13 @@ def estimate_cost(net_or_trainer: Any, data: Any = None, profile: Any = None, *,
     if hw.costs is None:
         raise ValueError(f"hardware profile {hw.name} ({hw.source}) has no [operation_costs] section: "
                          "no per-operation energy and time to estimate with")
+    if activity is None and data is None:
+        raise ValueError("estimate_cost needs data (frames or (frames, labels)) or a measured activity")
+    frames = None if data is None else data[0] if isinstance(data, (tuple, list)) else data
     if quantized is None:
-        quantized = quantize_network(net, hw, scale, headroom)
+        steps = activity.steps if activity is not None else np.shape(frames)[1]
+        quantized = quantize_network(net, hw, scale, headroom, steps_per_sample=steps)
     if activity is None:
-        if data is None:
-            raise ValueError("estimate_cost needs data (frames or (frames, labels)) or a measured activity")
-        frames = data[0] if isinstance(data, (tuple, list)) else data
         activity = measure_activity(net, frames, quantized, max_samples)
     layers = _layer_costs(net, activity, hw)
     input_spikes = float(activity.layers[0].input_events.sum()) / max(activity.samples * activity.steps, 1)

@@ -181,7 +181,9 @@ def build_decomposed_tess_layer(
     """Wire ``LearningDense -> TessPost -> LearningSignal -> TessPost.m_in`` (float models).
 
     ``weights``: (n_out, n_in) initial weights. ``rule``: a local ``TESS`` / ``STLLR`` /
-    ``LLS`` rule (``t_l`` must be 0; the update is applied every step; ``lr`` -> y_scale).
+    ``LLS`` rule (``t_l`` must be 0; the update is applied every step; ``lr`` -> y_scale;
+    a rule without its own ``lr`` counts the stream as one sample,
+    :meth:`~lava_local.rules.LearningRule.for_steps` over its ``len(spikes)`` steps).
     ``spikes`` (steps, n_in) and ``labels`` (steps,) per input step, -1 = no label: if
     given, a ``RingBuffer`` feeds ``dense.s_in`` and a second one, delayed by one step
     (:func:`delay_labels`), feeds ``signal.label_in``; the buffers repeat after ``steps``
@@ -205,6 +207,10 @@ def build_decomposed_tess_layer(
     stream = None
     if spikes is not None:
         stream = _check_stream(spikes, labels, n_in, rule.signal.n_classes)
+        rule = rule.for_steps(len(stream[0]))
+    elif rule.lr is None:
+        raise ValueError("without a stream the layer has no sample length to spread the default step per sample "
+                         "over: give the rule its step per time step, rule.with_(lr=...)")
     layer = wire_tess_layer(w, rule, neuron, surrogate, basis, name)
     if stream is not None:
         from lava.proc.io.source import RingBuffer
@@ -279,7 +285,8 @@ def stream_reference(
 
     At paper step n: q, h, LIF (weights after the update of step n-1), Psi, m (zero when
     ``labels[n] < 0``), the factors a[n], b[n], then ``W -= lr (a[n-offset] (x) q[n] +
-    b[n-offset] (x) pre[n])``. ``psi_rest``: the neuron's state before step 0 is the rest
+    b[n-offset] (x) pre[n])`` (``rule.lr``, or without one the default step per sample over
+    the stream's steps). ``psi_rest``: the neuron's state before step 0 is the rest
     state u = 0 with its Psi(0) (the decomposed graph's idle first step) instead of Psi = 0.
 
     ``offset=0, psi_rest=False``: the fused layer. ``offset=PAIRING_OFFSET, psi_rest=True``:
@@ -293,6 +300,7 @@ def stream_reference(
     n_out, n_in = w.shape
     rule = rule.for_neuron(neuron)
     s, lab = _check_stream(spikes, labels, n_in, rule.signal.n_classes)
+    rule = rule.for_steps(len(s))  # the stream is one sample, as a DenseLayer of len(s) steps per sample
     _validate.integer("offset", offset, 0)
     if apply not in ("step", "sample"):
         raise ValueError(f"apply must be 'step' or 'sample', got {apply!r}")

@@ -248,8 +248,11 @@ def _pre_impulse(lambda_pre: float, trace_max: int) -> int:
     return max(1, int(np.floor(trace_max * (1.0 - lambda_pre))))
 
 
-def _learning_rate(lr: float, denominator: float) -> tuple:
+def _learning_rate(lr: Optional[float], denominator: float) -> tuple:
     """``lr / denominator`` as an 8-bit mantissa over a power of two: ``(mant, shift)``."""
+    if lr is None:  # a step per sample, which only the samples' length turns into one per time step
+        raise ValueError("the learning rate is None (the default step per sample): resolve it for the samples' "
+                         "length first, rule.for_steps(T) or Network.readout_lr_for(T)")
     value = lr / denominator
     shift = 0
     while value * 2**shift < 128 and shift < 62:
@@ -295,7 +298,7 @@ def quantize_dense_layer(
     frac_m = hw.learning.factor_bits
     error = fixed_error(rule.signal, s, 2 * n_out, frac_m)
     lr_mant, lr_shift = _learning_rate(
-        rule.lr * s * scale, 2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
+        None if rule.lr is None else rule.lr * s * scale, 2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
     )
     params = DenseLayerFixedParams(
         neuron=lif.neuron,
@@ -341,12 +344,12 @@ def quantize_conv_layer(
     frac_m = hw.learning.factor_bits
     error = fixed_error(rule.signal, s / area, 2 * geometry.signal_size * area, frac_m)
     lr_mant, lr_shift = _learning_rate(
-        rule.lr * s * scale / area, 2.0 ** (frac_m + params.psi.frac_bits + q.weight_exp) * params.pre_impulse
+        None if rule.lr is None else rule.lr * s * scale / area, 2.0 ** (frac_m + params.psi.frac_bits + q.weight_exp) * params.pre_impulse
     )
     return replace(params, error=error, lr_mant=lr_mant, lr_shift=lr_shift), q
 
 
-def quantize_readout(weights: Any, gamma: float, lr: float, scale: int = DEFAULT_SCALE, profile: Any = "loihi2"):
+def quantize_readout(weights: Any, gamma: float, lr: Optional[float], scale: int = DEFAULT_SCALE, profile: Any = "loihi2"):
     """Fixed-point parameters of the leaky read-out and its integer initial weights."""
     from .kernels.learning_signal import softmax_table
     from .kernels.layer import ReadoutFixedParams
@@ -357,7 +360,7 @@ def quantize_readout(weights: Any, gamma: float, lr: float, scale: int = DEFAULT
     gap_shift = max(0, int(np.floor(np.log2(unit / 64))))  # 64 table steps per logit unit
     table = softmax_table(2.0**gap_shift / unit, 64 * 16, hw.learning.factor_bits)
     impulse = _pre_impulse(gamma, hw.trace.max)
-    lr_mant, lr_shift = _learning_rate(lr * scale, 2.0 ** (hw.learning.factor_bits + q.weight_exp) * impulse)
+    lr_mant, lr_shift = _learning_rate(None if lr is None else lr * scale, 2.0 ** (hw.learning.factor_bits + q.weight_exp) * impulse)
     params = ReadoutFixedParams(
         decay=quantize_decay("gamma", gamma, hw.neuron.decay_bits),
         decay_bits=hw.neuron.decay_bits,

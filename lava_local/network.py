@@ -38,7 +38,7 @@ from .kernels.basis import make_basis
 from .kernels.neuron import LIFParams
 from .kernels.surrogate import Surrogate
 from .proc.sample import period, spike_count_path
-from .rules import TESS, LearningRule
+from .rules import READOUT_SAMPLE_STEP, TESS, LearningRule, step_per_time_step
 from .runtime import run
 
 __all__ = ["Network", "History", "Conv", "Recurrent", "vgg9"]
@@ -151,7 +151,13 @@ class Network:
     rule : the hidden layers' learning rule (TESS, STLLR or LLS)
     frozen : hidden layers keep their random weights (the read-out-only control)
     init_scale : hidden weights ~ N(0, init_scale / sqrt(fan_in))
-    readout_lr, readout_gamma : the read-out's SGD step and leak
+    readout_lr, readout_gamma : the read-out's SGD step per time step and its leak;
+        ``readout_lr=None`` (the default) is :data:`~lava_local.rules.READOUT_SAMPLE_STEP`
+        per sample, spread over its T steps (1e-2 at N-MNIST's T = 10, 1e-3 on a 100-step
+        series), as a rule with ``lr=None`` takes :data:`~lava_local.rules.SAMPLE_STEP`
+        (:meth:`readout_lr_for`, :meth:`~lava_local.rules.LearningRule.for_steps`): a
+        per-step rate summed over a sample grows with T, and one set on 10-step samples
+        blows the online read-out up on 100-step series (benchmarks/RESULTS.md).
     readout_init : ``"auto"`` (the default), ``"random"`` (read-out ~ N(0, 1 / sqrt(n))) or
         ``"basis"``: the read-out starts at the rule's fixed periodic basis over its n inputs,
         at the same scale (``make_basis(rule.signal.basis, C, n) / sqrt(n)``). For a dense or
@@ -182,7 +188,7 @@ class Network:
         surrogate: Surrogate = Surrogate(),
         frozen: bool = False,
         init_scale: float = 2.0,
-        readout_lr: float = 1e-2,
+        readout_lr: Optional[float] = None,
         readout_gamma: float = 0.5,
         readout_init: str = "auto",
         readout_learns: bool = True,
@@ -229,7 +235,7 @@ class Network:
                              "has dense synapses only); a network with Conv layers learns with timing='paper'")
         self.rule, self.neuron, self.surrogate = rule, neuron, surrogate
         self.frozen = bool(frozen)
-        self.readout_lr = _validate.positive("readout_lr", readout_lr)
+        self.readout_lr = None if readout_lr is None else _validate.positive("readout_lr", readout_lr)
         self.readout_gamma = _validate.in_unit_interval("readout_gamma", readout_gamma)
         self.scale, self.profile, self.seed = scale, profile, int(seed)
         if readout_init not in READOUT_INITS:
@@ -304,6 +310,17 @@ class Network:
         if numeric == "fixed":
             check_fixed_point([*layers, readout])
         return source, layers, readout
+
+    def readout_lr_for(self, steps: int) -> float:
+        """The read-out's SGD step per time step on samples of ``steps`` time steps
+        (``readout_lr``, or the default step per sample spread over them)."""
+        return step_per_time_step(self.readout_lr, READOUT_SAMPLE_STEP, steps)
+
+    def rule_for(self, steps: int) -> LearningRule:
+        """The hidden layers' rule as the Lava models run it on ``steps``-step samples: on
+        this network's neuron, with its step per time step resolved
+        (:meth:`~lava_local.rules.LearningRule.for_steps`)."""
+        return self.rule.for_steps(steps)
 
     @property
     def latency(self) -> int:

@@ -105,20 +105,28 @@ def _layer_params(make: Any, w: np.ndarray) -> Any:
 
 
 def quantize_network(net_or_trainer: Any, profile: Any = None, scale: Optional[int] = None,
-                     headroom: float = 2.0) -> QuantizedNetwork:
+                     headroom: float = 2.0, steps_per_sample: Optional[int] = None) -> QuantizedNetwork:
     """Every layer of a network in ``profile``'s fixed-point format (default: the network's
-    own profile and scale; ``headroom`` as in the module docstring)."""
+    own profile and scale; ``headroom`` as in the module docstring). ``steps_per_sample``:
+    the samples' length, which fixes the layers' learning steps per time step where the rule
+    or the read-out keeps the default step per sample (``lr=None``); needed only then."""
     net = network_and_weights(net_or_trainer)
     check_deployable(net)
+    if steps_per_sample is None:
+        if net.rule.lr is None or net.readout_lr is None:
+            raise ValueError("the network's learning steps are per sample (rule.lr or readout_lr is None): give "
+                             "steps_per_sample, the length of the samples it learns from on chip")
+        steps_per_sample = 1  # both rates given per time step: the length changes nothing
+    rule, readout_lr = net.rule_for(steps_per_sample), net.readout_lr_for(steps_per_sample)
     hw = load_profile(net.profile if profile is None else profile)
     scale = net.scale if scale is None else _validate.integer("scale", scale, 1)
     headroom = _validate.positive("headroom", headroom)
     layers = []
-    makers = [(lambda w: quantize_dense_layer(w, net.neuron, net.surrogate, net.rule, w.shape[0], scale, hw))
+    makers = [(lambda w: quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], scale, hw))
               if g is None else
-              (lambda w, g=g: quantize_conv_layer(w, g, net.neuron, net.surrogate, net.rule, scale, hw))
+              (lambda w, g=g: quantize_conv_layer(w, g, net.neuron, net.surrogate, rule, scale, hw))
               for g in net.geometries]
-    makers.append(lambda w: quantize_readout(w, net.readout_gamma, net.readout_lr, scale, hw))
+    makers.append(lambda w: quantize_readout(w, net.readout_gamma, readout_lr, scale, hw))
     names = [f"hidden{i}" for i in range(len(net.geometries))] + ["readout"]
     for name, make, w in zip(names, makers, net.weights):
         w = np.asarray(w, dtype=float)
@@ -226,8 +234,8 @@ def quantization_report(net_or_trainer: Any, data: Tuple[Any, Any], profile: Any
     fixed-point steps one sample at a time).
     """
     net = network_and_weights(net_or_trainer)
-    quantized = quantize_network(net, profile, scale, headroom)
     frames, labels = data
+    quantized = quantize_network(net, profile, scale, headroom, steps_per_sample=np.shape(frames)[1])
     labels = np.asarray(labels)
     fixed = measure_activity(net, frames, quantized, max_samples)
     reference = measure_activity(net, frames, None, max_samples)

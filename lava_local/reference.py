@@ -42,7 +42,8 @@ def reference_run(
     integer mantissas for ``numeric="fixed"``)."""
     if any(net.recurrent):
         raise ValueError("recurrent layers run in the trainer, not in the Lava network this mirrors")
-    rule, steps = net.rule, frames.shape[1]
+    steps = frames.shape[1]
+    rule, readout_lr = net.rule_for(steps), net.readout_lr_for(steps)  # the steps the Lava models take
     sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
     bases = [make_basis(rule.signal.basis, rule.signal.n_classes, n) for n in sizes]
     if numeric == "fixed":
@@ -53,7 +54,7 @@ def reference_run(
             for g, w in zip(net.geometries, net.weights[:-1])
         ]
         weights = [q.weights.copy() for _, q in hidden_fixed]
-        ro_fixed, ro_q = quantize_readout(net.weights[-1], net.readout_gamma, net.readout_lr, net.scale, net.profile)
+        ro_fixed, ro_q = quantize_readout(net.weights[-1], net.readout_gamma, readout_lr, net.scale, net.profile)
         weights.append(ro_q.weights.copy())
     else:
         weights = [w.copy() for w in net.weights]
@@ -135,7 +136,7 @@ def reference_run(
             if numeric == "fixed":
                 weights[-1] = readout_apply_fixed(weights[-1], ro.dw, ro_fixed, rngs[-1])
             else:
-                weights[-1] = weights[-1] - net.readout_lr * ro.dw
+                weights[-1] = weights[-1] - readout_lr * ro.dw
         predictions[k] = int(np.argmax(ro.score))
         last_spikes = [np.array(s) for s in spikes]
     return predictions, weights, last_spikes

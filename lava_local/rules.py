@@ -24,13 +24,35 @@ the paper's rule.)
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Optional
 
 from . import _validate
 from .kernels.learning_signal import SignalParams
 from .kernels.neuron import LIFParams
 from .kernels.plasticity import EligibilityParams
 
-__all__ = ["LearningRule", "TESS", "STLLR", "LLS", "TIMINGS"]
+__all__ = ["LearningRule", "TESS", "STLLR", "LLS", "TIMINGS", "SAMPLE_STEP", "READOUT_SAMPLE_STEP", "step_per_time_step"]
+
+SAMPLE_STEP = 1e-2
+"""The Lava models' default SGD step of a learning rule, per sample: a rule with ``lr=None``
+(the default) learns ``SAMPLE_STEP / T`` per time step of a T-step sample
+(:meth:`LearningRule.for_steps`). A per-step update summed over a sample grows with T, so a
+fixed per-step rate set on 10-step samples is ten times too large on 100-step series
+(benchmarks/RESULTS.md, "The Lava steps follow the sample length")."""
+
+READOUT_SAMPLE_STEP = 1e-1
+"""The read-out's default SGD step per sample (``Network(readout_lr=None)``, the Lava
+``Readout(lr=None)``): ``READOUT_SAMPLE_STEP / T`` per time step."""
+
+
+def step_per_time_step(lr: Optional[float], per_sample: float, steps: int) -> float:
+    """The SGD step per time step: ``lr`` when one is given (a rate per time step, as the
+    Lava models apply it), else ``per_sample`` spread over the sample's ``steps`` time steps.
+    At T = 10 the defaults give 1e-3 (a rule) and 1e-2 (the read-out)."""
+    steps = _validate.integer("steps", steps, 1)
+    if lr is not None:
+        return _validate.positive("lr", lr)
+    return _validate.positive("per_sample", per_sample) / steps
 
 TIMINGS = {"paper": 0, "loihi": 2}
 """Steps between a step's post-synaptic factors and the pre-synaptic quantities they are
@@ -40,7 +62,10 @@ paired with, per ``LearningRule.timing``; ``"loihi"`` is
 
 @dataclass(frozen=True)
 class LearningRule:
-    """Common fields. ``lr``: SGD step of the Lava models (the trainer uses torch optimizers).
+    """Common fields. ``lr``: SGD step of the Lava models per time step (the trainer uses
+    torch optimizers); ``None`` (the default) is :data:`SAMPLE_STEP` per sample, spread over
+    the sample's T steps (:meth:`for_steps`, which the layers apply: 1e-3 at N-MNIST's T = 10,
+    1e-4 on a 100-step series).
 
     ``t_l``: learn only from step ``t_l`` of each sample on (S-TLLR's T_l; 0 in TESS).
     ``apply``: ``"sample"`` accumulates dW over a sample and applies it at its end (the
@@ -92,7 +117,7 @@ class LearningRule:
     feedback: str = "local"
     t_l: int = 0
     apply: str = "sample"
-    lr: float = 1e-3
+    lr: Optional[float] = None
     timing: str = "paper"
     drain: bool = False
     filtered: bool = False
@@ -108,7 +133,8 @@ class LearningRule:
         if self.apply not in ("sample", "step"):
             raise ValueError(f"apply must be 'sample' or 'step', got {self.apply!r}")
         _validate.integer("t_l", self.t_l, 0)
-        _validate.positive("lr", self.lr)
+        if self.lr is not None:
+            _validate.positive("lr", self.lr)
         if self.timing not in TIMINGS:
             raise ValueError(f"timing must be one of {', '.join(map(repr, TIMINGS))}, got {self.timing!r}")
         if not isinstance(self.drain, bool):
@@ -146,6 +172,15 @@ class LearningRule:
             raise ValueError(f"the rule's signal is set for {self.signal.n_classes} classes, the network has "
                              f"{n_classes}: leave SignalParams(n_classes=None) to take the network's")
         return self
+
+    def for_steps(self, steps: int) -> "LearningRule":
+        """This rule on samples of ``steps`` time steps: without its own rate (``lr=None``, the
+        default) it takes :data:`SAMPLE_STEP` / ``steps`` per step, a fixed step per sample;
+        a rate given stays as it is."""
+        if self.lr is not None:
+            _validate.integer("steps", steps, 1)
+            return self
+        return replace(self, lr=step_per_time_step(None, SAMPLE_STEP, steps))
 
     def for_neuron(self, neuron: LIFParams) -> "LearningRule":
         """This rule on layers of ``neuron``: a pre trace without its own decay

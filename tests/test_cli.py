@@ -304,31 +304,28 @@ def test_console_script_is_installed():
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("steps", [10, 40])
 def test_lava_steps_default_to_a_step_per_sample_spread_over_its_time_steps(steps, capsys, tmp_path, monkeypatch):
-    """Without --lr / --readout-lr a Lava run takes 1e-2 / T and 1e-1 / T per time step: at
-    T = 10 exactly the rule's and Network's own defaults, at T = 40 a quarter of them; the
-    run's config keeps the steps taken."""
-    import inspect
-
+    """Without --lr / --readout-lr the Lava processes a run builds take 1e-2 / T and 1e-1 / T
+    per time step (the library's default steps per sample): at T = 10 the 1e-3 and 1e-2 the
+    N-MNIST runs have always used, at T = 40 a quarter of them; the run's config keeps the
+    steps taken."""
     import lava_local.network
-    from lava_local.rules import TESS
 
-    rates = []
-    library = (TESS().lr, inspect.signature(lava_local.network.Network).parameters["readout_lr"].default)
+    taken = []
 
     class RecordingNetwork(lava_local.network.Network):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            rates.append((self.rule.lr, self.readout_lr))
+        def build(self, *args, **kwargs):
+            source, layers, readout = super().build(*args, **kwargs)
+            taken.append((layers[0].proc_params["rule"].lr, readout.proc_params["lr"]))
+            return source, layers, readout
 
     monkeypatch.setattr(lava_local.network, "Network", RecordingNetwork)
     code, _, err = run(capsys, *TINY[:-3], "--steps", str(steps), "--backend", "lava-float", "--no-progress",
                        "--epochs", "1", "--out", tmp_path, "--json")
     assert code == 0, err
-    assert library == (1e-3, 1e-2)
-    expected = tuple(rate * 10 / steps for rate in library)
-    assert rates and rates[0] == pytest.approx(expected, rel=1e-12)
+    expected = (1e-2 / steps, 1e-1 / steps)
+    assert taken and all(rates == pytest.approx(expected, rel=1e-12) for rates in taken)
     if steps == 10:
-        assert rates[0] == library
+        assert taken[0] == (1e-3, 1e-2)
     config = json.loads((tmp_path / "history.json").read_text())["config"]
     assert (config["lr"], config["readout_lr"]) == pytest.approx(expected, rel=1e-12)
 
@@ -346,7 +343,7 @@ def test_readout_lr_sets_the_read_outs_rate_alone(backend, capsys, tmp_path, mon
     class RecordingNetwork(lava_local.network.Network):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            rates.append(("network", self.rule.lr, self.readout_lr))
+            rates.append(("network", self.rule.lr, self.readout_lr))  # given per time step: kept as given
 
     class RecordingTrainer(lava_local.trainer.LocalTrainer):
         def __init__(self, *args, **kwargs):

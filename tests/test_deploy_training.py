@@ -27,10 +27,11 @@ def test_reports_read_a_trainers_current_weights_without_touching_its_network():
     report = quantization_report(trainer, (frames, labels))
     for w, b in zip(net.weights, before):
         np.testing.assert_array_equal(w, b)
-    quantized = quantize_network(trainer)
+    steps = frames.shape[1]
+    quantized = quantize_network(trainer, steps_per_sample=steps)
     expected = Network(20, hidden=(10,), n_classes=3, seed=4)
     expected.weights = trained
-    for q, e in zip(quantized.layers, quantize_network(expected).layers):
+    for q, e in zip(quantized.layers, quantize_network(expected, steps_per_sample=steps).layers):
         np.testing.assert_array_equal(q.weights, e.weights)
     # the float accuracy is the trainer's own evaluation (the same network, the same steps)
     assert report.float_accuracy == pytest.approx(trainer.evaluate(frames, labels))

@@ -222,7 +222,7 @@ def _float_and_fixed_steps(filtered: bool, rng: np.random.Generator, steps: int 
 
     n_in, n_out, decay, label = 30, 16, 0.9, 2
     neuron, surrogate = LIFParams(gamma=0.9, v_th=0.6), Surrogate()
-    rule = TESS(filtered=filtered).for_classes(4).for_neuron(neuron)
+    rule = TESS(filtered=filtered).for_classes(4).for_neuron(neuron).for_steps(steps)
     w = rng.normal(0, 3 / np.sqrt(n_in), (n_out, n_in))
     fixed, quantized = quantize_dense_layer(w, neuron, surrogate, rule, n_out, filter_decay=decay if filtered else None)
     weights = quantized.weights * 2.0 ** fixed.weight_exp / DEFAULT_SCALE  # the same weights in float

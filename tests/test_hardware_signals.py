@@ -144,7 +144,7 @@ def test_fixed_layer_uses_the_rules_error(rng):
 
     w = rng.normal(0, 0.3, (32, 20))
     for kind in NEW_ERRORS + ["identity", "softmax"]:
-        rule = TESS(signal=SignalParams(n_classes=10, scale="1/sqrt(d)", error=kind))
+        rule = TESS(signal=SignalParams(n_classes=10, scale="1/sqrt(d)", error=kind), lr=1e-3)
         params, _ = quantize_dense_layer(w, LIFParams(), Surrogate(), rule, 32)
         assert params.error.kind == kind
         assert (params.error.table is not None) == (kind == "softmax")

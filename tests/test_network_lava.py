@@ -76,6 +76,63 @@ def _fit_equals_reference(rule, readout_init, readout_learns, numeric, rng):
     return net.weights, start
 
 
+@pytest.mark.parametrize("steps", [1, 10, 40, 100])
+def test_a_rate_not_given_is_a_step_per_sample_over_the_samples_time_steps(steps):
+    """``lr=None`` (the rules' and the read-out's default) becomes 1e-2 / T (rules) and
+    1e-1 / T (read-out) per time step in the processes built for T-step samples; a rate
+    given is a step per time step and stays."""
+    from lava_local.proc.conv_layer import ConvLayer
+    from lava_local.proc.dense_layer import DenseLayer
+    from lava_local.proc.readout import Readout
+
+    for rule in (TESS(), STLLR(), LLS()):
+        assert rule.lr is None and rule.for_steps(steps).lr == 1e-2 / steps
+    assert TESS(lr=3e-4).for_steps(steps).lr == 3e-4 and STLLR.shd().for_steps(steps).lr == 2e-4
+    rule = TESS().for_classes(4)
+    dense = DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=steps, rule=rule)
+    conv = ConvLayer(weights=np.zeros((2, 1, 3, 3)), in_shape=(1, 6, 6), steps_per_sample=steps, rule=rule)
+    assert dense.proc_params["rule"].lr == conv.proc_params["rule"].lr == 1e-2 / steps
+    assert DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=steps,
+                      rule=rule.with_(lr=3e-4)).proc_params["rule"].lr == 3e-4
+    assert Readout(weights=np.zeros((4, 8)), steps_per_sample=steps, n_samples=1).proc_params["lr"] == 1e-1 / steps
+    assert Readout(weights=np.zeros((4, 8)), steps_per_sample=steps, n_samples=1, lr=5e-3).proc_params["lr"] == 5e-3
+    net = Network(6, hidden=(8,), n_classes=4)
+    assert (net.rule_for(steps).lr, net.readout_lr_for(steps)) == (1e-2 / steps, 1e-1 / steps)
+    net = Network(6, hidden=(8,), n_classes=4, rule=TESS(lr=3e-4), readout_lr=5e-3)
+    assert (net.rule_for(steps).lr, net.readout_lr_for(steps)) == (3e-4, 5e-3)
+    with pytest.raises(ValueError, match="steps"):
+        TESS().for_steps(0)
+
+
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+def test_default_steps_are_a_step_per_sample_spread_over_its_time_steps(numeric, rng):
+    """At its default rates (``rule.lr=None``, ``readout_lr=None``) the Lava network on
+    20-step samples learns exactly as one given 1e-2 / 20 and 1e-1 / 20 per time step,
+    written out (the reference run of that network); the per-step rates of N-MNIST's T = 10
+    (1e-3, 1e-2) end elsewhere."""
+    frames, labels = _data(rng, n=10, steps=20)
+    train, test = (frames[:8], labels[:8]), (frames[8:], labels[8:])
+    common = dict(hidden=(16,), init_scale=3.0, readout_init="random", seed=3)
+    net = Network(40, rule=TESS(), **common)
+    assert (net.rule.lr, net.readout_lr) == (None, None)
+    start = [w.copy() for w in net.weights]
+    net.fit(train, test, epochs=1, numeric=numeric, progress=False)
+    schedule, learn = net.schedule(8, 2, 1)
+    weights = {}
+    for name, lr, readout_lr in (("written out", 1e-2 / 20, 1e-1 / 20), ("T = 10's", 1e-3, 1e-2)):
+        explicit = Network(40, rule=TESS(lr=lr), readout_lr=readout_lr, **common)
+        weights[name] = reference_run(explicit, frames, labels, schedule, learn, numeric)[1]
+    if numeric == "fixed":  # the network hands back float weights: mantissa * 2**exp / scale
+        from lava_local.fixed_point import quantize_dense_layer, quantize_readout
+
+        exps = [quantize_dense_layer(start[0], net.neuron, net.surrogate, net.rule_for(20), 16)[0].weight_exp,
+                quantize_readout(start[1], net.readout_gamma, net.readout_lr_for(20))[0].weight_exp]
+        weights = {k: [w * 2.0**e / 1024 for w, e in zip(v, exps)] for k, v in weights.items()}
+    for got, want, other in zip(net.weights, weights["written out"], weights["T = 10's"]):
+        np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(got, other)
+
+
 def _assert_learned(trained, start, readout_learns: bool, numeric: str) -> None:
     """Every hidden layer moved; the read-out moved if it learns, else kept its start."""
     for got, init in zip(trained[:-1], start[:-1]):

@@ -212,7 +212,8 @@ def test_pre_trace_impulse_never_saturates_with_a_spike_every_step(lambda_pre):
 
 def _dense_fixed_params(n_out, gamma, v_th, scale, kind):
     neuron = LIFParams(gamma, v_th)
-    rule = TESS(eligibility=EligibilityParams(lambda_pre=gamma, lambda_post=0.2, alpha_pre=1.0, alpha_post=-1.0))
+    rule = TESS(eligibility=EligibilityParams(lambda_pre=gamma, lambda_post=0.2, alpha_pre=1.0, alpha_post=-1.0),
+                lr=1e-3)
     params, _ = quantize_dense_layer(np.zeros((n_out, 1)), neuron, Surrogate(kind), rule, n_out, scale)
     return params
 
@@ -431,7 +432,7 @@ def test_fixed_dense_layer_membrane_stays_within_the_conversion_bound(gamma, v_t
     spikes_in = data.draw(hnp.arrays(np.float64, (steps, n_in), elements=st.sampled_from([0.0, 1.0])))
     neuron, surrogate = LIFParams(gamma, v_th), Surrogate(kind)
     eligibility = EligibilityParams(lambda_pre=gamma, lambda_post=0.2, alpha_pre=1.0, alpha_post=-1.0)
-    rule = TESS(eligibility=eligibility)
+    rule = TESS(eligibility=eligibility, lr=1e-3)
     params, qw = quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale)
     assert np.all(qw.weights == quantize_layer_weights(w, scale).weights)
     w_error = np.abs(w - qw.weights * 2.0**qw.weight_exp / scale)

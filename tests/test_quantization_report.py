@@ -49,7 +49,7 @@ def test_huge_outliers_saturate_and_the_counts_match_an_element_wise_count(rng):
     assert (layer.saturated_weights, layer.zero_weights) == (expected_saturated, expected_zero)
     assert layer.saturated_weights == 13 and layer.saturated_fraction == pytest.approx(13 / 24)
     # the synaptic input of every neuron, one sample, step and neuron at a time
-    mantissas = quantize_network(net).layers[0].weights
+    mantissas = quantize_network(net, steps_per_sample=5).layers[0].weights
     expected_inputs = 0
     for sample in frames:
         for pre in sample:
@@ -73,22 +73,22 @@ def test_tiny_weights_round_to_zero_and_the_counts_match_an_element_wise_count(r
     report = quantization_report(net, (frames, np.array([0, 1])))
     layer = report.layers[0]
     # the library's conversion (the one the Lava fixed-point models use) chose this exponent
-    _, q = quantize_dense_layer(w0, net.neuron, net.surrogate, net.rule, 5, SCALE, HW)
+    _, q = quantize_dense_layer(w0, net.neuron, net.surrogate, net.rule_for(4), 5, SCALE, HW)
     assert layer.weight_exp == q.weight_exp
     expected_saturated, expected_zero = _expected_counts(w0, layer.weight_exp)
     assert layer.saturated_weights == expected_saturated == 0
     assert layer.zero_weights == expected_zero == 38  # all 40 but the large one and the exact zero
     assert layer.zero_fraction == pytest.approx(38 / 40)
-    assert np.count_nonzero(quantize_network(net).layers[0].weights) == 40 - 38 - 1
+    assert np.count_nonzero(quantize_network(net, steps_per_sample=4).layers[0].weights) == 40 - 38 - 1
     # the read-out keeps the library's exponent too
-    _, q_ro = quantize_readout(net.weights[-1], net.readout_gamma, net.readout_lr, SCALE, HW)
+    _, q_ro = quantize_readout(net.weights[-1], net.readout_gamma, net.readout_lr_for(4), SCALE, HW)
     assert report.layers[-1].weight_exp == q_ro.weight_exp
 
 
 def test_headroom_one_takes_one_more_bit_than_the_learning_models(rng):
     net = _net(rng)
-    two = quantize_network(net, headroom=2.0)
-    one = quantize_network(net, headroom=1.0)
+    two = quantize_network(net, headroom=2.0, steps_per_sample=10)
+    one = quantize_network(net, headroom=1.0, steps_per_sample=10)
     assert [a.weight_exp - b.weight_exp for a, b in zip(two.layers, one.layers)] == [1, 1]
 
 
@@ -120,3 +120,24 @@ def test_max_samples_and_bad_input(rng):
         quantization_report(net, (frames * 0.5, np.zeros(5, dtype=np.int64)))
     with pytest.raises(TypeError, match="Network or a trainer"):
         quantization_report(object(), (frames, np.zeros(5, dtype=np.int64)))
+
+
+def test_learning_steps_per_sample_need_the_samples_length(rng):
+    """At the default steps per sample the learning-rate mantissas follow the samples'
+    length (a quarter of the step per time step at 4 times the length); without a length
+    quantize_network refuses, and with both rates given per time step it needs none."""
+    net = _net(rng)
+    with pytest.raises(ValueError, match="steps_per_sample"):
+        quantize_network(net)
+    with pytest.raises(ValueError, match=r"for_steps\(T\)"):  # a layer's own conversion needs a rate per step
+        quantize_dense_layer(net.weights[0], net.neuron, net.surrogate, net.rule, 4, SCALE, HW)
+    with pytest.raises(ValueError, match=r"readout_lr_for\(T\)"):
+        quantize_readout(net.weights[-1], net.readout_gamma, net.readout_lr, SCALE, HW)
+    rates = {}
+    for steps in (10, 40):
+        layers = quantize_network(net, steps_per_sample=steps).layers
+        rates[steps] = [layer.params.lr_mant * 2.0 ** -layer.params.lr_shift for layer in layers]
+    assert rates[40] == pytest.approx([r / 4 for r in rates[10]], rel=1e-2)
+    given = Network(6, hidden=(4,), n_classes=2, rule=net.rule.with_(lr=1e-3), readout_lr=1e-2, seed=net.seed)
+    assert [layer.params.lr_mant for layer in quantize_network(given).layers] == \
+        [layer.params.lr_mant for layer in quantize_network(net, steps_per_sample=10).layers]

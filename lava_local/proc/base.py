@@ -17,9 +17,11 @@ class LocalProcess(AbstractProcess):
             super().__del__()
 
 
-def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
+def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str, steps: int):
     """Validate a learning layer's rule, neuron and basis; returns the rule on this neuron
-    (:meth:`~lava_local.rules.LearningRule.for_neuron`) and the basis array.
+    and on samples of ``steps`` time steps (:meth:`~lava_local.rules.LearningRule.for_neuron`,
+    :meth:`~lava_local.rules.LearningRule.for_steps`: a rule without its own ``lr`` takes a
+    step per sample spread over them) and the basis array.
 
     ``size`` is the number of values the basis projects (the layer size, or the pooled
     size of a conv layer). Raises before any Lava process exists.
@@ -52,7 +54,7 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str):
     basis = _validate.finite_array("basis", basis)
     if basis.shape != (n_classes, size):
         raise ValueError(f"basis has shape {basis.shape}, expected (n_classes, {size}) = {(n_classes, size)}")
-    return rule.for_neuron(neuron), basis
+    return rule.for_neuron(neuron).for_steps(steps), basis
 
 
 def fixed_point_form(quantize: Callable[[], Tuple[Any, Any]]) -> Dict[str, Any]:

@@ -60,9 +60,10 @@ class ConvLayer(LearningLayerProcess):
             raise ValueError(f"kernel {w.shape[2]} with padding {padding} does not fit input {in_shape}")
         if out_shape[1] % pool or out_shape[2] % pool:
             raise ValueError(f"output {out_shape[1:]} cannot be average-pooled to {pool}x{pool}")
-        rule, basis = check_learning_layer(rule, neuron, surrogate, basis, geometry.signal_size, "ConvLayer")
+        steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
+        rule, basis = check_learning_layer(rule, neuron, surrogate, basis, geometry.signal_size, "ConvLayer", steps)
         fixed = fixed_point_form(lambda: quantize_conv_layer(w, geometry, neuron, surrogate, rule, scale, profile))
-        super().__init__(weights=w, geometry=geometry, steps=_validate.integer("steps_per_sample", steps_per_sample, 1),
+        super().__init__(weights=w, geometry=geometry, steps=steps,
                          rule=rule, neuron=neuron, surrogate=surrogate, basis=basis, learn=bool(learn),
                          **fixed, scale=scale, seed=int(seed),
                          snapshot=snapshot, snapshot_every=int(snapshot_every), name=name)

@@ -22,7 +22,8 @@ class DenseLayer(LearningLayerProcess):
     decomposed learning graph costs ten times more, see DESIGN.md 3.4). The update is the
     rule's (:mod:`lava_local.kernels.layer`): per step, traces, LIF, the local signal
     ``m = s B^T (softmax(s B o) - y*)`` and ``dW += (m a_pre Psi) (x) q + (m a_post h) (x) o_pre``;
-    ``W -= lr dW`` after each sample (``rule.apply="sample"``) or each step (``"step"``).
+    ``W -= lr dW`` (``rule.lr`` per time step; ``None``: :data:`~lava_local.rules.SAMPLE_STEP`
+    per sample over ``steps_per_sample``) after each sample (``rule.apply="sample"``) or each step (``"step"``).
     Nothing from other layers enters the update: the label and this layer's own input,
     neurons and basis are all it reads.
 
@@ -93,7 +94,7 @@ class DenseLayer(LearningLayerProcess):
             raise ValueError(f"weights must be a 2-D (n_out, n_in) matrix, got shape {w.shape}")
         n_out, n_in = w.shape
         steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
-        rule, basis = check_learning_layer(rule, neuron, surrogate, basis, n_out, "DenseLayer")
+        rule, basis = check_learning_layer(rule, neuron, surrogate, basis, n_out, "DenseLayer", steps)
         fixed = fixed_point_form(lambda: quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale, profile,
                                                               filter_decay))
         super().__init__(

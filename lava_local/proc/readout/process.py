@@ -10,6 +10,7 @@ from lava.magma.core.process.variable import Var
 from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_readout
 from lava_local.proc.base import LearningLayerProcess, fixed_point_form
+from lava_local.rules import READOUT_SAMPLE_STEP, step_per_time_step
 
 
 class Readout(LearningLayerProcess):
@@ -17,7 +18,9 @@ class Readout(LearningLayerProcess):
 
     Learns with the exact local gradient of CE(softmax(u[t]), y*) (see
     :mod:`lava_local.kernels.layer`). At the end of every sample it writes its prediction
-    (the arg-max score) into ``predictions[k]``; ``n_samples`` bounds k.
+    (the arg-max score) into ``predictions[k]``; ``n_samples`` bounds k. ``lr``: the SGD step
+    per time step; ``None`` is :data:`~lava_local.rules.READOUT_SAMPLE_STEP` per sample,
+    spread over its ``steps_per_sample`` steps (1e-2 at T = 10).
 
     Ports: ``s_in``, ``label_in`` (shape (1,), -1 = do not learn).
     ``offset``: steps between the sample clock and this read-out's input (its place in the
@@ -26,7 +29,7 @@ class Readout(LearningLayerProcess):
     """
 
     def __init__(self, *, weights: Any, steps_per_sample: int, n_samples: int, gamma: float = 0.5,
-                 lr: float = 1e-3, learn: bool = True, scale: int = DEFAULT_SCALE, profile: Any = "loihi2",
+                 lr: Optional[float] = None, learn: bool = True, scale: int = DEFAULT_SCALE, profile: Any = "loihi2",
                  seed: int = 0, snapshot: Optional[str] = None, snapshot_every: int = 0,
                  offset: int = 0, gap: int = 0, name: Optional[str] = None) -> None:
         w = _validate.finite_array("weights", weights)
@@ -35,7 +38,7 @@ class Readout(LearningLayerProcess):
         steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
         n_samples = _validate.integer("n_samples", n_samples, 1)
         gamma = _validate.in_unit_interval("gamma", gamma)
-        lr = _validate.positive("lr", lr)
+        lr = step_per_time_step(lr, READOUT_SAMPLE_STEP, steps)
         offset = _validate.integer("offset", offset, 0)
         gap = _validate.integer("gap", gap, 0)
         fixed = fixed_point_form(lambda: quantize_readout(w, gamma, lr, scale, profile))
