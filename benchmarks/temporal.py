@@ -33,7 +33,8 @@ filtered=True)``: the eligibility filtered by the read-out's leak); ``TESS (filt
 signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
 eligibility is filtered alike); ``<method> + basis read-out`` and ``<method> + random
 read-out`` (the read-out's start named, ``Network(readout_init=...)``); ``TESS (filtered) +
-fixed read-out``, ``TESS + fixed read-out`` and ``BPTT + fixed read-out`` (the read-out kept at
+fixed read-out``, ``LLS (filtered) + fixed read-out``, ``TESS + fixed read-out`` and ``BPTT +
+fixed read-out`` (the read-out kept at
 the basis, ``Network(readout_init="basis", readout_learns=False)``).
 Unnamed, the read-out starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
 under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
@@ -104,8 +105,8 @@ READOUT_STARTS = ("basis", "random")
 READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
                         for m in ("TESS", "S-TLLR", "LLS", "BPTT", "read-out only"))
 # the read-out kept at the basis, run only when named (Network(readout_learns=False)): under
-# TESS (filtered) the last hidden layer's local loss is then the network's loss
-FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)", "TESS", "BPTT"))
+# TESS (filtered) or LLS (filtered) the last hidden layer's local loss is then the network's loss
+FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)", "LLS (filtered)", "TESS", "BPTT"))
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
