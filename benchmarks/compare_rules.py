@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Tuple
 
 import numpy as np
+from method_labels import readout_options, split_method
 
 METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
@@ -63,14 +64,10 @@ def make(method: str, n_in: int, seed: int):
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
-    # "<method> + basis read-out" / "+ random read-out": Network(readout_init=...); "+ fixed
-    # read-out": the basis, kept (readout_learns=False); else its default ("auto": the basis
-    # under a local signal), BPTT's at random as BPTT baselines start
-    method, _, start = method.partition(" + ")
-    start = start.removesuffix(" read-out") or ("random" if method == "BPTT" else "auto")
+    method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
     rule = rules.get(method, TESS())
-    net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"),
-                  readout_init="basis" if start == "fixed" else start, readout_learns=start != "fixed", seed=seed)
+    net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed,
+                  **readout_options(start))
     cls = BPTTTrainer if method == "BPTT" else LocalTrainer
     return net, cls
 

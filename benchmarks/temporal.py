@@ -76,6 +76,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+from method_labels import readout_options, split_method
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the repository's lava_local, also without an installed package
@@ -125,16 +126,6 @@ RULES = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)")
 # ------------------------------------------------------------------------------- models
 
 
-def split_method(method: str) -> Tuple[str, str]:
-    """``"TESS + random read-out"`` -> ``("TESS", "random")``; no start named -> the
-    network's default, ``"auto"`` (BPTT: ``"random"``, as BPTT baselines start);
-    ``"+ fixed read-out"`` -> ``"fixed"`` (the basis, kept)."""
-    base, _, start = method.partition(" + ")
-    if start:
-        return base, start.removesuffix(" read-out")
-    return base, "random" if base == "BPTT" else "auto"
-
-
 def make_rule(method: str, shd: bool = False):
     """The method's rule at its library default (SHD: S-TLLR's SHD preset)."""
     from lava_local.rules import LLS, STLLR, TESS
@@ -178,8 +169,7 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
     rule = make_rule(method, shd)
     base, start = split_method(method)
     net = Network(n_in, hidden=hidden_layers(arch), n_classes=n_classes, rule=rule,
-                  frozen=(base == "read-out only"), readout_init="basis" if start == "fixed" else start,
-                  readout_learns=start != "fixed", seed=seed, **network)
+                  frozen=(base == "read-out only"), seed=seed, **readout_options(start), **network)
     torch.manual_seed(seed)
     if shd and method.startswith("S-TLLR"):
         lr = rule.lr  # the S-TLLR paper's SHD learning rate, as the preset has it

@@ -1,0 +1,24 @@
+"""The benchmarks' method labels: ``"<method> + <start> read-out"`` names the read-out's start.
+
+``"TESS + random read-out"`` / ``"+ basis read-out"``: ``Network(readout_init=...)``;
+``"+ fixed read-out"``: started at the basis and kept there (``readout_learns=False``);
+no start named: the network's default, ``"auto"``, except BPTT's at random, as BPTT baselines
+start.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+
+def split_method(method: str) -> Tuple[str, str]:
+    """``"TESS + random read-out"`` -> ``("TESS", "random")``; ``"BPTT"`` -> ``("BPTT",
+    "random")``; ``"TESS"`` -> ``("TESS", "auto")``."""
+    base, _, start = method.partition(" + ")
+    if start:
+        return base, start.removesuffix(" read-out")
+    return base, "random" if base == "BPTT" else "auto"
+
+
+def readout_options(start: str) -> Dict[str, Any]:
+    """``Network``'s read-out arguments for a start from :func:`split_method`."""
+    return dict(readout_init="basis" if start == "fixed" else start, readout_learns=start != "fixed")
