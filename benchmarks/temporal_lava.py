@@ -9,7 +9,7 @@ lava-float|lava-fixed`` (one process per run, ``--jobs`` at a time), so the netw
 CLI's for a UEA/UCR set (delta encoding as ``benchmarks/temporal.py``, hidden and read-out
 leak 0.9) and it learns online, one sample at a time, with the Lava models' SGD (the
 library's default steps per sample spread over the sample's T steps, 1e-2 / T for the rule and
-1e-1 / T for the read-out; ``--lr`` and ``--readout-lr`` set steps per time step instead). Methods: ``TESS`` (the default rule), ``TESS
+1e-2 / T for the read-out; ``--lr`` and ``--readout-lr`` set steps per time step instead). Methods: ``TESS`` (the default rule), ``TESS
 (filtered)`` (``--filtered``), ``+ fixed read-out`` (``--fixed-readout``) and ``read-out only``
 (``--method readout-only``). Writes ``<out>/temporal_lava.{md,json}``: test accuracy after the
 last epoch, mean +- std over seeds, and seconds per epoch, per method and numeric.
@@ -90,7 +90,7 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=None,
                         help="the hidden layers' SGD step per time step in Lava (default: the library's, 1e-2 / T)")
     parser.add_argument("--readout-lr", type=float, default=None,
-                        help="the read-out's SGD step per time step in Lava (default: the library's, 1e-1 / T)")
+                        help="the read-out's SGD step per time step in Lava (default: the library's, 1e-2 / T)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (each its own process)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
     parser.add_argument("--out", type=Path, default=Path("results"))

@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "step in Lava (default 1e-2 / T for samples of T steps: 1e-3 at N-MNIST's T = 10)")
     g.add_argument("--readout-lr", type=_positive_float, default=None,
                    help="the read-out's rate: its Adam rate in the trainer (default: --lr), its SGD step per "
-                        "time step in Lava (default 1e-1 / T: Network's 1e-2 at T = 10)")
+                        "time step in Lava (default 1e-2 / T, Network's: 1e-3 at T = 10)")
     g.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
                    help=f"save DIR/{CHECKPOINT_NAME} after every epoch (trainer backend)")
     g.add_argument("--resume", action="store_true",

@@ -153,7 +153,7 @@ class Network:
     init_scale : hidden weights ~ N(0, init_scale / sqrt(fan_in))
     readout_lr, readout_gamma : the read-out's SGD step per time step and its leak;
         ``readout_lr=None`` (the default) is :data:`~lava_local.rules.READOUT_SAMPLE_STEP`
-        per sample, spread over its T steps (1e-2 at N-MNIST's T = 10, 1e-3 on a 100-step
+        per sample, spread over its T steps (1e-3 at N-MNIST's T = 10, 1e-4 on a 100-step
         series), as a rule with ``lr=None`` takes :data:`~lava_local.rules.SAMPLE_STEP`
         (:meth:`readout_lr_for`, :meth:`~lava_local.rules.LearningRule.for_steps`): a
         per-step rate summed over a sample grows with T, and one set on 10-step samples

@@ -156,3 +156,22 @@ def test_temporal_lava_runs_the_cli_in_float_and_fixed_point(tmp_path):
         filtered = run["method"].startswith("TESS (filtered)")
         assert (config["backend"], config["filtered"], config["fixed_readout"], config["method"]) == (
             f"lava-{run['numeric']}", filtered, filtered, "local" if filtered else "readout-only")
+
+
+def test_online_steps_writes_float_and_fixed_rows(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "online_steps.py"), "--sets", "nmnist", "--readout-steps",
+         "0.1,0.01", "--epochs", "2", "--seeds", "1", "--limit", "12", "--jobs", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = json.loads((tmp_path / "online_steps.json").read_text())["runs"]
+    assert sorted((r["readout_step"], r["numeric"]) for r in runs) == \
+        [(0.01, "fixed"), (0.01, "float"), (0.1, "fixed"), (0.1, "float")]
+    for run in runs:
+        assert len(run["test_accuracy"]) == 2 and run["steps"] == 10
+        assert all(0.0 <= a <= 1.0 for a in run["test_accuracy"])
+        # fixed point reports its read-out's mantissas (at most 127), float its weights
+        assert (run["readout_at_limit"] is None) == (run["numeric"] == "float")
+        assert run["readout_max"] <= 127 if run["numeric"] == "fixed" else run["readout_max"] < 127
+    table = (tmp_path / "online_steps.md").read_text()
+    assert "| 0.1 | fixed | " in table and "at ±127)" in table

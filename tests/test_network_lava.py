@@ -78,9 +78,8 @@ def _fit_equals_reference(rule, readout_init, readout_learns, numeric, rng):
 
 @pytest.mark.parametrize("steps", [1, 10, 40, 100])
 def test_a_rate_not_given_is_a_step_per_sample_over_the_samples_time_steps(steps):
-    """``lr=None`` (the rules' and the read-out's default) becomes 1e-2 / T (rules) and
-    1e-1 / T (read-out) per time step in the processes built for T-step samples; a rate
-    given is a step per time step and stays."""
+    """``lr=None`` (the rules' and the read-out's default) becomes 1e-2 / T per time step in
+    the processes built for T-step samples; a rate given is a step per time step and stays."""
     from lava_local.proc.conv_layer import ConvLayer
     from lava_local.proc.dense_layer import DenseLayer
     from lava_local.proc.readout import Readout
@@ -94,10 +93,10 @@ def test_a_rate_not_given_is_a_step_per_sample_over_the_samples_time_steps(steps
     assert dense.proc_params["rule"].lr == conv.proc_params["rule"].lr == 1e-2 / steps
     assert DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=steps,
                       rule=rule.with_(lr=3e-4)).proc_params["rule"].lr == 3e-4
-    assert Readout(weights=np.zeros((4, 8)), steps_per_sample=steps, n_samples=1).proc_params["lr"] == 1e-1 / steps
+    assert Readout(weights=np.zeros((4, 8)), steps_per_sample=steps, n_samples=1).proc_params["lr"] == 1e-2 / steps
     assert Readout(weights=np.zeros((4, 8)), steps_per_sample=steps, n_samples=1, lr=5e-3).proc_params["lr"] == 5e-3
     net = Network(6, hidden=(8,), n_classes=4)
-    assert (net.rule_for(steps).lr, net.readout_lr_for(steps)) == (1e-2 / steps, 1e-1 / steps)
+    assert (net.rule_for(steps).lr, net.readout_lr_for(steps)) == (1e-2 / steps, 1e-2 / steps)
     net = Network(6, hidden=(8,), n_classes=4, rule=TESS(lr=3e-4), readout_lr=5e-3)
     assert (net.rule_for(steps).lr, net.readout_lr_for(steps)) == (3e-4, 5e-3)
     with pytest.raises(ValueError, match="steps"):
@@ -107,9 +106,9 @@ def test_a_rate_not_given_is_a_step_per_sample_over_the_samples_time_steps(steps
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
 def test_default_steps_are_a_step_per_sample_spread_over_its_time_steps(numeric, rng):
     """At its default rates (``rule.lr=None``, ``readout_lr=None``) the Lava network on
-    20-step samples learns exactly as one given 1e-2 / 20 and 1e-1 / 20 per time step,
-    written out (the reference run of that network); the per-step rates of N-MNIST's T = 10
-    (1e-3, 1e-2) end elsewhere."""
+    20-step samples learns exactly as one given 1e-2 / 20 per time step, rule and read-out,
+    written out (the reference run of that network); the per-step rate of N-MNIST's T = 10
+    (1e-3) ends elsewhere."""
     frames, labels = _data(rng, n=10, steps=20)
     train, test = (frames[:8], labels[:8]), (frames[8:], labels[8:])
     common = dict(hidden=(16,), init_scale=3.0, readout_init="random", seed=3)
@@ -119,7 +118,7 @@ def test_default_steps_are_a_step_per_sample_spread_over_its_time_steps(numeric,
     net.fit(train, test, epochs=1, numeric=numeric, progress=False)
     schedule, learn = net.schedule(8, 2, 1)
     weights = {}
-    for name, lr, readout_lr in (("written out", 1e-2 / 20, 1e-1 / 20), ("T = 10's", 1e-3, 1e-2)):
+    for name, lr, readout_lr in (("written out", 1e-2 / 20, 1e-2 / 20), ("T = 10's", 1e-3, 1e-3)):
         explicit = Network(40, rule=TESS(lr=lr), readout_lr=readout_lr, **common)
         weights[name] = reference_run(explicit, frames, labels, schedule, learn, numeric)[1]
     if numeric == "fixed":  # the network hands back float weights: mantissa * 2**exp / scale

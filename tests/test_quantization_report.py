@@ -138,6 +138,6 @@ def test_learning_steps_per_sample_need_the_samples_length(rng):
         layers = quantize_network(net, steps_per_sample=steps).layers
         rates[steps] = [layer.params.lr_mant * 2.0 ** -layer.params.lr_shift for layer in layers]
     assert rates[40] == pytest.approx([r / 4 for r in rates[10]], rel=1e-2)
-    given = Network(6, hidden=(4,), n_classes=2, rule=net.rule.with_(lr=1e-3), readout_lr=1e-2, seed=net.seed)
+    given = Network(6, hidden=(4,), n_classes=2, rule=net.rule.with_(lr=1e-3), readout_lr=1e-3, seed=net.seed)
     assert [layer.params.lr_mant for layer in quantize_network(given).layers] == \
         [layer.params.lr_mant for layer in quantize_network(net, steps_per_sample=10).layers]

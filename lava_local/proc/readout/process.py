@@ -20,7 +20,7 @@ class Readout(LearningLayerProcess):
     :mod:`lava_local.kernels.layer`). At the end of every sample it writes its prediction
     (the arg-max score) into ``predictions[k]``; ``n_samples`` bounds k. ``lr``: the SGD step
     per time step; ``None`` is :data:`~lava_local.rules.READOUT_SAMPLE_STEP` per sample,
-    spread over its ``steps_per_sample`` steps (1e-2 at T = 10).
+    spread over its ``steps_per_sample`` steps (1e-3 at T = 10).
 
     Ports: ``s_in``, ``label_in`` (shape (1,), -1 = do not learn).
     ``offset``: steps between the sample clock and this read-out's input (its place in the

@@ -1,0 +1,152 @@
+"""The read-out's SGD step per sample, online: float and Loihi fixed point side by side.
+
+    .venv/bin/python benchmarks/online_steps.py [--sets nmnist,BasicMotions,...]
+        [--readout-steps 0.1,0.01,0.003] [--numerics float,fixed] [--epochs 5] [--seeds 3]
+        [--jobs 2] [--limit N] [--cache-dir DIR] [--out results/online_steps]
+
+Each run is ``Network.fit`` online (one sample at a time, SGD) at the library's defaults but
+for the read-out's step per sample, which the run gives as ``readout_lr = step / T`` per time
+step. It runs in :func:`lava_local.reference.reference_run`, the NumPy mirror of the Lava
+float and fixed-point models (bit for bit what the Lava network computes,
+``tests/test_network_lava.py``), which takes seconds where the Lava run takes minutes. Sets:
+``nmnist`` (the shipped N-MNIST subset at T = 10, 2312 -> 256 -> 10, the demo's size, at
+``Network``'s other defaults) and UEA/UCR sets from the aeon wheel (encoded as
+``benchmarks/temporal.py`` does, 24 -> 256 -> 128 -> C, hidden and read-out leak 0.9). The hidden
+layers learn TESS at its default step per sample (``SAMPLE_STEP``). Writes
+``<out>/online_steps.{md,json}``: test accuracy after the last epoch (mean ± std over seeds) and
+the share of the read-out's weights at the end of the 8-bit mantissa range (fixed point).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+
+TEMPORAL = dict(hidden=(256, 128), gamma=0.9, readout_gamma=0.9)  # benchmarks/temporal.py's network
+_DATA: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = {}
+
+
+def load_set(name: str, cache_dir: str | None) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(x_train, y_train, x_test, y_test, n_classes)`` as spike counts, read once per process."""
+    if name not in _DATA:
+        if name == "nmnist":
+            from lava_local.data import NMNISTSubset
+
+            (x_tr, y_tr), (x_te, y_te) = NMNISTSubset("train").dense(10), NMNISTSubset("test").dense(10)
+            n_classes = 10
+        else:
+            from lava_local.data import load_uea_ucr
+            from lava_local.data.timeseries import encode_ucr_pair
+
+            train, test = load_uea_ucr(name, cache_dir=cache_dir, download=True)
+            (x_tr, y_tr), (x_te, y_te), _ = encode_ucr_pair(train, test)
+            n_classes = len(train.class_names)
+        _DATA[name] = (x_tr, y_tr, x_te, y_te, n_classes)
+    return _DATA[name]
+
+
+def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
+    """One online run; its record."""
+    from dataclasses import replace
+
+    from lava_local.kernels.neuron import LIFParams
+    from lava_local.network import Network
+    from lava_local.reference import reference_run
+
+    x_tr, y_tr, x_te, y_te, n_classes = load_set(task["set"], task["cache_dir"])
+    if task["limit"]:
+        x_tr, y_tr, x_te, y_te = x_tr[:task["limit"]], y_tr[:task["limit"]], x_te[:task["limit"]], y_te[:task["limit"]]
+    steps = x_tr.shape[1]
+    network: Dict[str, Any] = dict(hidden=(256,))
+    if task["set"] != "nmnist":
+        network = dict(hidden=TEMPORAL["hidden"], neuron=replace(LIFParams(), gamma=TEMPORAL["gamma"]),
+                       readout_gamma=TEMPORAL["readout_gamma"])
+    net = Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
+                  **network)
+    frames, labels = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
+    schedule, learn = net.schedule(len(y_tr), len(y_te), task["epochs"])
+    start = time.perf_counter()
+    predictions, weights, _ = reference_run(net, frames, labels, schedule, learn, task["numeric"])
+    per_epoch = len(y_tr) + len(y_te)
+    accuracy = [float(np.mean(predictions[e * per_epoch + len(y_tr):(e + 1) * per_epoch] == y_te))
+                for e in range(task["epochs"])]
+    readout = np.abs(weights[-1])
+    from lava_local.fixed_point import load_profile
+
+    at_limit = (float(np.mean(readout >= load_profile(net.profile).synapse.weight_max))
+                if task["numeric"] == "fixed" else None)
+    return dict(task, test_accuracy=accuracy, readout_max=float(readout.max()), readout_at_limit=at_limit,
+                seconds=round(time.perf_counter() - start, 1), steps=steps)
+
+
+def table(records: List[Dict[str, Any]], sets: List[str], rates: List[float], numerics: List[str]) -> List[str]:
+    lines = ["| read-out step per sample | numeric | " + " | ".join(sets) + " |", "|---|---|" + "---|" * len(sets)]
+    for rate in rates:
+        for numeric in numerics:
+            cells = []
+            for name in sets:
+                runs = [r for r in records if (r["set"], r["readout_step"], r["numeric"]) == (name, rate, numeric)]
+                final = [r["test_accuracy"][-1] for r in runs]
+                cell = f"{np.mean(final):.3f} ± {np.std(final):.3f}" if final else "-"
+                if numeric == "fixed" and runs:
+                    cell += f" ({np.mean([r['readout_at_limit'] for r in runs]):.0%} at ±127)"
+                cells.append(cell)
+            lines.append(f"| {rate:g} | {numeric} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default="nmnist,BasicMotions,PickupGestureWiimoteZ,ItalyPowerDemand",
+                        help="nmnist and/or UEA/UCR sets in the aeon wheel, comma-separated")
+    parser.add_argument("--readout-steps", default="0.1,0.01,0.003",
+                        help="the read-out's SGD steps per sample (each run takes step / T per time step)")
+    parser.add_argument("--numerics", default="float,fixed")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, in worker processes")
+    parser.add_argument("--limit", type=int, default=0, help="keep the first N training and test samples (0: all)")
+    parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
+    parser.add_argument("--out", type=Path, default=Path("results/online_steps"))
+    args = parser.parse_args()
+    sets, numerics = args.sets.split(","), args.numerics.split(",")
+    try:
+        rates = [float(r) for r in args.readout_steps.split(",")]
+    except ValueError:
+        parser.error(f"--readout-steps takes numbers, got {args.readout_steps!r}")
+    if any(n not in ("float", "fixed") for n in numerics):
+        parser.error(f"--numerics takes float and/or fixed, got {args.numerics!r}")
+    tasks = [dict(set=s, readout_step=r, numeric=n, seed=seed, epochs=args.epochs, cache_dir=args.cache_dir,
+                  limit=args.limit)
+             for s in sets for r in rates for n in numerics for seed in range(args.seeds)]
+    records, start = [], time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(run_one, task) for task in tasks]
+        for i, future in enumerate(as_completed(futures), 1):
+            record = future.result()
+            records.append(record)
+            print(f"[{i}/{len(tasks)}] {record['set']} read-out step {record['readout_step']:g} {record['numeric']} "
+                  f"seed {record['seed']}: test {record['test_accuracy'][-1]:.3f} ({record['seconds']:.0f} s)",
+                  flush=True)
+    wall = time.perf_counter() - start
+    args.out.mkdir(parents=True, exist_ok=True)
+    header = [f"# The read-out's step per sample, online ({args.epochs} epochs, seeds 0-{args.seeds - 1}, "
+              f"{wall:.0f} s wall)", "", "`" + shlex.join(["python", "benchmarks/online_steps.py", *sys.argv[1:]]) + "`",
+              "", "Test accuracy after the last epoch, mean ± std over seeds (fixed point: the share of the "
+              "read-out's weights at the end of the mantissa range):", ""]
+    (args.out / "online_steps.md").write_text("\n".join(header + table(records, sets, rates, numerics)) + "\n")
+    (args.out / "online_steps.json").write_text(json.dumps(
+        {"args": vars(args) | {"out": str(args.out)}, "wall_s": wall, "runs": records}, indent=1))
+    print(f"wall time {wall:.0f} s; written to {args.out}/online_steps.{{md,json}}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
