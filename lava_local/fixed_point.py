@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -248,11 +248,13 @@ def _pre_impulse(lambda_pre: float, trace_max: int) -> int:
     return max(1, int(np.floor(trace_max * (1.0 - lambda_pre))))
 
 
-def _learning_rate(lr: Optional[float], denominator: float) -> tuple:
-    """``lr / denominator`` as an 8-bit mantissa over a power of two: ``(mant, shift)``."""
+def _learning_rate(lr: Optional[float], gains: Tuple[float, ...], denominator: float) -> tuple:
+    """``lr * gains... / denominator`` as an 8-bit mantissa over a power of two: ``(mant, shift)``."""
     if lr is None:  # a step per sample, which only the samples' length turns into one per time step
         raise ValueError("the learning rate is None (the default step per sample): resolve it for the samples' "
                          "length first, rule.for_steps(T) or Network.readout_lr_for(T)")
+    for gain in gains:
+        lr = lr * gain
     value = lr / denominator
     shift = 0
     while value * 2**shift < 128 and shift < 62:
@@ -298,7 +300,7 @@ def quantize_dense_layer(
     frac_m = hw.learning.factor_bits
     error = fixed_error(rule.signal, s, 2 * n_out, frac_m)
     lr_mant, lr_shift = _learning_rate(
-        None if rule.lr is None else rule.lr * s * scale, 2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
+        rule.lr, (s, scale), 2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
     )
     params = DenseLayerFixedParams(
         neuron=lif.neuron,
@@ -344,7 +346,7 @@ def quantize_conv_layer(
     frac_m = hw.learning.factor_bits
     error = fixed_error(rule.signal, s / area, 2 * geometry.signal_size * area, frac_m)
     lr_mant, lr_shift = _learning_rate(
-        None if rule.lr is None else rule.lr * s * scale / area, 2.0 ** (frac_m + params.psi.frac_bits + q.weight_exp) * params.pre_impulse
+        rule.lr, (s, scale, 1.0 / area), 2.0 ** (frac_m + params.psi.frac_bits + q.weight_exp) * params.pre_impulse
     )
     return replace(params, error=error, lr_mant=lr_mant, lr_shift=lr_shift), q
 
@@ -360,7 +362,7 @@ def quantize_readout(weights: Any, gamma: float, lr: Optional[float], scale: int
     gap_shift = max(0, int(np.floor(np.log2(unit / 64))))  # 64 table steps per logit unit
     table = softmax_table(2.0**gap_shift / unit, 64 * 16, hw.learning.factor_bits)
     impulse = _pre_impulse(gamma, hw.trace.max)
-    lr_mant, lr_shift = _learning_rate(None if lr is None else lr * scale, 2.0 ** (hw.learning.factor_bits + q.weight_exp) * impulse)
+    lr_mant, lr_shift = _learning_rate(lr, (scale,), 2.0 ** (hw.learning.factor_bits + q.weight_exp) * impulse)
     params = ReadoutFixedParams(
         decay=quantize_decay("gamma", gamma, hw.neuron.decay_bits),
         decay_bits=hw.neuron.decay_bits,
