@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
+from temporal import TEMPORAL_NETWORK, hidden_layers  # the temporal benchmark's network
 
-TEMPORAL = dict(hidden=(256, 128), gamma=0.9, readout_gamma=0.9)  # benchmarks/temporal.py's network
 _DATA: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = {}
 
 
@@ -54,9 +54,7 @@ def load_set(name: str, cache_dir: str | None) -> Tuple[np.ndarray, np.ndarray, 
 
 def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     """One online run; its record."""
-    from dataclasses import replace
-
-    from lava_local.kernels.neuron import LIFParams
+    from lava_local.fixed_point import load_profile
     from lava_local.network import Network
     from lava_local.reference import reference_run
 
@@ -66,8 +64,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     steps = x_tr.shape[1]
     network: Dict[str, Any] = dict(hidden=(256,))
     if task["set"] != "nmnist":
-        network = dict(hidden=TEMPORAL["hidden"], neuron=replace(LIFParams(), gamma=TEMPORAL["gamma"]),
-                       readout_gamma=TEMPORAL["readout_gamma"])
+        network = dict(hidden=hidden_layers("ff"), **TEMPORAL_NETWORK)
     net = Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
                   **network)
     frames, labels = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
@@ -78,8 +75,6 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     accuracy = [float(np.mean(predictions[e * per_epoch + len(y_tr):(e + 1) * per_epoch] == y_te))
                 for e in range(task["epochs"])]
     readout = np.abs(weights[-1])
-    from lava_local.fixed_point import load_profile
-
     at_limit = (float(np.mean(readout >= load_profile(net.profile).synapse.weight_max))
                 if task["numeric"] == "fixed" else None)
     return dict(task, test_accuracy=accuracy, readout_max=float(readout.max()), readout_at_limit=at_limit,
