@@ -1,20 +1,22 @@
-"""The read-out's SGD step per sample, online: float and Loihi fixed point side by side.
+"""The SGD steps per sample, online: float and Loihi fixed point side by side.
 
     .venv/bin/python benchmarks/online_steps.py [--sets nmnist,BasicMotions,...]
-        [--readout-steps 0.1,0.01,0.003] [--numerics float,fixed] [--epochs 5] [--seeds 3]
-        [--jobs 2] [--limit N] [--cache-dir DIR] [--out results/online_steps]
+        [--readout-steps 0.1,0.01,0.003] [--hidden-steps 0.01] [--numerics float,fixed]
+        [--epochs 5] [--seeds 3] [--jobs 2] [--limit N] [--cache-dir DIR] [--out results/online_steps]
 
 Each run is ``Network.fit`` online (one sample at a time, SGD) at the library's defaults but
-for the read-out's step per sample, which the run gives as ``readout_lr = step / T`` per time
-step. It runs in :func:`lava_local.reference.reference_run`, the NumPy mirror of the Lava
+for the read-out's and the hidden layers' steps per sample, which the run gives as
+``readout_lr = step / T`` and ``TESS(lr=step / T)`` per time step; a hidden step of 0 freezes
+the hidden layers (``Network(frozen=True)``, the read-out-only control). It runs in :func:`lava_local.reference.reference_run`, the NumPy mirror of the Lava
 float and fixed-point models (bit for bit what the Lava network computes,
 ``tests/test_network_lava.py``), which takes seconds where the Lava run takes minutes. Sets:
 ``nmnist`` (the shipped N-MNIST subset at T = 10, 2312 -> 256 -> 10, the demo's size, at
 ``Network``'s other defaults) and UEA/UCR sets from the aeon wheel (encoded as
 ``benchmarks/temporal.py`` does, 24 -> 256 -> 128 -> C, hidden and read-out leak 0.9). The hidden
-layers learn TESS at its default step per sample (``SAMPLE_STEP``). Writes
+layers learn TESS, by default at its default step per sample (``SAMPLE_STEP``). Writes
 ``<out>/online_steps.{md,json}``: test accuracy after the last epoch (mean ± std over seeds) and
-the share of the read-out's weights at the end of the 8-bit mantissa range (fixed point).
+the share of the read-out's weights at the end of the 8-bit mantissa range (fixed point); the
+JSON also holds each hidden layer's relative weight change, ``|W - W0| / |W0|``.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import shlex
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from itertools import product
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -57,6 +60,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     from lava_local.fixed_point import load_profile
     from lava_local.network import Network
     from lava_local.reference import reference_run
+    from lava_local.rules import TESS
 
     x_tr, y_tr, x_te, y_te, n_classes = load_set(task["set"], task["cache_dir"])
     if task["limit"]:
@@ -65,8 +69,9 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     network: Dict[str, Any] = dict(hidden=(256,))
     if task["set"] != "nmnist":
         network = dict(hidden=hidden_layers("ff"), **TEMPORAL_NETWORK)
+    hidden_step = task["hidden_step"]
     net = Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
-                  **network)
+                  rule=TESS(lr=hidden_step / steps if hidden_step else None), frozen=not hidden_step, **network)
     frames, labels = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
     schedule, learn = net.schedule(len(y_tr), len(y_te), task["epochs"])
     start = time.perf_counter()
@@ -74,27 +79,46 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     per_epoch = len(y_tr) + len(y_te)
     accuracy = [float(np.mean(predictions[e * per_epoch + len(y_tr):(e + 1) * per_epoch] == y_te))
                 for e in range(task["epochs"])]
+    # the hidden weights' relative change, in the model's own units (an empty schedule gives its start)
+    _, start_weights, _ = reference_run(net, frames, labels, [], [], task["numeric"])
+    hidden_change = [float(np.linalg.norm(w - w0) / np.linalg.norm(w0))
+                     for w, w0 in zip(weights[:-1], start_weights[:-1])]
     readout = np.abs(weights[-1])
     at_limit = (float(np.mean(readout >= load_profile(net.profile).synapse.weight_max))
                 if task["numeric"] == "fixed" else None)
     return dict(task, test_accuracy=accuracy, readout_max=float(readout.max()), readout_at_limit=at_limit,
+                hidden_change=hidden_change,
                 seconds=round(time.perf_counter() - start, 1), steps=steps)
 
 
-def table(records: List[Dict[str, Any]], sets: List[str], rates: List[float], numerics: List[str]) -> List[str]:
-    lines = ["| read-out step per sample | numeric | " + " | ".join(sets) + " |", "|---|---|" + "---|" * len(sets)]
-    for rate in rates:
-        for numeric in numerics:
-            cells = []
-            for name in sets:
-                runs = [r for r in records if (r["set"], r["readout_step"], r["numeric"]) == (name, rate, numeric)]
-                final = [r["test_accuracy"][-1] for r in runs]
-                cell = f"{np.mean(final):.3f} ± {np.std(final):.3f}" if final else "-"
-                if numeric == "fixed" and runs:
-                    cell += f" ({np.mean([r['readout_at_limit'] for r in runs]):.0%} at ±127)"
-                cells.append(cell)
-            lines.append(f"| {rate:g} | {numeric} | " + " | ".join(cells) + " |")
+def table(records: List[Dict[str, Any]], sets: List[str], rates: List[float], hidden_rates: List[float],
+          numerics: List[str]) -> List[str]:
+    lines = ["| read-out step per sample | hidden step per sample | numeric | " + " | ".join(sets) + " |",
+             "|---|---|---|" + "---|" * len(sets)]
+    for rate, hidden_rate, numeric in product(rates, hidden_rates, numerics):
+        cells = []
+        for name in sets:
+            runs = [r for r in records
+                    if (r["set"], r["readout_step"], r["hidden_step"], r["numeric"]) == (name, rate, hidden_rate, numeric)]
+            final = [r["test_accuracy"][-1] for r in runs]
+            cell = f"{np.mean(final):.3f} ± {np.std(final):.3f}" if final else "-"
+            if numeric == "fixed" and runs:
+                cell += f" ({np.mean([r['readout_at_limit'] for r in runs]):.0%} at ±127)"
+            cells.append(cell)
+        hidden = f"{hidden_rate:g}" if hidden_rate else "0 (frozen)"
+        lines.append(f"| {rate:g} | {hidden} | {numeric} | " + " | ".join(cells) + " |")
     return lines
+
+
+def parse_steps(parser: argparse.ArgumentParser, option: str, text: str) -> List[float]:
+    """Comma-separated steps per sample, each a number >= 0; a clear error otherwise."""
+    try:
+        steps = [float(r) for r in text.split(",")]
+    except ValueError:
+        parser.error(f"{option} takes numbers, got {text!r}")
+    if any(step < 0 for step in steps):
+        parser.error(f"{option} takes steps >= 0, got {text!r}")
+    return steps
 
 
 def main() -> int:
@@ -103,6 +127,9 @@ def main() -> int:
                         help="nmnist and/or UEA/UCR sets in the aeon wheel, comma-separated")
     parser.add_argument("--readout-steps", default="0.1,0.01,0.003",
                         help="the read-out's SGD steps per sample (each run takes step / T per time step)")
+    parser.add_argument("--hidden-steps", default=None,
+                        help="the hidden layers' TESS steps per sample (0: frozen, the read-out-only control; "
+                             "default: the library's SAMPLE_STEP)")
     parser.add_argument("--numerics", default="float,fixed")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
@@ -112,31 +139,33 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("results/online_steps"))
     args = parser.parse_args()
     sets, numerics = args.sets.split(","), args.numerics.split(",")
-    try:
-        rates = [float(r) for r in args.readout_steps.split(",")]
-    except ValueError:
-        parser.error(f"--readout-steps takes numbers, got {args.readout_steps!r}")
+    from lava_local.rules import SAMPLE_STEP
+
+    rates, hidden_rates = parse_steps(parser, "--readout-steps", args.readout_steps), \
+        parse_steps(parser, "--hidden-steps", args.hidden_steps or str(SAMPLE_STEP))
     if any(n not in ("float", "fixed") for n in numerics):
         parser.error(f"--numerics takes float and/or fixed, got {args.numerics!r}")
-    tasks = [dict(set=s, readout_step=r, numeric=n, seed=seed, epochs=args.epochs, cache_dir=args.cache_dir,
-                  limit=args.limit)
-             for s in sets for r in rates for n in numerics for seed in range(args.seeds)]
+    tasks = [dict(set=s, readout_step=r, hidden_step=h, numeric=n, seed=seed, epochs=args.epochs,
+                  cache_dir=args.cache_dir, limit=args.limit)
+             for s, r, h, n, seed in product(sets, rates, hidden_rates, numerics, range(args.seeds))]
     records, start = [], time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run_one, task) for task in tasks]
         for i, future in enumerate(as_completed(futures), 1):
             record = future.result()
             records.append(record)
-            print(f"[{i}/{len(tasks)}] {record['set']} read-out step {record['readout_step']:g} {record['numeric']} "
+            print(f"[{i}/{len(tasks)}] {record['set']} read-out step {record['readout_step']:g} hidden step "
+                  f"{record['hidden_step']:g} {record['numeric']} "
                   f"seed {record['seed']}: test {record['test_accuracy'][-1]:.3f} ({record['seconds']:.0f} s)",
                   flush=True)
     wall = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
-    header = [f"# The read-out's step per sample, online ({args.epochs} epochs, seeds 0-{args.seeds - 1}, "
+    header = [f"# The SGD steps per sample, online ({args.epochs} epochs, seeds 0-{args.seeds - 1}, "
               f"{wall:.0f} s wall)", "", "`" + shlex.join(["python", "benchmarks/online_steps.py", *sys.argv[1:]]) + "`",
               "", "Test accuracy after the last epoch, mean ± std over seeds (fixed point: the share of the "
               "read-out's weights at the end of the mantissa range):", ""]
-    (args.out / "online_steps.md").write_text("\n".join(header + table(records, sets, rates, numerics)) + "\n")
+    (args.out / "online_steps.md").write_text(
+        "\n".join(header + table(records, sets, rates, hidden_rates, numerics)) + "\n")
     (args.out / "online_steps.json").write_text(json.dumps(
         {"args": vars(args) | {"out": str(args.out)}, "wall_s": wall, "runs": records}, indent=1))
     print(f"wall time {wall:.0f} s; written to {args.out}/online_steps.{{md,json}}")

@@ -161,17 +161,21 @@ def test_temporal_lava_runs_the_cli_in_float_and_fixed_point(tmp_path):
 def test_online_steps_writes_float_and_fixed_rows(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "online_steps.py"), "--sets", "nmnist", "--readout-steps",
-         "0.1,0.01", "--epochs", "2", "--seeds", "1", "--limit", "12", "--jobs", "1", "--out", str(tmp_path)],
+         "0.1,0.01", "--hidden-steps", "0,0.01", "--epochs", "2", "--seeds", "1", "--limit", "12", "--jobs", "1",
+         "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     runs = json.loads((tmp_path / "online_steps.json").read_text())["runs"]
-    assert sorted((r["readout_step"], r["numeric"]) for r in runs) == \
-        [(0.01, "fixed"), (0.01, "float"), (0.1, "fixed"), (0.1, "float")]
+    assert sorted((r["readout_step"], r["hidden_step"], r["numeric"]) for r in runs) == \
+        [(s, h, n) for s in (0.01, 0.1) for h in (0.0, 0.01) for n in ("fixed", "float")]
     for run in runs:
+        # a hidden step of 0 is the frozen control; a step moves the hidden weights
+        assert len(run["hidden_change"]) == 1
+        assert (run["hidden_change"][0] == 0.0) == (run["hidden_step"] == 0.0)
         assert len(run["test_accuracy"]) == 2 and run["steps"] == 10
         assert all(0.0 <= a <= 1.0 for a in run["test_accuracy"])
         # fixed point reports its read-out's mantissas (at most 127), float its weights
         assert (run["readout_at_limit"] is None) == (run["numeric"] == "float")
         assert run["readout_max"] <= 127 if run["numeric"] == "fixed" else run["readout_max"] < 127
     table = (tmp_path / "online_steps.md").read_text()
-    assert "| 0.1 | fixed | " in table and "at ±127)" in table
+    assert "| 0.1 | 0 (frozen) | fixed | " in table and "| 0.01 | 0.01 | float | " in table and "at ±127)" in table
