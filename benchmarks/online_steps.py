@@ -1,19 +1,22 @@
 """The SGD steps per sample, online: float and Loihi fixed point side by side.
 
     .venv/bin/python benchmarks/online_steps.py [--sets nmnist,BasicMotions,...]
-        [--readout-steps 0.1,0.01,0.003] [--hidden-steps 0.01] [--numerics float,fixed]
+        [--readout-steps 0.1,0.01,0.003] [--hidden-steps 0.01] [--method TESS] [--numerics float,fixed]
         [--epochs 5] [--seeds 3] [--jobs 2] [--limit N] [--cache-dir DIR] [--out results/online_steps]
 
 Each run is ``Network.fit`` online (one sample at a time, SGD) at the library's defaults but
 for the read-out's and the hidden layers' steps per sample, which the run gives as
-``readout_lr = step / T`` and ``TESS(lr=step / T)`` per time step; a hidden step of 0 freezes
-the hidden layers (``Network(frozen=True)``, the read-out-only control). It runs in :func:`lava_local.reference.reference_run`, the NumPy mirror of the Lava
+``readout_lr = step / T`` and ``rule.with_(lr=step / T)`` per time step; a hidden step of 0 freezes
+the hidden layers (``Network(frozen=True)``, the read-out-only control, its read-out learning
+from the network's default start whatever the method). It runs in :func:`lava_local.reference.reference_run`, the NumPy mirror of the Lava
 float and fixed-point models (bit for bit what the Lava network computes,
 ``tests/test_network_lava.py``), which takes seconds where the Lava run takes minutes. Sets:
 ``nmnist`` (the shipped N-MNIST subset at T = 10, 2312 -> 256 -> 10, the demo's size, at
 ``Network``'s other defaults) and UEA/UCR sets from the aeon wheel (encoded as
 ``benchmarks/temporal.py`` does, 24 -> 256 -> 128 -> C, hidden and read-out leak 0.9). The hidden
-layers learn TESS, by default at its default step per sample (``SAMPLE_STEP``). Writes
+layers learn ``--method`` (a label of ``benchmarks/temporal.py`` that the Lava network runs:
+TESS, S-TLLR, LLS, their ``(filtered)`` options and a ``+ fixed read-out``; default TESS), by
+default at its default step per sample (``SAMPLE_STEP``). Writes
 ``<out>/online_steps.{md,json}``: test accuracy after the last epoch (mean ± std over seeds) and
 the share of the read-out's weights at the end of the 8-bit mantissa range (fixed point); the
 JSON also holds each hidden layer's relative weight change, ``|W - W0| / |W0|``.
@@ -31,7 +34,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
-from temporal import TEMPORAL_NETWORK, hidden_layers  # the temporal benchmark's network
+from method_labels import readout_options, split_method
+from temporal import TEMPORAL_NETWORK, hidden_layers, make_rule  # the temporal benchmark's network and rules
+
+# the rules the Lava network runs, as benchmarks/temporal.py labels them
+LAVA_METHODS = tuple(f"{rule}{option}{readout}" for rule in ("TESS", "S-TLLR", "LLS") for option in ("", " (filtered)")
+                     for readout in ("", " + fixed read-out"))
 
 _DATA: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = {}
 
@@ -60,7 +68,6 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     from lava_local.fixed_point import load_profile
     from lava_local.network import Network
     from lava_local.reference import reference_run
-    from lava_local.rules import TESS
 
     x_tr, y_tr, x_te, y_te, n_classes = load_set(task["set"], task["cache_dir"])
     if task["limit"]:
@@ -70,8 +77,13 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     if task["set"] != "nmnist":
         network = dict(hidden=hidden_layers("ff"), **TEMPORAL_NETWORK)
     hidden_step = task["hidden_step"]
+    if hidden_step:
+        rule = make_rule(task["method"]).with_(lr=hidden_step / steps)
+        readout = readout_options(split_method(task["method"])[1])
+    else:  # the read-out-only control, whatever the method: TESS's placeholder rule, as in temporal.py
+        rule, readout = make_rule("TESS"), {}
     net = Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
-                  rule=TESS(lr=hidden_step / steps if hidden_step else None), frozen=not hidden_step, **network)
+                  rule=rule, frozen=not hidden_step, **readout, **network)
     frames, labels = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
     schedule, learn = net.schedule(len(y_tr), len(y_te), task["epochs"])
     start = time.perf_counter()
@@ -130,6 +142,9 @@ def main() -> int:
     parser.add_argument("--hidden-steps", default=None,
                         help="the hidden layers' TESS steps per sample (0: frozen, the read-out-only control; "
                              "default: the library's SAMPLE_STEP)")
+    parser.add_argument("--method", default="TESS",
+                        help="the hidden layers' rule, a label of benchmarks/temporal.py (e.g. 'TESS (filtered) + "
+                             "fixed read-out')")
     parser.add_argument("--numerics", default="float,fixed")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
@@ -145,7 +160,9 @@ def main() -> int:
         parse_steps(parser, "--hidden-steps", args.hidden_steps or str(SAMPLE_STEP))
     if any(n not in ("float", "fixed") for n in numerics):
         parser.error(f"--numerics takes float and/or fixed, got {args.numerics!r}")
-    tasks = [dict(set=s, readout_step=r, hidden_step=h, numeric=n, seed=seed, epochs=args.epochs,
+    if args.method not in LAVA_METHODS:
+        parser.error(f"--method takes one of {', '.join(LAVA_METHODS)}, got {args.method!r}")
+    tasks = [dict(set=s, readout_step=r, hidden_step=h, method=args.method, numeric=n, seed=seed, epochs=args.epochs,
                   cache_dir=args.cache_dir, limit=args.limit)
              for s, r, h, n, seed in product(sets, rates, hidden_rates, numerics, range(args.seeds))]
     records, start = [], time.perf_counter()
@@ -160,7 +177,7 @@ def main() -> int:
                   flush=True)
     wall = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
-    header = [f"# The SGD steps per sample, online ({args.epochs} epochs, seeds 0-{args.seeds - 1}, "
+    header = [f"# The SGD steps per sample, online, {args.method} ({args.epochs} epochs, seeds 0-{args.seeds - 1}, "
               f"{wall:.0f} s wall)", "", "`" + shlex.join(["python", "benchmarks/online_steps.py", *sys.argv[1:]]) + "`",
               "", "Test accuracy after the last epoch, mean ± std over seeds (fixed point: the share of the "
               "read-out's weights at the end of the mantissa range):", ""]

@@ -179,3 +179,22 @@ def test_online_steps_writes_float_and_fixed_rows(tmp_path):
         assert run["readout_max"] <= 127 if run["numeric"] == "fixed" else run["readout_max"] < 127
     table = (tmp_path / "online_steps.md").read_text()
     assert "| 0.1 | 0 (frozen) | fixed | " in table and "| 0.01 | 0.01 | float | " in table and "at ±127)" in table
+
+
+def test_online_steps_runs_the_methods_option_and_refuses_one_lava_does_not_run(tmp_path):
+    script = [sys.executable, str(ROOT / "benchmarks" / "online_steps.py"), "--sets", "nmnist"]
+    out = subprocess.run(
+        script + ["--method", "TESS (filtered) + fixed read-out", "--readout-steps", "0.01", "--hidden-steps", "0,0.01",
+                  "--numerics", "float", "--epochs", "1", "--seeds", "1", "--limit", "12", "--jobs", "1",
+                  "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = {r["hidden_step"]: r for r in json.loads((tmp_path / "online_steps.json").read_text())["runs"]}
+    basis_start = 1 / np.sqrt(256)  # the read-out at the basis: every weight +-1/sqrt(n) of N-MNIST's 256 neurons
+    # the method's fixed read-out stays at its start while its hidden layer learns ...
+    assert runs[0.01]["readout_max"] == pytest.approx(basis_start) and runs[0.01]["hidden_change"][0] > 0
+    # ... and the control's read-out learns from the same start while its hidden layer is frozen
+    assert runs[0.0]["readout_max"] != pytest.approx(basis_start) and runs[0.0]["hidden_change"][0] == 0
+    refused = subprocess.run(script + ["--method", "BPTT", "--out", str(tmp_path)], capture_output=True, text=True,
+                             timeout=120, cwd=ROOT)
+    assert refused.returncode == 2 and "--method takes one of TESS" in refused.stderr
