@@ -17,9 +17,10 @@ float and fixed-point models (bit for bit what the Lava network computes,
 layers learn ``--method`` (a label of ``benchmarks/temporal.py`` that the Lava network runs:
 TESS, S-TLLR, LLS, their ``(filtered)`` options and a ``+ fixed read-out``; default TESS), by
 default at its default step per sample (``SAMPLE_STEP``). Writes
-``<out>/online_steps.{md,json}``: test accuracy after the last epoch (mean ± std over seeds) and
+``<out>/online_steps.{md,json,png}``: test accuracy after the last epoch (mean ± std over seeds) and
 the share of the read-out's weights at the end of the 8-bit mantissa range (fixed point); the
-JSON also holds each hidden layer's relative weight change, ``|W - W0| / |W0|``.
+JSON also holds each hidden layer's relative weight change, ``|W - W0| / |W0|``; the figure, test
+accuracy per epoch.
 """
 from __future__ import annotations
 
@@ -122,6 +123,36 @@ def table(records: List[Dict[str, Any]], sets: List[str], rates: List[float], hi
     return lines
 
 
+def plot(records: List[Dict[str, Any]], sets: List[str], method: str, path: Path) -> None:
+    """Test accuracy per online epoch, mean over seeds: a panel per set, a colour per pair of
+    steps, float solid and fixed point dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.2 * len(sets), 3.6), squeeze=False)
+    steps = sorted({(r["readout_step"], r["hidden_step"]) for r in records})
+    colours = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(steps)))
+    for ax, name in zip(axes[0], sets):
+        for colour, (rate, hidden_rate) in zip(colours, steps):
+            for numeric, style in (("float", "-"), ("fixed", "--")):
+                runs = [r["test_accuracy"] for r in records
+                        if (r["set"], r["readout_step"], r["hidden_step"], r["numeric"]) == (name, rate, hidden_rate, numeric)]
+                if not runs:
+                    continue
+                hidden = f"{hidden_rate:g}" if hidden_rate else "0 (frozen)"
+                label = f"hidden {hidden}, read-out {rate:g}, {numeric}"
+                ax.plot(np.arange(1, len(runs[0]) + 1), np.mean(runs, axis=0), style, color=colour, marker="o",
+                        markersize=3, label=label)
+        ax.set(title=name, xlabel="online epoch", ylabel="test accuracy (mean over seeds)", ylim=(0, 1))
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{method} online, steps per sample", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def parse_steps(parser: argparse.ArgumentParser, option: str, text: str) -> List[float]:
     """Comma-separated steps per sample, each a number >= 0; a clear error otherwise."""
     try:
@@ -185,7 +216,8 @@ def main() -> int:
         "\n".join(header + table(records, sets, rates, hidden_rates, numerics)) + "\n")
     (args.out / "online_steps.json").write_text(json.dumps(
         {"args": vars(args) | {"out": str(args.out)}, "wall_s": wall, "runs": records}, indent=1))
-    print(f"wall time {wall:.0f} s; written to {args.out}/online_steps.{{md,json}}")
+    plot(records, sets, args.method, args.out / "online_steps.png")
+    print(f"wall time {wall:.0f} s; written to {args.out}/online_steps.{{md,json,png}}")
     return 0
 
 

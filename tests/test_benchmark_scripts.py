@@ -179,6 +179,7 @@ def test_online_steps_writes_float_and_fixed_rows(tmp_path):
         assert run["readout_max"] <= 127 if run["numeric"] == "fixed" else run["readout_max"] < 127
     table = (tmp_path / "online_steps.md").read_text()
     assert "| 0.1 | 0 (frozen) | fixed | " in table and "| 0.01 | 0.01 | float | " in table and "at ±127)" in table
+    assert (tmp_path / "online_steps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_online_steps_runs_the_methods_option_and_refuses_one_lava_does_not_run(tmp_path):
