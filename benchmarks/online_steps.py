@@ -6,10 +6,11 @@
 
 Each run is ``Network.fit`` online (one sample at a time, SGD) at the library's defaults but
 for the read-out's and the hidden layers' steps per sample, which the run gives as
-``readout_lr = step / T`` and ``rule.with_(lr=step / T)`` per time step; a hidden step of 0 freezes
-the hidden layers (``Network(frozen=True)``, the read-out-only control, its read-out learning
-from the network's default start whatever the method). It runs in :func:`lava_local.reference.reference_run`, the NumPy mirror of the Lava
-float and fixed-point models (bit for bit what the Lava network computes,
+``readout_lr = step / T`` and ``rule.with_(lr=step / T)`` per time step; a hidden step of 0
+freezes the hidden layers (``Network(frozen=True)``, the read-out-only control, its read-out
+learning from the network's default start whatever the method). It runs in
+:func:`lava_local.reference.reference_run`, the NumPy mirror of the Lava float and fixed-point
+models (bit for bit what the Lava network computes,
 ``tests/test_network_lava.py``), which takes seconds where the Lava run takes minutes. Sets:
 ``nmnist`` (the shipped N-MNIST subset at T = 10, 2312 -> 256 -> 10, the demo's size, at
 ``Network``'s other defaults) and UEA/UCR sets from the aeon wheel (encoded as
@@ -104,6 +105,17 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
                 seconds=round(time.perf_counter() - start, 1), steps=steps)
 
 
+def runs_of(records: List[Dict[str, Any]], name: str, rate: float, hidden_rate: float,
+            numeric: str) -> List[Dict[str, Any]]:
+    """The runs of one set at one pair of steps in one numeric, over seeds."""
+    return [r for r in records
+            if (r["set"], r["readout_step"], r["hidden_step"], r["numeric"]) == (name, rate, hidden_rate, numeric)]
+
+
+def hidden_label(hidden_rate: float) -> str:
+    return f"{hidden_rate:g}" if hidden_rate else "0 (frozen)"
+
+
 def table(records: List[Dict[str, Any]], sets: List[str], rates: List[float], hidden_rates: List[float],
           numerics: List[str]) -> List[str]:
     lines = ["| read-out step per sample | hidden step per sample | numeric | " + " | ".join(sets) + " |",
@@ -111,15 +123,13 @@ def table(records: List[Dict[str, Any]], sets: List[str], rates: List[float], hi
     for rate, hidden_rate, numeric in product(rates, hidden_rates, numerics):
         cells = []
         for name in sets:
-            runs = [r for r in records
-                    if (r["set"], r["readout_step"], r["hidden_step"], r["numeric"]) == (name, rate, hidden_rate, numeric)]
+            runs = runs_of(records, name, rate, hidden_rate, numeric)
             final = [r["test_accuracy"][-1] for r in runs]
             cell = f"{np.mean(final):.3f} ± {np.std(final):.3f}" if final else "-"
             if numeric == "fixed" and runs:
                 cell += f" ({np.mean([r['readout_at_limit'] for r in runs]):.0%} at ±127)"
             cells.append(cell)
-        hidden = f"{hidden_rate:g}" if hidden_rate else "0 (frozen)"
-        lines.append(f"| {rate:g} | {hidden} | {numeric} | " + " | ".join(cells) + " |")
+        lines.append(f"| {rate:g} | {hidden_label(hidden_rate)} | {numeric} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -137,12 +147,10 @@ def plot(records: List[Dict[str, Any]], sets: List[str], method: str, path: Path
     for ax, name in zip(axes[0], sets):
         for colour, (rate, hidden_rate) in zip(colours, steps):
             for numeric, style in (("float", "-"), ("fixed", "--")):
-                runs = [r["test_accuracy"] for r in records
-                        if (r["set"], r["readout_step"], r["hidden_step"], r["numeric"]) == (name, rate, hidden_rate, numeric)]
+                runs = [r["test_accuracy"] for r in runs_of(records, name, rate, hidden_rate, numeric)]
                 if not runs:
                     continue
-                hidden = f"{hidden_rate:g}" if hidden_rate else "0 (frozen)"
-                label = f"hidden {hidden}, read-out {rate:g}, {numeric}"
+                label = f"hidden {hidden_label(hidden_rate)}, read-out {rate:g}, {numeric}"
                 ax.plot(np.arange(1, len(runs[0]) + 1), np.mean(runs, axis=0), style, color=colour, marker="o",
                         markersize=3, label=label)
         ax.set(title=name, xlabel="online epoch", ylabel="test accuracy (mean over seeds)", ylim=(0, 1))
@@ -171,7 +179,7 @@ def main() -> int:
     parser.add_argument("--readout-steps", default="0.1,0.01,0.003",
                         help="the read-out's SGD steps per sample (each run takes step / T per time step)")
     parser.add_argument("--hidden-steps", default=None,
-                        help="the hidden layers' TESS steps per sample (0: frozen, the read-out-only control; "
+                        help="the hidden layers' steps per sample (0: frozen, the read-out-only control; "
                              "default: the library's SAMPLE_STEP)")
     parser.add_argument("--method", default="TESS",
                         help="the hidden layers' rule, a label of benchmarks/temporal.py (e.g. 'TESS (filtered) + "
@@ -208,8 +216,8 @@ def main() -> int:
                   flush=True)
     wall = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
-    header = [f"# The SGD steps per sample, online, {args.method} ({args.epochs} epochs, seeds 0-{args.seeds - 1}, "
-              f"{wall:.0f} s wall)", "", "`" + shlex.join(["python", "benchmarks/online_steps.py", *sys.argv[1:]]) + "`",
+    header = [f"# The SGD steps per sample, online, {args.method} "
+              f"({args.epochs} epochs, seeds 0-{args.seeds - 1}, {wall:.0f} s wall)", "", "`" + shlex.join(["python", "benchmarks/online_steps.py", *sys.argv[1:]]) + "`",
               "", "Test accuracy after the last epoch, mean ± std over seeds (fixed point: the share of the "
               "read-out's weights at the end of the mantissa range):", ""]
     (args.out / "online_steps.md").write_text(
