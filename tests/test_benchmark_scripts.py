@@ -199,3 +199,35 @@ def test_online_steps_runs_the_methods_option_and_refuses_one_lava_does_not_run(
     refused = subprocess.run(script + ["--method", "BPTT", "--out", str(tmp_path)], capture_output=True, text=True,
                              timeout=120, cwd=ROOT)
     assert refused.returncode == 2 and "--method takes one of TESS" in refused.stderr
+
+
+def test_readout_common_mode_raw_run_is_the_networks_and_centring_changes_it(tmp_path):
+    from lava_local.data import NMNISTSubset
+    from lava_local.network import Network
+    from lava_local.reference import reference_run
+    from lava_local.rules import TESS
+
+    limit, epochs = 12, 2
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "readout_common_mode.py"), "--sets", "nmnist", "--readout-steps",
+         "0.1", "--epochs", str(epochs), "--seeds", "1", "--limit", str(limit), "--jobs", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = {r["centred"]: r for r in json.loads((tmp_path / "readout_common_mode.json").read_text())["runs"]}
+    # the raw run is the frozen network's online run, as the Lava float network plays it
+    (x_tr, y_tr), (x_te, y_te) = NMNISTSubset("train").dense(10), NMNISTSubset("test").dense(10)
+    frames = np.concatenate([x_tr[:limit], x_te[:limit]])
+    labels = np.concatenate([y_tr[:limit], y_te[:limit]])
+    net = Network(frames.shape[2], n_classes=10, hidden=(256,), rule=TESS(), frozen=True, readout_lr=0.1 / 10, seed=0)
+    schedule, learn = net.schedule(limit, limit, epochs)
+    predictions, _, _ = reference_run(net, frames, labels, schedule, learn)
+    assert runs[False]["predictions"] == predictions.tolist()
+    test = [k for k in range(len(schedule)) if not learn[k]]
+    assert runs[False]["test_accuracy"][-1] == pytest.approx(np.mean(predictions[test[-limit:]] == labels[limit:]))
+    # the centred read-out sees other inputs from the second training sample on: other scores
+    assert runs[True]["predictions"] != runs[False]["predictions"]
+    # the common mode: the summed trace is mostly along the training mean
+    assert runs[False]["along_mean"] > runs[False]["off_mean"] > 0
+    table = (tmp_path / "readout_common_mode.md").read_text()
+    assert "| 0.1 | raw | " in table and "| 0.1 | centred | " in table and "| nmnist | " in table
+    assert (tmp_path / "readout_common_mode.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
