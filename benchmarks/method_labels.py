@@ -2,7 +2,8 @@
 
 ``"TESS + random read-out"`` / ``"+ basis read-out"``: ``Network(readout_init=...)``;
 ``"+ fixed read-out"``: started at the basis and kept there (``readout_learns=False``);
-no start named: the network's default, ``"auto"``, except BPTT's at random, as BPTT baselines
+``"+ centred read-out"``: the default start, the read-out's input less its running mean
+(``readout_centred=True``); no start named: the network's default, ``"auto"``, except BPTT's at random, as BPTT baselines
 start.
 """
 from __future__ import annotations
@@ -19,6 +20,9 @@ def split_method(method: str) -> Tuple[str, str]:
     return base, "random" if base == "BPTT" else "auto"
 
 
-def readout_options(start: str) -> Dict[str, Any]:
-    """``Network``'s read-out arguments for a start from :func:`split_method`."""
+def readout_options(start: str, base: str = "") -> Dict[str, Any]:
+    """``Network``'s read-out arguments for a start from :func:`split_method` (``base``: the
+    method, for the default start under ``"centred"``)."""
+    if start == "centred":
+        return dict(readout_init=split_method(base)[1], readout_centred=True)
     return dict(readout_init="basis" if start == "fixed" else start, readout_learns=start != "fixed")

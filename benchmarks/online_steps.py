@@ -1,7 +1,8 @@
 """The SGD steps per sample, online: float and Loihi fixed point side by side.
 
     .venv/bin/python benchmarks/online_steps.py [--sets nmnist,BasicMotions,...]
-        [--readout-steps 0.1,0.01,0.003] [--hidden-steps 0.01] [--method TESS] [--numerics float,fixed]
+        [--readout-steps 0.1,0.01,0.003] [--hidden-steps 0.01] [--method TESS] [--readout-centred]
+        [--numerics float,fixed]
         [--epochs 5] [--seeds 3] [--jobs 2] [--limit N] [--cache-dir DIR] [--out results/online_steps]
 
 Each run is ``Network.fit`` online (one sample at a time, SGD) at the library's defaults but
@@ -17,7 +18,8 @@ models (bit for bit what the Lava network computes,
 ``benchmarks/temporal.py`` does, 24 -> 256 -> 128 -> C, hidden and read-out leak 0.9). The hidden
 layers learn ``--method`` (a label of ``benchmarks/temporal.py`` that the Lava network runs:
 TESS, S-TLLR, LLS, their ``(filtered)`` options and a ``+ fixed read-out``; default TESS), by
-default at its default step per sample (``SAMPLE_STEP``). Writes
+default at its default step per sample (``SAMPLE_STEP``). ``--readout-centred`` runs every network with
+``Network(readout_centred=True)`` (the read-out integrates its input less its running mean). Writes
 ``<out>/online_steps.{md,json,png}``: test accuracy after the last epoch (mean ± std over seeds) and
 the share of the read-out's weights at the end of the 8-bit mantissa range (fixed point); the
 JSON also holds each hidden layer's relative weight change, ``|W - W0| / |W0|``; the figure, test
@@ -85,7 +87,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     else:  # the read-out-only control, whatever the method: TESS's placeholder rule, as in temporal.py
         rule, readout = make_rule("TESS"), {}
     net = Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
-                  rule=rule, frozen=not hidden_step, **readout, **network)
+                  rule=rule, frozen=not hidden_step, readout_centred=task["centred"], **readout, **network)
     frames, labels = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
     schedule, learn = net.schedule(len(y_tr), len(y_te), task["epochs"])
     start = time.perf_counter()
@@ -184,6 +186,8 @@ def main() -> int:
     parser.add_argument("--method", default="TESS",
                         help="the hidden layers' rule, a label of benchmarks/temporal.py (e.g. 'TESS (filtered) + "
                              "fixed read-out')")
+    parser.add_argument("--readout-centred", action="store_true",
+                        help="every network with Network(readout_centred=True): the read-out's input less its mean")
     parser.add_argument("--numerics", default="float,fixed")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
@@ -201,8 +205,10 @@ def main() -> int:
         parser.error(f"--numerics takes float and/or fixed, got {args.numerics!r}")
     if args.method not in LAVA_METHODS:
         parser.error(f"--method takes one of {', '.join(LAVA_METHODS)}, got {args.method!r}")
+    if args.readout_centred and args.method.endswith("+ fixed read-out"):
+        parser.error("--readout-centred centres a learning read-out; a fixed read-out reads the spikes themselves")
     tasks = [dict(set=s, readout_step=r, hidden_step=h, method=args.method, numeric=n, seed=seed, epochs=args.epochs,
-                  cache_dir=args.cache_dir, limit=args.limit)
+                  centred=args.readout_centred, cache_dir=args.cache_dir, limit=args.limit)
              for s, r, h, n, seed in product(sets, rates, hidden_rates, numerics, range(args.seeds))]
     records, start = [], time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -216,7 +222,7 @@ def main() -> int:
                   flush=True)
     wall = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
-    header = [f"# The SGD steps per sample, online, {args.method} "
+    header = [f"# The SGD steps per sample, online, {args.method}{', centred read-out' if args.readout_centred else ''} "
               f"({args.epochs} epochs, seeds 0-{args.seeds - 1}, {wall:.0f} s wall)", "", "`" + shlex.join(["python", "benchmarks/online_steps.py", *sys.argv[1:]]) + "`",
               "", "Test accuracy after the last epoch, mean ± std over seeds (fixed point: the share of the "
               "read-out's weights at the end of the mantissa range):", ""]
@@ -224,7 +230,8 @@ def main() -> int:
         "\n".join(header + table(records, sets, rates, hidden_rates, numerics)) + "\n")
     (args.out / "online_steps.json").write_text(json.dumps(
         {"args": vars(args) | {"out": str(args.out)}, "wall_s": wall, "runs": records}, indent=1))
-    plot(records, sets, args.method, args.out / "online_steps.png")
+    plot(records, sets, args.method + (", centred read-out" if args.readout_centred else ""),
+         args.out / "online_steps.png")
     print(f"wall time {wall:.0f} s; written to {args.out}/online_steps.{{md,json,png}}")
     return 0
 

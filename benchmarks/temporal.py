@@ -35,7 +35,9 @@ eligibility is filtered alike); ``<method> + basis read-out`` and ``<method> + r
 read-out`` (the read-out's start named, ``Network(readout_init=...)``); ``TESS (filtered) +
 fixed read-out``, ``LLS (filtered) + fixed read-out``, ``TESS + fixed read-out`` and ``BPTT +
 fixed read-out`` (the read-out kept at
-the basis, ``Network(readout_init="basis", readout_learns=False)``).
+the basis, ``Network(readout_init="basis", readout_learns=False)``); ``<method> + centred read-out``
+(TESS, S-TLLR, S-TLLR (bp), LLS, BPTT, read-out only, TESS (filtered): the method's own start,
+the read-out's input less its running mean, ``Network(readout_centred=True)``).
 Unnamed, the read-out starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
 under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
 TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
@@ -108,7 +110,10 @@ READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
 # the read-out kept at the basis, run only when named (Network(readout_learns=False)): under
 # TESS (filtered) or LLS (filtered) the last hidden layer's local loss is then the network's loss
 FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)", "LLS (filtered)", "TESS", "BPTT"))
-NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
+# the read-out's input less its running mean, run only when named (Network(readout_centred=True))
+CENTRED_READOUT_METHODS = tuple(f"{m} + centred read-out" for m in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT",
+                                                                    "read-out only", "TESS (filtered)"))
+NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS + CENTRED_READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)") \
@@ -169,7 +174,7 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
     rule = make_rule(method, shd)
     base, start = split_method(method)
     net = Network(n_in, hidden=hidden_layers(arch), n_classes=n_classes, rule=rule,
-                  frozen=(base == "read-out only"), seed=seed, **readout_options(start), **network)
+                  frozen=(base == "read-out only"), seed=seed, **readout_options(start, base), **network)
     torch.manual_seed(seed)
     if shd and method.startswith("S-TLLR"):
         lr = rule.lr  # the S-TLLR paper's SHD learning rate, as the preset has it

@@ -28,6 +28,7 @@ import numpy as np
 from .kernels.basis import make_basis
 from .kernels.conv import conv2d_int
 from .kernels.layer import (
+    CENTRE_FRAC_BITS,
     conv_layer_init,
     conv_layer_step,
     conv_layer_step_fixed,
@@ -162,6 +163,9 @@ def measure_activity(net: Any, frames: Any, quantized: Any = None, max_samples: 
         input_low, input_high = -hw.neuron.input_max - 1, hw.neuron.input_max
         state_max, trace_max = hw.neuron.state_max, hw.trace.max
         ro_params = quantized.layers[-1].params
+    mean = None  # a centred read-out's input mean, in the steps' units
+    if net.readout_centred:
+        mean = np.round(net.readout_mean * 2.0 ** CENTRE_FRAC_BITS).astype(np.int64) if fixed else net.readout_mean
     layers[0].spiking_input = bool(np.all((x == 0) | (np.abs(x) == 1)))  # later layers receive spikes
     predictions = np.zeros(n_samples, dtype=np.int64)
     scores = np.zeros((n_samples, net.n_classes))
@@ -183,8 +187,8 @@ def measure_activity(net: Any, frames: Any, quantized: Any = None, max_samples: 
                     q, u, h, out = states[i].q.reshape(-1), states[i].u, states[i].h, states[i].o.reshape(-1)
                     record.output_spikes += out.astype(np.int64)
                 else:
-                    ro = (readout_step_fixed(ro, pre, quantized.layers[-1].weights, ro_params, -1) if fixed
-                          else readout_step(ro, pre, net.weights[-1], net.readout_gamma, None))
+                    ro = (readout_step_fixed(ro, pre, quantized.layers[-1].weights, ro_params, -1, mean=mean) if fixed
+                          else readout_step(ro, pre, net.weights[-1], net.readout_gamma, None, mean=mean))
                     q, u, out = ro.q, ro.u, None
                 record.trace_active += (q != 0) | (pre != 0)
                 if fixed:

@@ -56,7 +56,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 # Defaults of the options that ``--resume`` and ``eval`` take from the checkpoint when they
 # are not given (argparse's own defaults are None, so "not given" can be told apart).
 NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="auto", filtered=False,
-                                        fixed_readout=False, seed=0)
+                                        fixed_readout=False, centred_readout=False, seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
@@ -169,6 +169,9 @@ def _network_options() -> argparse.ArgumentParser:
     g.add_argument("--fixed-readout", action="store_true", default=None,
                    help="keep the read-out at its start (Network(readout_learns=False)); at the basis and "
                         "with --filtered, the last hidden layer's local loss is the network's loss")
+    g.add_argument("--centred-readout", action="store_true", default=None,
+                   help="the read-out integrates its input less its running mean (Network(readout_centred=True)): "
+                        "online learning on time series")
     g.add_argument("--seed", type=int, default=None, help="network, shuffle and split seed (default 0)")
     return p
 
@@ -361,7 +364,7 @@ def _resolve_options(args: argparse.Namespace, stored: Optional[Dict[str, Any]] 
 def _config(args: argparse.Namespace) -> Dict[str, Any]:
     """The run's network and data options, as kept in the checkpoint and history.json."""
     keys = ("data", "steps", "test_npz", "test_fraction", "limit", "rule", "method", "hidden", "gamma",
-            "readout_gamma", "readout_init", "filtered", "fixed_readout", "seed")
+            "readout_gamma", "readout_init", "filtered", "fixed_readout", "centred_readout", "seed")
     values = {k: getattr(args, k, None) for k in keys}
     if not str(values["data"]).endswith(".npz") or values["test_npz"] is not None:
         values["test_fraction"] = None  # no split made
@@ -495,7 +498,8 @@ def build_network(args: argparse.Namespace, data: Dataset, lava: bool = False):
     readout_init = "random" if args.method == "bptt" and args.readout_init == "auto" else args.readout_init
     return Network(data.n_in, hidden=_parse_hidden(args.hidden), n_classes=data.n_classes, rule=rule,
                    neuron=neuron, frozen=(args.method == "readout-only"), readout_init=readout_init,
-                   readout_learns=not args.fixed_readout, seed=args.seed, **extra)
+                   readout_learns=not args.fixed_readout, readout_centred=args.centred_readout, seed=args.seed,
+                   **extra)
 
 
 def make_trainer(args: argparse.Namespace, net, lr: float = 1e-3):
@@ -677,6 +681,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"{checkpoint} exists: add --resume to continue that run, or give another --checkpoint "
                          "DIR (a fresh run never replaces a saved one)")
     _resolve_options(args, stored)
+    if args.centred_readout and args.fixed_readout:
+        raise UsageError("--centred-readout centres a learning read-out; --fixed-readout keeps it at its start")
     epochs = args.epochs or TRAIN_DEFAULTS["epochs"]
     lr, readout_lr = args.lr or TRAIN_DEFAULTS["lr"], args.readout_lr
     if lava:

@@ -53,6 +53,9 @@ def export_netx(net: Any, path: os.PathLike | str, scale: Optional[int] = None) 
 
     if any(g is not None for g in net.geometries) or any(net.recurrent):
         raise ValueError("export_netx writes dense feed-forward networks (conv export: not yet)")
+    if net.readout_centred:
+        raise ValueError("export_netx writes the read-out as a dense layer of the spikes; a centred read-out "
+                         "(readout_centred=True) also subtracts its input mean, which netx has no place for")
     scale = export_scale(net) if scale is None else int(scale)
     vth = int(round(net.neuron.v_th * scale))
     if not 1 <= vth <= _VTH_MAX:

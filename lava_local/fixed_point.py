@@ -351,10 +351,12 @@ def quantize_conv_layer(
     return replace(params, error=error, lr_mant=lr_mant, lr_shift=lr_shift), q
 
 
-def quantize_readout(weights: Any, gamma: float, lr: Optional[float], scale: int = DEFAULT_SCALE, profile: Any = "loihi2"):
-    """Fixed-point parameters of the leaky read-out and its integer initial weights."""
+def quantize_readout(weights: Any, gamma: float, lr: Optional[float], scale: int = DEFAULT_SCALE, profile: Any = "loihi2",
+                     centred: bool = False):
+    """Fixed-point parameters of the leaky read-out and its integer initial weights
+    (``centred``: its input less its mean, :func:`~lava_local.kernels.layer.readout_step_fixed`)."""
     from .kernels.learning_signal import softmax_table
-    from .kernels.layer import ReadoutFixedParams
+    from .kernels.layer import CENTRE_FRAC_BITS, ReadoutFixedParams
 
     hw = load_profile(profile)
     q = quantize_layer_weights(weights, scale, hw)
@@ -377,6 +379,7 @@ def quantize_readout(weights: Any, gamma: float, lr: Optional[float], scale: int
         gap_shift=gap_shift,
         lr_mant=lr_mant,
         lr_shift=lr_shift,
+        centre_bits=CENTRE_FRAC_BITS if centred else 0,
     )
     return params, q
 

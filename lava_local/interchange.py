@@ -190,6 +190,9 @@ def _graph(net: Network, dt: float, readout: bool):
     nir = _nir()
     if not isinstance(net, Network):
         raise TypeError("to_nir exports a lava_local.network.Network")
+    if readout and net.readout_centred:
+        raise ValueError("a centred read-out (readout_centred=True) subtracts its input mean, which the graph's "
+                         "Linear -> LI read-out has no place for; export with readout=False")
     dt = _validate.positive("dt", dt)
     if not readout and not net.hidden:
         raise ValueError("a network without hidden layers has only its read-out to export: keep readout=True")

@@ -126,7 +126,7 @@ def quantize_network(net_or_trainer: Any, profile: Any = None, scale: Optional[i
               if g is None else
               (lambda w, g=g: quantize_conv_layer(w, g, net.neuron, net.surrogate, rule, scale, hw))
               for g in net.geometries]
-    makers.append(lambda w: quantize_readout(w, net.readout_gamma, readout_lr, scale, hw))
+    makers.append(lambda w: quantize_readout(w, net.readout_gamma, readout_lr, scale, hw, net.readout_centred))
     names = [f"hidden{i}" for i in range(len(net.geometries))] + ["readout"]
     for name, make, w in zip(names, makers, net.weights):
         w = np.asarray(w, dtype=float)

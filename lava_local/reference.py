@@ -14,6 +14,7 @@ import numpy as np
 from .fixed_point import engine_factor_scale, quantize_conv_layer, quantize_dense_layer, quantize_readout
 from .kernels.basis import make_basis
 from .kernels.layer import (
+    CENTRE_FRAC_BITS,
     EngineStep,
     conv_layer_init,
     conv_layer_step,
@@ -22,6 +23,8 @@ from .kernels.layer import (
     dense_layer_init,
     dense_layer_step,
     dense_layer_step_fixed,
+    input_mean_update,
+    input_mean_update_fixed,
     readout_apply_fixed,
     readout_init,
     readout_step,
@@ -54,10 +57,14 @@ def reference_run(
             for g, w in zip(net.geometries, net.weights[:-1])
         ]
         weights = [q.weights.copy() for _, q in hidden_fixed]
-        ro_fixed, ro_q = quantize_readout(net.weights[-1], net.readout_gamma, readout_lr, net.scale, net.profile)
+        ro_fixed, ro_q = quantize_readout(net.weights[-1], net.readout_gamma, readout_lr, net.scale, net.profile,
+                                          net.readout_centred)
         weights.append(ro_q.weights.copy())
+        mean = np.round(net.readout_mean * 2.0 ** CENTRE_FRAC_BITS).astype(np.int64)
     else:
         weights = [w.copy() for w in net.weights]
+        mean = net.readout_mean.copy()
+    seen = net.readout_seen
     rngs = [np.random.default_rng(net.seed + i) for i in range(len(sizes))] + [np.random.default_rng(net.seed + 100)]
     # fixed-point dense layers with the Loihi timing learn as the chip's engine: its
     # parameters, its random streams (advanced through the layer's place in the pipeline,
@@ -85,6 +92,8 @@ def reference_run(
                   for g, w in zip(net.geometries, weights[:-1])]
         states = [state if engines[i] is None else state._replace(q=x1[i]) for i, state in enumerate(states)]
         ro = readout_init(weights[-1].shape[1], weights[-1].shape[0], dtype)
+        centre = mean if net.readout_centred else None
+        counts = np.zeros(weights[-1].shape[1], np.int64)  # the read-out's input spikes over the sample
         spikes = [[] for _ in states]
         for t in range(steps + rule.drain_steps):  # the sample, then its drain's silent steps
             in_sample = t < steps
@@ -124,10 +133,11 @@ def reference_run(
             if not in_sample:  # the read-out ignores the drain
                 continue
             if numeric == "fixed":
-                ro = readout_step_fixed(ro, pre, weights[-1], ro_fixed, label)
+                ro = readout_step_fixed(ro, pre, weights[-1], ro_fixed, label, mean=centre)
             else:
                 ro = readout_step(ro, pre, weights[-1], net.readout_gamma,
-                                  one_hot(label, weights[-1].shape[0]) if label >= 0 else None)
+                                  one_hot(label, weights[-1].shape[0]) if label >= 0 else None, mean=centre)
+            counts += np.asarray(pre, np.int64)
         for i, state in enumerate(states):
             if hidden_learns and rule.apply == "sample":
                 weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,
@@ -137,6 +147,10 @@ def reference_run(
                 weights[-1] = readout_apply_fixed(weights[-1], ro.dw, ro_fixed, rngs[-1])
             else:
                 weights[-1] = weights[-1] - readout_lr * ro.dw
+            if net.readout_centred:
+                seen += 1
+                update = input_mean_update_fixed if numeric == "fixed" else input_mean_update
+                mean = update(mean, counts, steps, seen)
         predictions[k] = int(np.argmax(ro.score))
         last_spikes = [np.array(s) for s in spikes]
     return predictions, weights, last_spikes

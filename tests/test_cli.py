@@ -25,7 +25,7 @@ TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backe
     (["info"], ["--json", "--cache-dir"]),
     (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
                  "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--fixed-readout",
-                 "--backend",
+                 "--centred-readout", "--backend",
                  "--device",
                  "--batch-size", "--lr", "--epochs", "--seed", "--checkpoint", "--resume", "--out", "--json", "stllr-bp",
                  "readout-only", "lava-fixed"]),
@@ -142,6 +142,30 @@ def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp
     assert built and set(built) == {want}
     config = json.loads((tmp_path / "history.json").read_text())["config"]
     assert (config["filtered"], config["fixed_readout"]) == (want[0], not want[1])
+
+
+@pytest.mark.timeout(180)
+def test_centred_readout_reaches_the_network_and_a_fixed_readout_refuses_it(capsys, tmp_path, monkeypatch):
+    """--centred-readout gives Network(readout_centred=True) in a Lava run, which keeps the
+    read-out's input mean, and is refused with one line beside a fixed read-out."""
+    import lava_local.network
+
+    built = []
+
+    class Recording(lava_local.network.Network):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(lava_local.network, "Network", Recording)
+    lava = [option if option != "trainer" else "lava-fixed" for option in TINY]
+    code, out, err = run(capsys, *lava, "--limit", "8", "--epochs", "1", "--centred-readout", "--out", tmp_path, "--json")
+    assert code == 0, err
+    assert built and all(net.readout_centred for net in built)
+    assert built[0].readout_seen == 8 and built[0].readout_mean.max() > 0  # the mean of the 8 training samples
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["centred_readout"] is True
+    code, _, err = run(capsys, *lava, "--fixed-readout", "--centred-readout", "--out", tmp_path / "refused")
+    assert code == 2 and "--fixed-readout keeps it at its start" in err
 
 
 @pytest.mark.timeout(240)

@@ -97,6 +97,11 @@ __all__ = [
     "ReadoutFixedParams",
     "readout_step_fixed",
     "readout_apply_fixed",
+    "CENTRE_SHIFT",
+    "CENTRE_FRAC_BITS",
+    "centre_shift",
+    "input_mean_update",
+    "input_mean_update_fixed",
     "ConvGeometry",
     "conv_layer_init",
     "conv_layer_step",
@@ -444,10 +449,14 @@ def readout_init(n_in: int, n_classes: int, dtype=float) -> ReadoutState:
 
 def readout_step(
     state: ReadoutState, pre: np.ndarray, weights: np.ndarray, gamma: float, target: Optional[np.ndarray],
-    in_place: bool = False,
+    in_place: bool = False, mean: Optional[np.ndarray] = None,
 ) -> ReadoutState:
     """One float read-out step; scores accumulate ``u`` over the sample. ``in_place=True``
-    writes the new state over the old one (traces, scores and the update accumulator)."""
+    writes the new state over the old one (traces, scores and the update accumulator).
+    ``mean``: the centred read-out's input mean ``m``; it integrates ``o_pre[t] - m``
+    (:func:`input_mean_update`)."""
+    if mean is not None:
+        pre = pre - mean
     q = trace_step(state.q, pre, gamma, in_place)
     u = trace_step(state.u, pre @ weights.T, gamma, in_place)
     dw = state.dw
@@ -473,17 +482,34 @@ class ReadoutFixedParams:
     gap_shift: int
     lr_mant: int
     lr_shift: int
+    centre_bits: int = 0  # a centred read-out's fraction bits of o_pre[t] - m (0: not centred)
 
 
 def readout_step_fixed(
-    state: ReadoutState, pre: np.ndarray, weights: np.ndarray, params: ReadoutFixedParams, label: int
+    state: ReadoutState, pre: np.ndarray, weights: np.ndarray, params: ReadoutFixedParams, label: int,
+    mean: Optional[np.ndarray] = None,
 ) -> ReadoutState:
-    """One integer read-out step (the float step's order); ``label < 0``: no learning."""
+    """One integer read-out step (the float step's order); ``label < 0``: no learning.
+
+    A centred read-out (``params.centre_bits = F > 0``) takes ``mean``, the input mean in
+    units of ``2**-F`` spike (:func:`input_mean_update_fixed`), and integrates ``(o_pre << F)
+    - mean``: its trace is signed and ``F`` bits finer (saturating at ``±trace max << F``),
+    its synaptic input is shifted back by ``F`` with the weight exponent's shift, before the
+    accumulator's width, and its update is ``F`` bits larger (:func:`readout_apply_fixed`
+    shifts them off)."""
     tr = params.trace
     pre = np.asarray(pre, np.int64)
-    q = trace_step_fixed(state.q, pre * params.pre_impulse, params.decay, tr.decay_bits, tr.max)
+    if params.centre_bits:
+        f = params.centre_bits
+        pre = (pre << f) - np.asarray(mean, np.int64)
+        decayed = trunc_shift(np.asarray(state.q, np.int64) * ((1 << tr.decay_bits) - params.decay), tr.decay_bits)
+        q = np.clip(decayed + pre * params.pre_impulse, -(tr.max << f), tr.max << f)
+        shift = params.weight_exp - f
+    else:
+        q = trace_step_fixed(state.q, pre * params.pre_impulse, params.decay, tr.decay_bits, tr.max)
+        shift = params.weight_exp
     acc = weights @ pre
-    current = acc << params.weight_exp if params.weight_exp >= 0 else acc >> -params.weight_exp
+    current = acc << shift if shift >= 0 else acc >> -shift
     current = np.clip(current, -params.input_max - 1, params.input_max)  # the dendritic accumulator's width
     decayed = trunc_shift(np.asarray(state.u, np.int64) * ((1 << params.decay_bits) - params.decay), params.decay_bits)
     u = np.clip(decayed + (current << params.input_shift), -params.state_max, params.state_max)
@@ -496,7 +522,51 @@ def readout_step_fixed(
 
 def readout_apply_fixed(weights: np.ndarray, dw: np.ndarray, params: ReadoutFixedParams,
                         rng: np.random.Generator) -> np.ndarray:
-    return apply_update_fixed(weights, dw * params.lr_mant, params.lr_shift, params.synapse.weight_max, rng)
+    return apply_update_fixed(weights, dw * params.lr_mant, params.lr_shift + params.centre_bits,
+                              params.synapse.weight_max, rng)
+
+
+# --- the read-out's centred input (an option) ----------------------------------------------
+#
+# A hidden layer's neurons all fire at positive rates, so the read-out's input summed over a
+# sample has a part common to every sample, 4 to 11 times the rest on the temporal sets (1.6
+# on the N-MNIST subset). A per-sample SGD step moves every class score along it, and the
+# read-out swings from one class to another (benchmarks/RESULTS.md, "The read-out's common
+# mode online"). A centred read-out integrates ``o_pre[t] - m`` instead, ``m`` each input's
+# mean spikes per step over the learning samples seen: one value per input, updated after
+# each learning sample with a shift.
+
+#: the running mean's slowest step: ``2**-CENTRE_SHIFT`` of the way to a sample's rate
+CENTRE_SHIFT = 4
+#: the fixed-point mean's fraction bits (``m`` in units of ``2**-CENTRE_FRAC_BITS`` spike per
+#: step): the shift's rounding leaves ``m`` within ``2**(CENTRE_SHIFT - 1)`` units of where it
+#: would move, 0.002 spikes per step at 12 bits (at 8 bits, 0.03, a tenth of a typical rate)
+CENTRE_FRAC_BITS = 12
+
+
+def centre_shift(seen: int) -> int:
+    """The shift of the mean's update after the ``seen``-th learning sample (1, 2, ...):
+    ``min(ceil(log2 seen), CENTRE_SHIFT)``. Steps of 1, 1/2, 1/4, 1/4, 1/8 (4 samples), then
+    1/16: the first sample's rate, the plain mean of two, then an exponential average over
+    about 16 samples, every step a shift."""
+    return min((int(seen) - 1).bit_length(), CENTRE_SHIFT)
+
+
+def input_mean_update(mean: np.ndarray, counts: np.ndarray, steps: int, seen: int) -> np.ndarray:
+    """``m <- m + 2**-s (counts / T - m)``, ``s = centre_shift(seen)``: ``counts`` the
+    sample's spikes per input over its ``steps`` steps, ``seen`` the learning samples seen
+    with this one."""
+    return mean + (counts / steps - mean) / (1 << centre_shift(seen))
+
+
+def input_mean_update_fixed(mean: np.ndarray, counts: np.ndarray, steps: int, seen: int) -> np.ndarray:
+    """The integer :func:`input_mean_update`: the rate ``(counts << F) // T`` and the step a
+    shift rounded to nearest (a floor would pull ``m`` down by up to ``2**s - 1`` units at
+    every step), ``m`` in units of ``2**-F`` spike, ``F = CENTRE_FRAC_BITS``."""
+    rate = (np.asarray(counts, np.int64) << CENTRE_FRAC_BITS) // steps
+    mean = np.asarray(mean, np.int64)
+    shift = centre_shift(seen)
+    return mean + ((rate - mean + (1 << shift >> 1)) >> shift)
 
 
 # --- convolutional layers ----------------------------------------------------------------

@@ -11,6 +11,7 @@ from lava_local import _validate
 from lava_local.health import check_network
 from lava_local.kernels.basis import make_basis
 from lava_local.kernels.conv import avg_pool, standardize_weights, standardize_weights_grad
+from lava_local.kernels.layer import input_mean_update
 
 
 def resolve_device(device: Any = None) -> torch.device:
@@ -90,6 +91,32 @@ class TrainerBase:
         sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
         self.bases = [torch.as_tensor(make_basis(net.rule.signal.basis, net.rule.signal.n_classes, n),
                                       dtype=dtype, device=self.device) for n in sizes]
+        #: a centred read-out's input mean (``Network(readout_centred=True)``; ``None`` otherwise)
+        #: and the learning samples it has seen; the last batch's read-out input summed over time
+        self.readout_mean: Optional[torch.Tensor] = (
+            torch.as_tensor(net.readout_mean, dtype=dtype, device=self.device) if net.readout_centred else None)
+        self.readout_seen = int(net.readout_seen)
+        self._readout_input_sum: Optional[torch.Tensor] = None
+
+    # -- the centred read-out -------------------------------------------------------------
+    def readout_input_sum(self, batch: int, learning: bool, like: torch.Tensor) -> Optional[torch.Tensor]:
+        """Where a learning batch sums the read-out's input over time (a centred read-out
+        only), kept for :meth:`update_readout_mean`."""
+        n_in = self.params[-1].shape[1]
+        self._readout_input_sum = like.new_zeros(batch, n_in) if self.readout_mean is not None and learning else None
+        return self._readout_input_sum
+
+    def update_readout_mean(self, steps: int) -> None:
+        """After a learning batch, the centred read-out's mean moves sample by sample, in the
+        batch's order (:func:`~lava_local.kernels.layer.input_mean_update`): at batch 1, what
+        the Lava read-out does after each sample; in a batch, every sample reads the mean of
+        the samples before the batch."""
+        if self._readout_input_sum is None:
+            return
+        for counts in self._readout_input_sum:
+            self.readout_seen += 1
+            self.readout_mean = input_mean_update(self.readout_mean, counts, steps, self.readout_seen)
+        self._readout_input_sum = None
 
     # -- architecture pieces shared by both trainers ---------------------------------------
     def effective_weights(self) -> List[torch.Tensor]:
@@ -198,8 +225,12 @@ class TrainerBase:
                       getattr(self, "last_firing_rates", []), learns=not self.net.frozen)
 
     def sync_to_network(self) -> None:
-        """Copy the trained weights back into the Network (and so into its Lava processes)."""
+        """Copy the trained weights back into the Network (and so into its Lava processes),
+        and a centred read-out's input mean."""
         self.net.weights = [p.detach().cpu().double().numpy().copy() for p in self.params]
+        if self.readout_mean is not None:
+            self.net.readout_mean = self.readout_mean.detach().cpu().double().numpy().copy()
+            self.net.readout_seen = self.readout_seen
 
     def evaluate(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 100) -> float:
         self._check(frames, labels)
@@ -210,14 +241,24 @@ class TrainerBase:
         return correct / len(labels)
 
     def state_dict(self) -> Dict[str, Any]:
-        return {
+        state = {
             "weights": [p.detach().cpu() for p in self.params],
             "optimizers": [o.state_dict() for o in self.optimizers],
         }
+        if self.readout_mean is not None:
+            state["readout_mean"] = self.readout_mean.detach().cpu()
+            state["readout_seen"] = self.readout_seen
+        return state
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
+        if (self.readout_mean is not None) != ("readout_mean" in state):
+            raise ValueError("a centred read-out's state holds its input mean, another's does not: "
+                             f"this trainer's read-out is {'' if self.readout_mean is not None else 'not '}centred")
         with torch.no_grad():
             for p, w in zip(self.params, state["weights"]):
                 p.copy_(w.to(p.device, p.dtype))
         for o, s in zip(self.optimizers, state["optimizers"]):
             o.load_state_dict(s)
+        if self.readout_mean is not None:
+            self.readout_mean = state["readout_mean"].to(self.device, self.dtype).clone()
+            self.readout_seen = int(state["readout_seen"])

@@ -33,12 +33,14 @@ class _Spike(torch.autograd.Function):
 class BPTTTrainer(TrainerBase):
     """BPTT baseline for a :class:`~lava_local.network.Network` (dense and conv layers)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Read-out membrane per step, shape ``(T, B, n_classes)``, with the autograd graph."""
+    def forward(self, x: torch.Tensor, learning: bool = False) -> torch.Tensor:
+        """Read-out membrane per step, shape ``(T, B, n_classes)``, with the autograd graph
+        (``learning``: a training batch, whose read-out input a centred read-out's mean takes in)."""
         net = self.net
         batch, steps = x.shape[0], x.shape[1]
         states = [None] * (len(self.params) - 1)
         u_ro = torch.zeros(batch, net.n_classes, dtype=self.dtype, device=self.device)
+        input_sum = self.readout_input_sum(batch, learning, u_ro)
         outputs = []
         weights = self.effective_weights()
         for t in range(steps):
@@ -57,7 +59,10 @@ class BPTTTrainer(TrainerBase):
                 o = _Spike.apply(lif.u, net.neuron.v_th, net.surrogate)
                 states[i] = LIFState(lif.u, o)
                 pre = self.layer_output(i, o)
-            u_ro = trace_step(u_ro, pre @ self.params[-1].T, net.readout_gamma)
+            if input_sum is not None:
+                input_sum += pre.detach()
+            centred = pre if self.readout_mean is None else pre - self.readout_mean
+            u_ro = trace_step(u_ro, centred @ self.params[-1].T, net.readout_gamma)
             outputs.append(u_ro)
         return torch.stack(outputs)
 
@@ -66,7 +71,7 @@ class BPTTTrainer(TrainerBase):
             return self.forward(x).sum(0)
 
     def compute_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        u = self.forward(x)
+        u = self.forward(x, learning=True)
         loss = torch.nn.functional.cross_entropy(u.reshape(-1, u.shape[-1]), y.repeat(u.shape[0]),
                                                  reduction="sum") / x.shape[0]
         # only the layers that learn get a gradient (frozen hidden layers, a fixed read-out:
@@ -76,4 +81,5 @@ class BPTTTrainer(TrainerBase):
         grads = iter(torch.autograd.grad(loss, learning) if learning else ())
         for p, flag in zip(self.params, learns):
             p.grad = next(grads) if flag else None
+        self.update_readout_mean(x.shape[1])
         return u.detach().sum(0)

@@ -173,6 +173,9 @@ class DataParallelTrainer:
 
         if not isinstance(trainer, TrainerBase):
             raise TypeError("trainer must be a LocalTrainer or BPTTTrainer (a TrainerBase)")
+        if trainer.readout_mean is not None:
+            raise ValueError("a centred read-out (readout_centred=True) moves its input mean sample by sample; "
+                             "data-parallel ranks would each keep their own: train it on one process")
         if trainer.net.rule.apply == "step":
             raise ValueError("rule.apply='step' updates the weights after every step on each rank; data-parallel "
                              "training averages the updates per batch: use apply='sample'")

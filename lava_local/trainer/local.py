@@ -252,6 +252,7 @@ class LocalTrainer(TrainerBase):
         states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         readout_target = target if net.readout_learns else None  # a fixed read-out accumulates no update
+        input_sum = self.readout_input_sum(batch, y is not None, x)
         # each layer's y* B once per batch: a step's error and back-projection are one product
         layer_targets = [None if target is None else project_target(target, b) for b in self.signal_bases]
         weights = self.effective_weights()
@@ -302,7 +303,10 @@ class LocalTrainer(TrainerBase):
                 pre = self.layer_output(i, states[i].o)
             if learning and rule.apply == "step":
                 weights = self._apply_step(states, batch)
-            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, readout_target, in_place=True)
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, readout_target, in_place=True,
+                                   mean=self.readout_mean)
+            if input_sum is not None:
+                input_sum += pre
             if learning and windowed:
                 held += 1
                 if held == capacity:
@@ -325,6 +329,7 @@ class LocalTrainer(TrainerBase):
         states, readout = self._zero_states(batch, y is not None and learn_hidden)
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         readout_target = target if net.readout_learns else None  # a fixed read-out accumulates no update
+        input_sum = self.readout_input_sum(batch, y is not None, x)
         softmax = SignalParams(n_classes=net.n_classes)
         local = rule.feedback == "local"
         layer_targets = [project_target(target, b) if local and target is not None else None
@@ -337,7 +342,10 @@ class LocalTrainer(TrainerBase):
                 inputs.append(pre)
                 states[i] = self._layer_forward(i, states[i], pre, w)
                 pre = self.layer_output(i, states[i].o)
-            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, readout_target, in_place=True)
+            readout = readout_step(readout, pre, self.params[-1], net.readout_gamma, readout_target, in_place=True,
+                                   mean=self.readout_mean)
+            if input_sum is not None:
+                input_sum += pre
             if target is None or not learn_hidden:
                 continue
             if rule.filtered:  # from step 0 on: a spike before t_l still moves the read-out after it
@@ -435,4 +443,5 @@ class LocalTrainer(TrainerBase):
                 p.grad = None if self.net.frozen else self.to_parameter_grad(i, dw.div_(batch))
                 del dw
             self.params[-1].grad = readout.dw.div_(batch) if self.net.readout_learns else None
+            self.update_readout_mean(x.shape[1])
         return readout.score

@@ -9,6 +9,7 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_readout
+from lava_local.kernels.layer import CENTRE_FRAC_BITS
 from lava_local.proc.base import LearningLayerProcess, fixed_point_form
 from lava_local.rules import READOUT_SAMPLE_STEP, step_per_time_step
 
@@ -26,12 +27,17 @@ class Readout(LearningLayerProcess):
     ``offset``: steps between the sample clock and this read-out's input (its place in the
     pipeline of layers with the Loihi timing, :mod:`lava_local.proc.sample`); ``gap``: the
     drain's steps after each sample, which the read-out ignores.
+    ``centred``: the read-out integrates ``o_pre[t] - m`` instead of ``o_pre[t]``, ``m`` each
+    input's mean spikes per step over the learning samples seen (``input_mean``, updated
+    after each learning sample by :func:`~lava_local.kernels.layer.input_mean_update`;
+    ``seen`` of them before this run).
     """
 
     def __init__(self, *, weights: Any, steps_per_sample: int, n_samples: int, gamma: float = 0.5,
                  lr: Optional[float] = None, learn: bool = True, scale: int = DEFAULT_SCALE, profile: Any = "loihi2",
                  seed: int = 0, snapshot: Optional[str] = None, snapshot_every: int = 0,
-                 offset: int = 0, gap: int = 0, name: Optional[str] = None) -> None:
+                 offset: int = 0, gap: int = 0, centred: bool = False, input_mean: Any = None, seen: int = 0,
+                 name: Optional[str] = None) -> None:
         w = _validate.finite_array("weights", weights)
         if w.ndim != 2:
             raise ValueError(f"weights must be a 2-D (n_classes, n_in) matrix, got shape {w.shape}")
@@ -41,12 +47,17 @@ class Readout(LearningLayerProcess):
         lr = step_per_time_step(lr, READOUT_SAMPLE_STEP, steps)
         offset = _validate.integer("offset", offset, 0)
         gap = _validate.integer("gap", gap, 0)
-        fixed = fixed_point_form(lambda: quantize_readout(w, gamma, lr, scale, profile))
+        n_classes, n_in = w.shape
+        mean = np.zeros(n_in) if input_mean is None else _validate.finite_array("input_mean", input_mean)
+        if mean.shape != (n_in,):
+            raise ValueError(f"input_mean must have one value per input, shape ({n_in},), got {mean.shape}")
+        seen = _validate.integer("seen", seen, 0)
+        fixed = fixed_point_form(lambda: quantize_readout(w, gamma, lr, scale, profile, bool(centred)))
         super().__init__(weights=w, steps=steps, gamma=gamma, lr=lr, learn=bool(learn), **fixed,
                          scale=scale, seed=int(seed), snapshot=snapshot,
-                         snapshot_every=int(snapshot_every), offset=offset, gap=gap, name=name)
+                         snapshot_every=int(snapshot_every), offset=offset, gap=gap, centred=bool(centred),
+                         mean_fixed=np.round(mean * 2.0 ** CENTRE_FRAC_BITS).astype(np.int64), name=name)
         self.proc_params["process_name"] = self.name
-        n_classes, n_in = w.shape
         self.s_in = InPort(shape=(n_in,))
         self.label_in = InPort(shape=(1,))
         self.weights = Var(shape=w.shape, init=w)
@@ -54,3 +65,11 @@ class Readout(LearningLayerProcess):
         self.q = Var(shape=(n_in,), init=0)
         self.score = Var(shape=(n_classes,), init=0)
         self.predictions = Var(shape=(n_samples,), init=-1)
+        self.input_mean = Var(shape=(n_in,), init=mean)
+        self.seen = Var(shape=(1,), init=seen)
+
+    @staticmethod
+    def mean_float(values: Any) -> np.ndarray:
+        """The input mean in spikes per step from what the fixed model stores (units of
+        ``2**-CENTRE_FRAC_BITS``)."""
+        return np.asarray(values, dtype=float) / 2.0 ** CENTRE_FRAC_BITS
