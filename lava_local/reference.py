@@ -137,7 +137,8 @@ def reference_run(
             else:
                 ro = readout_step(ro, pre, weights[-1], net.readout_gamma,
                                   one_hot(label, weights[-1].shape[0]) if label >= 0 else None, mean=centre)
-            counts += np.asarray(pre, np.int64)
+            if centre is not None:
+                counts += np.asarray(pre, np.int64)
         for i, state in enumerate(states):
             if hidden_learns and rule.apply == "sample":
                 weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,

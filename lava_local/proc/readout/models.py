@@ -102,7 +102,7 @@ class PyReadoutModelFixed(_ReadoutModel):
     label_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     weights: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=8)
     u: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
-    q: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=7)
+    q: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=7)  # centred: signed, CENTRE_FRAC_BITS finer
     score: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
     predictions: np.ndarray = LavaPyType(np.ndarray, int)
     input_mean: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=16)  # units of 2**-CENTRE_FRAC_BITS
