@@ -3,8 +3,8 @@
 ``"TESS + random read-out"`` / ``"+ basis read-out"``: ``Network(readout_init=...)``;
 ``"+ fixed read-out"``: started at the basis and kept there (``readout_learns=False``);
 ``"+ centred read-out"``: the default start, the read-out's input less its running mean
-(``readout_centred=True``); no start named: the network's default, ``"auto"``, except BPTT's at random, as BPTT baselines
-start.
+(``readout_centred=True``); no start named: the network's default, ``"auto"``, except BPTT's
+at random, as BPTT baselines start.
 """
 from __future__ import annotations
 

@@ -28,13 +28,13 @@ import numpy as np
 from .kernels.basis import make_basis
 from .kernels.conv import conv2d_int
 from .kernels.layer import (
-    CENTRE_FRAC_BITS,
     conv_layer_init,
     conv_layer_step,
     conv_layer_step_fixed,
     dense_layer_init,
     dense_layer_step,
     dense_layer_step_fixed,
+    input_mean_fixed,
     readout_init,
     readout_step,
     readout_step_fixed,
@@ -165,7 +165,7 @@ def measure_activity(net: Any, frames: Any, quantized: Any = None, max_samples: 
         ro_params = quantized.layers[-1].params
     mean = None  # a centred read-out's input mean, in the steps' units
     if net.readout_centred:
-        mean = np.round(net.readout_mean * 2.0 ** CENTRE_FRAC_BITS).astype(np.int64) if fixed else net.readout_mean
+        mean = input_mean_fixed(net.readout_mean) if fixed else net.readout_mean
     layers[0].spiking_input = bool(np.all((x == 0) | (np.abs(x) == 1)))  # later layers receive spikes
     predictions = np.zeros(n_samples, dtype=np.int64)
     scores = np.zeros((n_samples, net.n_classes))

@@ -14,7 +14,6 @@ import numpy as np
 from .fixed_point import engine_factor_scale, quantize_conv_layer, quantize_dense_layer, quantize_readout
 from .kernels.basis import make_basis
 from .kernels.layer import (
-    CENTRE_FRAC_BITS,
     EngineStep,
     conv_layer_init,
     conv_layer_step,
@@ -23,6 +22,7 @@ from .kernels.layer import (
     dense_layer_init,
     dense_layer_step,
     dense_layer_step_fixed,
+    input_mean_fixed,
     input_mean_update,
     input_mean_update_fixed,
     readout_apply_fixed,
@@ -60,7 +60,7 @@ def reference_run(
         ro_fixed, ro_q = quantize_readout(net.weights[-1], net.readout_gamma, readout_lr, net.scale, net.profile,
                                           net.readout_centred)
         weights.append(ro_q.weights.copy())
-        mean = np.round(net.readout_mean * 2.0 ** CENTRE_FRAC_BITS).astype(np.int64)
+        mean = input_mean_fixed(net.readout_mean)
     else:
         weights = [w.copy() for w in net.weights]
         mean = net.readout_mean.copy()

@@ -102,6 +102,8 @@ __all__ = [
     "centre_shift",
     "input_mean_update",
     "input_mean_update_fixed",
+    "input_mean_fixed",
+    "input_mean_float",
     "ConvGeometry",
     "conv_layer_init",
     "conv_layer_step",
@@ -557,6 +559,16 @@ def input_mean_update(mean: np.ndarray, counts: np.ndarray, steps: int, seen: in
     sample's spikes per input over its ``steps`` steps, ``seen`` the learning samples seen
     with this one."""
     return mean + (counts / steps - mean) / (1 << centre_shift(seen))
+
+
+def input_mean_fixed(mean: np.ndarray) -> np.ndarray:
+    """A float input mean (spikes per step) in the fixed-point read-out's units, ``2**-F``."""
+    return np.round(np.asarray(mean, dtype=float) * 2.0**CENTRE_FRAC_BITS).astype(np.int64)
+
+
+def input_mean_float(mean: np.ndarray) -> np.ndarray:
+    """The fixed-point read-out's input mean in spikes per step (:func:`input_mean_fixed`'s inverse)."""
+    return np.asarray(mean, dtype=float) / 2.0**CENTRE_FRAC_BITS
 
 
 def input_mean_update_fixed(mean: np.ndarray, counts: np.ndarray, steps: int, seen: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from lava.magma.core.process.variable import Var
 
 from lava_local import _validate
 from lava_local.fixed_point import DEFAULT_SCALE, quantize_readout
-from lava_local.kernels.layer import CENTRE_FRAC_BITS
+from lava_local.kernels.layer import input_mean_fixed, input_mean_float
 from lava_local.proc.base import LearningLayerProcess, fixed_point_form
 from lava_local.rules import READOUT_SAMPLE_STEP, step_per_time_step
 
@@ -56,7 +56,7 @@ class Readout(LearningLayerProcess):
         super().__init__(weights=w, steps=steps, gamma=gamma, lr=lr, learn=bool(learn), **fixed,
                          scale=scale, seed=int(seed), snapshot=snapshot,
                          snapshot_every=int(snapshot_every), offset=offset, gap=gap, centred=bool(centred),
-                         mean_fixed=np.round(mean * 2.0 ** CENTRE_FRAC_BITS).astype(np.int64), name=name)
+                         mean_fixed=input_mean_fixed(mean), name=name)
         self.proc_params["process_name"] = self.name
         self.s_in = InPort(shape=(n_in,))
         self.label_in = InPort(shape=(1,))
@@ -68,8 +68,4 @@ class Readout(LearningLayerProcess):
         self.input_mean = Var(shape=(n_in,), init=mean)
         self.seen = Var(shape=(1,), init=seen)
 
-    @staticmethod
-    def mean_float(values: Any) -> np.ndarray:
-        """The input mean in spikes per step from what the fixed model stores (units of
-        ``2**-CENTRE_FRAC_BITS``)."""
-        return np.asarray(values, dtype=float) / 2.0 ** CENTRE_FRAC_BITS
+    mean_float = staticmethod(input_mean_float)  # the fixed model's input mean in spikes per step
