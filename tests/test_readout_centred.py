@@ -232,3 +232,22 @@ def test_bptt_centres_the_readout_and_checkpoints_keep_the_mean(rng, tmp_path):
     with pytest.raises(ValueError, match="centred"):  # a plain trainer does not take a centred one's state
         load_checkpoint(tmp_path / "ckpt.pt", BPTTTrainer(Network(40, hidden=(16,), readout_gamma=0.8, seed=4),
                                                           device="cpu", dtype=torch.float64))
+
+
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+def test_measured_activity_reads_out_with_the_mean(numeric, rng):
+    """``measure_activity`` (the quantization report's and the cost estimate's run) scores a
+    centred read-out with its mean, as the network predicts."""
+    from lava_local.activity import measure_activity
+    from lava_local.quantization_report import quantize_network
+
+    frames, labels = _data(rng)
+    net = Network(40, hidden=(16,), init_scale=3.0, readout_centred=True, seed=6)
+    net.readout_mean = rng.random(16) * 0.5
+    schedule = np.arange(len(frames))
+    predictions, _, _ = reference_run(net, frames, labels, schedule, np.zeros(len(frames), bool), numeric)
+    quantized = quantize_network(net, steps_per_sample=8) if numeric == "fixed" else None
+    activity = measure_activity(net, frames, quantized)
+    np.testing.assert_array_equal(activity.predictions, predictions)
+    net.readout_mean = np.zeros(16)  # the same network without its mean scores otherwise
+    assert not np.array_equal(measure_activity(net, frames, quantized).scores, activity.scores)
