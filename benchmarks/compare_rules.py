@@ -19,7 +19,9 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   ``Network`` starts it by default (at the rule's basis under a local signal: TESS, LLS,
   S-TLLR (local), TESS (filtered), readout-only; at random for S-TLLR and BPTT), "+ basis
   read-out" / "+ random read-out" name the start (``Network(readout_init=...)``), "+ fixed
-  read-out" keeps the read-out at the basis (``readout_learns=False``);
+  read-out" keeps the read-out at the basis (``readout_learns=False``), "+ centred read-out"
+  (run only when named, ``--methods "TESS + centred read-out"``) starts it as the method
+  does and integrates its input less the input's running mean (``readout_centred=True``);
 * memory versus T (10, 100, 1000) and batch size (``--memory-batch``, 32 by default):
   the peak memory of a whole training step (CUDA: torch's peak allocation; CPU: the C
   heap's peak; see ``memory_point``) and the learning state within it (what BPTT saves
@@ -49,6 +51,9 @@ METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", 
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
            "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out")
+#: the read-out's input less its running mean (Network(readout_centred=True)), run only when named
+CENTRED_METHODS = tuple(f"{m} + centred read-out" for m in ("TESS", "S-TLLR", "S-TLLR (local)", "LLS", "BPTT",
+                                                           "readout-only"))
 
 
 def make(method: str, n_in: int, seed: int):
@@ -67,7 +72,7 @@ def make(method: str, n_in: int, seed: int):
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
     rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed,
-                  **readout_options(start))
+                  **readout_options(start, method))
     cls = BPTTTrainer if method == "BPTT" else LocalTrainer
     return net, cls
 
@@ -146,9 +151,9 @@ def main() -> None:
 
     parts = args.parts.split(",")
     methods = [m for m in args.methods.split(",") if m]
-    unknown = set(methods) - set(METHODS)
+    unknown = set(methods) - set(METHODS + CENTRED_METHODS)
     if unknown:
-        raise SystemExit(f"unknown method(s) {sorted(unknown)}; choose from {', '.join(METHODS)}")
+        raise SystemExit(f"unknown method(s) {sorted(unknown)}; choose from {', '.join(METHODS + CENTRED_METHODS)}")
     rows = {m: {"method": m} for m in methods}
     datasets = {}
     if "nmnist" in parts:
@@ -176,9 +181,10 @@ def main() -> None:
         net, _ = make(method, 2312, 0)
         # BPTT and S-TLLR's back-propagated signal go through the weights at every step; the
         # local signals through a C-row basis; the control learns only its read-out.
-        through_weights = method in ("BPTT", "S-TLLR", "S-TLLR (filtered)", "SLAYER")
+        base = split_method(method)[0]
+        through_weights = base in ("BPTT", "S-TLLR", "S-TLLR (filtered)", "SLAYER")
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
-        rows[method]["signal_MMACs_T10"] = 0.0 if method == "readout-only" else macs / 1e6
+        rows[method]["signal_MMACs_T10"] = 0.0 if base == "readout-only" else macs / 1e6
     if "memory" in parts:
         learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
                     "TESS (filtered)")

@@ -14,7 +14,11 @@ frozen, as on chip). The mapping, per dense layer:
   input, the papers' one-state neuron), ``vDecay = round(4096 (1 - gamma))`` and
   ``vThMant = round(v_th * scale)``;
 * the read-out: a CUBA layer that never spikes (``vThMant`` at its maximum) whose membrane
-  ``v`` is the class score.
+  ``v`` is the class score;
+* a centred read-out (``readout_centred=True``), which integrates ``W (o - m)``: the same
+  layer with the neuron bias ``bias = round(-W_int m)`` (netx's ``bias``, Loihi's 13-bit
+  bias mantissa at the synaptic input's exponent), so each step adds ``W_int o + bias``,
+  within half a weight unit of ``W_int (o - m)``.
 
 Loihi's LIF resets to zero where the papers subtract the threshold: a network trained with
 ``LIFParams(reset="zero")`` deploys exactly (tested bit for bit against our fixed-point
@@ -27,10 +31,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["export_netx", "export_scale"]
+__all__ = ["centred_readout_bias", "export_netx", "export_scale"]
 
 _WEIGHT_LIMIT = 254
 _VTH_MAX = 2**17 - 1
+_BIAS_MAX = 2**12 - 1
 
 
 def export_scale(net: Any) -> int:
@@ -45,6 +50,18 @@ def _int_weights(w: np.ndarray, scale: int) -> np.ndarray:
     return np.clip(2 * np.round(w * scale / 2), -256, _WEIGHT_LIMIT).astype(np.int64)
 
 
+def centred_readout_bias(w_int: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """A centred read-out's neuron bias: ``round(-W_int m)`` in the units of ``W_int``.
+
+    ``ValueError`` when it does not fit Loihi's 13-bit bias mantissa (the read-out's input
+    mean is too large for its weights at this scale)."""
+    bias = np.round(-(np.asarray(w_int, float) @ np.asarray(mean, float))).astype(np.int64)
+    if np.any(np.abs(bias) > _BIAS_MAX):
+        raise ValueError(f"the centred read-out's bias -W m reaches {int(np.abs(bias).max())} at this scale, beyond "
+                         f"the 13-bit bias mantissa (|bias| <= {_BIAS_MAX}); export with a smaller scale")
+    return bias
+
+
 def export_netx(net: Any, path: os.PathLike | str, scale: Optional[int] = None) -> int:
     """Write ``net`` (dense layers and read-out) as a netx HDF5 file; returns the scale."""
     import h5py
@@ -53,9 +70,6 @@ def export_netx(net: Any, path: os.PathLike | str, scale: Optional[int] = None) 
 
     if any(g is not None for g in net.geometries) or any(net.recurrent):
         raise ValueError("export_netx writes dense feed-forward networks (conv export: not yet)")
-    if net.readout_centred:
-        raise ValueError("export_netx writes the read-out as a dense layer of the spikes; a centred read-out "
-                         "(readout_centred=True) also subtracts its input mean, which netx has no place for")
     scale = export_scale(net) if scale is None else int(scale)
     vth = int(round(net.neuron.v_th * scale))
     if not 1 <= vth <= _VTH_MAX:
@@ -71,7 +85,9 @@ def export_netx(net: Any, path: os.PathLike | str, scale: Optional[int] = None) 
             entry = layer.create_group(str(i))
             entry["type"] = np.bytes_("dense")
             entry["shape"] = np.array([w.shape[0]])
-            entry["weight"] = _int_weights(w, scale)
+            entry["weight"] = w_int = _int_weights(w, scale)
+            if readout and net.readout_centred:
+                entry["bias"] = centred_readout_bias(w_int, net.readout_mean)
             neuron = entry.create_group("neuron")
             neuron["type"] = np.bytes_("CUBA")
             neuron["iDecay"] = 4096

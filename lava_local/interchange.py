@@ -12,6 +12,7 @@ with its own time step. A :class:`~lava_local.network.Network` becomes::
       -> per hidden layer: Conv2d | [Flatten] Linear  ->  LIF  [-> AvgPool2d]
          (a Recurrent layer adds a Linear from its LIF back to itself)
       -> [Flatten] Linear -> LI  (the read-out)  -> Output
+         (a centred read-out, ``readout_centred=True``: Affine with bias ``-W m``)
 
 Synapses have no bias (``Conv2d.bias`` is zero) and no delay, as in the Network, whose
 layers exchange spikes within a step. Shapes are a sample's, without a batch axis (NIR's
@@ -73,7 +74,13 @@ standardisation is exported with the standardised weights (what its forward pass
 keeps the raw ones in the Conv2d node's metadata (``"lava_local_weight"``) to go on
 learning.
 
-Import reads feed-forward graphs of ``Input, Output, Linear, Affine`` (zero bias),
+A centred read-out integrates ``W (o[t] - m)``, ``m`` its input's running mean: the graph
+writes it as ``Affine(W, -W m)``, exact for inference in any tool, and keeps ``m`` and the
+count of samples behind it in the LI node's metadata, from which :func:`import_nir` restores
+the centred read-out to go on learning.
+
+Import reads feed-forward graphs of ``Input, Output, Linear, Affine`` (zero bias, except a
+centred read-out's),
 ``Conv2d, Flatten, AvgPool2d, SumPool2d, LIF, CubaLIF, IF, LI, CubaLI, I`` (and a Linear
 from a LIF back to itself: a recurrent layer; nested sub-graphs, as snnTorch writes
 recurrent layers, are inlined). ``CubaLIF``/``CubaLI`` are accepted when their synaptic
@@ -190,9 +197,6 @@ def _graph(net: Network, dt: float, readout: bool):
     nir = _nir()
     if not isinstance(net, Network):
         raise TypeError("to_nir exports a lava_local.network.Network")
-    if readout and net.readout_centred:
-        raise ValueError("a centred read-out (readout_centred=True) subtracts its input mean, which the graph's "
-                         "Linear -> LI read-out has no place for; export with readout=False")
     dt = _validate.positive("dt", dt)
     if not readout and not net.hidden:
         raise ValueError("a network without hidden layers has only its read-out to export: keep readout=True")
@@ -248,11 +252,17 @@ def _graph(net: Network, dt: float, readout: bool):
             shape = tuple(g.next_shape)
     if readout:
         flatten("readout")
-        append("readout.linear", nir.Linear(weight=np.array(net.weights[-1], dtype=float)))
+        w_ro = np.array(net.weights[-1], dtype=float)
+        readout_meta = {"readout_gamma": net.readout_gamma, "readout_lr": net.readout_lr,
+                        "score": "the membrane summed over a sample's steps; the class is its arg-max"}
+        if net.readout_centred:  # W (o - m) = W o + b with b = -W m: NIR's Affine
+            append("readout.affine", nir.Affine(weight=w_ro, bias=-(w_ro @ net.readout_mean)))
+            readout_meta.update(readout_centred=True, readout_mean=[float(v) for v in net.readout_mean],
+                                readout_seen=int(net.readout_seen))
+        else:
+            append("readout.linear", nir.Linear(weight=w_ro))
         shape = (net.n_classes,)
-        append("readout.li", _neuron_node(nir, net.readout_gamma, shape, dt, None, {
-            "readout_gamma": net.readout_gamma, "readout_lr": net.readout_lr,
-            "score": "the membrane summed over a sample's steps; the class is its arg-max"}))
+        append("readout.li", _neuron_node(nir, net.readout_gamma, shape, dt, None, readout_meta))
     append("output", nir.Output(output_type={"output": np.array(shape)}))
     settings = {
         "format_version": FORMAT_VERSION, "dt": dt, "in_shape": list(net.in_shape), "n_classes": net.n_classes,
@@ -460,7 +470,8 @@ def from_nir(graph: Any, dt: Optional[float] = None, rule: Optional[LearningRule
     weights: List[np.ndarray] = []
     layer_meta: List[Tuple[str, Dict[str, Any]]] = []
     neurons: List[Tuple[str, float, float, str]] = []  # (node, gamma, v_th, reset)
-    synapse: Optional[Tuple[str, np.ndarray, Optional[dict]]] = None  # (node, weight, conv spec)
+    # (node, weight, conv spec, bias)
+    synapse: Optional[Tuple[str, np.ndarray, Optional[dict], Optional[np.ndarray]]] = None
     factor = 1.0  # a SumPool2d's window area, folded into the next synapse
     readout: Optional[Tuple[np.ndarray, float, Dict[str, Any]]] = None
     previous = order[0]
@@ -489,20 +500,19 @@ def from_nir(graph: Any, dt: Optional[float] = None, rule: Optional[LearningRule
             factor = float(p * p) if isinstance(node, nir.SumPool2d) else 1.0
         elif isinstance(node, (nir.Linear, nir.Affine)):
             weight = np.asarray(node.weight, dtype=float)
-            if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
-                raise ValueError(f"node {name!r} (Affine) has a non-zero bias; Network's layers have none")
             if len(shape) != 1:
                 raise ValueError(f"node {name!r} ({kind}) receives shape {shape} from {previous!r}; put a Flatten "
                                  "node before it")
             if weight.ndim != 2 or weight.shape[1] != shape[0]:
                 raise ValueError(f"node {name!r} ({kind}): weight of shape {weight.shape} does not take the "
                                  f"{shape[0]} values that {previous!r} gives")
-            synapse, shape = (name, weight * factor, None), (weight.shape[0],)
+            bias = np.asarray(node.bias, dtype=float) if isinstance(node, nir.Affine) else None
+            synapse, shape = (name, weight * factor, None, bias), (weight.shape[0],)
             factor = 1.0
         elif isinstance(node, nir.Conv2d):
             weight, spec, shape = _conv_spec(name, node, shape)
             raw = (getattr(node, "metadata", None) or {}).get(RAW_WEIGHT_KEY)
-            synapse, factor = (name, weight * factor, {**spec, "raw": raw}), 1.0
+            synapse, factor = (name, weight * factor, {**spec, "raw": raw}, None), 1.0
         elif isinstance(node, (nir.LIF, nir.CubaLIF, nir.IF, nir.LI, nir.CubaLI, nir.I)):
             if synapse is None:
                 raise ValueError(f"neuron node {name!r} ({kind}) follows {previous!r}, not a synapse (Linear, "
@@ -510,11 +520,15 @@ def from_nir(graph: Any, dt: Optional[float] = None, rule: Optional[LearningRule
             meta, size = _metadata(node), int(np.prod(shape))
             gamma, v_th, scale = _neuron_params(nir, name, node, size, dt, meta)
             weight, conv = synapse[1] * scale if scale != 1.0 else synapse[1], synapse[2]
+            bias = None if synapse[3] is None or not np.any(synapse[3] != 0) else synapse[3] * scale
             if v_th is None:  # the read-out
                 if conv is not None:
                     raise ValueError(f"the read-out {name!r} must be fed by a Linear node, not {synapse[0]!r}")
-                readout = (weight, gamma, meta)
+                readout = (weight, gamma, {**meta, "bias": (synapse[0], bias)})
             else:
+                if bias is not None:
+                    raise ValueError(f"node {synapse[0]!r} (Affine) has a non-zero bias; Network's hidden layers "
+                                     "have none")
                 reset = meta.get("neuron", {}).get("reset", "zero")
                 neurons.append((name, gamma, _snap(v_th, meta.get("neuron", {}).get("v_th")), reset))
                 layer_meta.append((name, meta))
@@ -590,8 +604,22 @@ def _network(in_shape, hidden, weights, neurons, layer_meta, readout, settings, 
             kwargs[key] = settings[key]
     if "readout_lr" in ro_meta or "readout_lr" in settings:
         kwargs["readout_lr"] = ro_meta.get("readout_lr", settings.get("readout_lr"))
+    affine, bias = ro_meta.get("bias", (None, None))
+    centred = bool(ro_meta.get("readout_centred", False))
+    mean = np.asarray(ro_meta.get("readout_mean", np.zeros(w_ro.shape[1])), dtype=float)
+    if bias is not None and not centred:
+        raise ValueError(f"node {affine!r} (Affine) has a non-zero bias; Network's read-out has none unless it is "
+                         "centred (readout_centred=True), whose input mean the node's metadata keeps")
+    if centred:  # the bias is -W m, with m kept in the metadata to go on learning
+        kwargs["readout_centred"] = True
+        if mean.shape != (w_ro.shape[1],) or not np.allclose(
+                np.zeros(w_ro.shape[0]) if bias is None else bias, -(w_ro @ mean), rtol=1e-9, atol=1e-12):
+            raise ValueError(f"the read-out's input mean in the metadata does not give the bias of node "
+                             f"{affine!r} (-W m); the graph was changed after export")
     net = Network(in_shape, hidden=hidden, n_classes=w_ro.shape[0], rule=rule, neuron=neuron,
                   readout_gamma=gamma_ro, **kwargs)
+    if centred:
+        net.readout_mean, net.readout_seen = mean, int(ro_meta.get("readout_seen", 0))
     for i, (ours, theirs) in enumerate(zip(net.weights, weights + [w_ro])):
         if ours.shape != theirs.shape:
             raise ValueError(f"layer {i}: the graph's weights have shape {theirs.shape}, the Network built from "

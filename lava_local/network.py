@@ -186,8 +186,10 @@ class Network:
         for the read-out-only control online on seven sets; benchmarks/RESULTS.md, "The
         read-out's common mode online"). Runs in the Lava network, float and fixed point, in
         :func:`~lava_local.reference.reference_run` and in the batched trainer (which moves
-        the mean sample by sample after each batch); netx and NIR export and data-parallel
-        training refuse it. An option: the papers' read-out reads the spikes.
+        the mean sample by sample after each batch, over the global batch in data-parallel
+        training); exported as the read-out's bias ``-W m`` (netx: the neurons' bias; NIR:
+        an ``Affine`` node, the mean kept in its metadata). An option: the papers' read-out
+        reads the spikes.
     """
 
     def __init__(

@@ -58,15 +58,21 @@ def test_two_gloo_ranks_equal_one_process_on_the_same_global_batches(ranks, case
     """Each rank trains on its shard of every global batch, .grad is averaged across ranks
     (weighted by shard size), and the weights equal a single process's (SGD and Adam, even,
     uneven and empty shards), identical on both ranks, with the same accuracy and the same
-    generator state afterwards."""
+    generator state afterwards; a centred read-out's mean too."""
     results = ranks[case]
     optimizer, lr, n, batch, epochs = dw.CASES[case]
     frames, labels = dw.data(n)
-    ref_trainer = dw.make_trainer(optimizer, lr)
+    centred = case.endswith("centred")
+    ref_trainer = dw.make_trainer(optimizer, lr, centred=centred)
     gen = np.random.default_rng(11)
     ref_accs = [ref_trainer.fit_epoch(frames, labels, batch, generator=gen) for _ in range(epochs)]
     reference = [p.detach().numpy() for p in ref_trainer.params]
     init = [p.detach().numpy() for p in dw.make_trainer(optimizer, lr).params]
+    if centred:  # the mean of every learning sample, in the global order, on both ranks
+        assert ref_trainer.readout_seen == n * epochs and float(ref_trainer.readout_mean.max()) > 0.05
+        for r in results:
+            assert r["seen"] == ref_trainer.readout_seen
+            np.testing.assert_allclose(r["mean"].numpy(), ref_trainer.readout_mean.numpy(), rtol=0, atol=1e-12)
     for r in results:
         assert r["in_sync"]
         assert r["accs"] == pytest.approx(ref_accs)
@@ -116,12 +122,14 @@ def _env():
 @pytest.mark.timeout(120)
 def test_command_line_entry_under_torchrun(tmp_path):
     """``torchrun -m lava_local.trainer.distributed`` trains, checkpoints on rank 0, and its
-    weights equal those of the same command run in a single process."""
+    weights equal those of the same command run in a single process (a centred read-out
+    here: its mean moves over the global batch)."""
     help_text = subprocess.run([sys.executable, "-m", "lava_local.trainer.distributed", "--help"], env=_env(),
                                capture_output=True, text=True, timeout=60, check=True).stdout
     assert "torchrun" in help_text and "--batch-size" in help_text
     common = ["-m", "lava_local.trainer.distributed", "--synthetic", "9", "--steps", "4", "--hidden", "8",
-              "--batch-size", "4", "--epochs", "2", "--dtype", "float64", "--optimizer", "sgd", "--lr", "0.05"]
+              "--batch-size", "4", "--epochs", "2", "--dtype", "float64", "--optimizer", "sgd", "--lr", "0.05",
+              "--centred-readout"]
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_addr=127.0.0.1",
                 f"--master_port={_free_port()}"]
     multi = subprocess.run(torchrun + common + ["--save-weights", str(tmp_path / "dp.npz"), "--checkpoint",

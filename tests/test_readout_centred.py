@@ -1,7 +1,7 @@
 """The centred read-out (``Network(readout_centred=True)``): its step and its mean, written
 out element by element; the Lava network, float and fixed point, equal to the reference;
-the mean it keeps is the running mean of its input over the learning samples; and the
-places that do not run it say so."""
+the mean it keeps is the running mean of its input over the learning samples; NIR's
+Affine read-out. (Data-parallel training: tests/test_distributed.py; netx: tests/test_export.py.)"""
 import numpy as np
 import pytest
 
@@ -14,6 +14,7 @@ from lava_local.kernels.layer import (
     readout_step,
     readout_step_fixed,
 )
+from lava_local.kernels.neuron import LIFParams
 from lava_local.network import Network
 from lava_local.reference import reference_run
 from lava_local.rules import TESS
@@ -142,19 +143,53 @@ def test_the_mean_is_the_running_mean_of_the_learning_samples_input(rng):
     np.testing.assert_allclose(net.readout_mean, mean, rtol=1e-12, atol=1e-12)
 
 
-def test_what_does_not_run_a_centred_readout_says_so():
+def test_a_fixed_readout_cannot_be_centred():
     with pytest.raises(ValueError, match="fixed read-out"):
         Network(40, hidden=(16,), readout_centred=True, readout_learns=False)
-    net = Network(40, hidden=(16,), readout_centred=True)
-    with pytest.raises(ValueError, match="netx has no place"):
-        from lava_local.export import export_netx
 
-        export_netx(net, "unused.net")
-    pytest.importorskip("nir")
-    from lava_local.interchange import to_nir
 
-    with pytest.raises(ValueError, match="export with readout=False"):
-        to_nir(net)
+def test_nir_writes_the_centred_readout_as_an_affine_node_and_import_restores_it(tmp_path, rng):
+    """The graph's read-out, evaluated from NIR's definitions (``W o + b`` into an LI under
+    forward Euler), scores as the centred read-out; import gives back the centred network,
+    which goes on learning as the original; a bias that the mean does not explain is refused."""
+    nir = pytest.importorskip("nir")
+    from lava_local.interchange import export_nir, import_nir, to_nir
+
+    frames, labels = _data(rng)
+    net = Network(40, hidden=(16, 12), rule=TESS(lr=0.05), init_scale=3.0, readout_lr=0.05, readout_centred=True,
+                  neuron=LIFParams(reset="zero"), seed=3)
+    net.readout_mean, net.readout_seen = rng.uniform(0.05, 0.6, size=12), 9
+    graph = to_nir(net)
+    affine, li = graph.nodes["readout.affine"], graph.nodes["readout.li"]
+    assert isinstance(affine, nir.Affine) and isinstance(li, nir.LI)
+    for k in range(10, 14):  # a test sample: the reference's prediction against the graph's
+        prediction, _, spikes = reference_run(net, frames, labels, [k], [False])
+        v, score = np.zeros(10), np.zeros(10)
+        for o in spikes[-1].reshape(frames.shape[1], -1):
+            current = np.array([sum(affine.weight[c, i] * o[i] for i in range(12)) + affine.bias[c]
+                                for c in range(10)])
+            v = v + float(graph.metadata["dt"]) / li.tau * (li.v_leak - v + li.r * current)
+            score += v
+        assert score.argmax() == prediction[0]
+        assert np.abs(score).max() > 0.1  # the read-out is not silent
+
+    export_nir(net, tmp_path / "centred.nir")
+    back = import_nir(tmp_path / "centred.nir")
+    assert back.readout_centred and back.readout_seen == 9
+    np.testing.assert_array_equal(back.readout_mean, net.readout_mean)
+    schedule, learn = net.schedule(10, 4, 1)
+    pred_a, w_a, _ = reference_run(net, frames, labels, schedule, learn)
+    pred_b, w_b, _ = reference_run(back, frames, labels, schedule, learn)
+    np.testing.assert_array_equal(pred_a, pred_b)
+    for a, b in zip(w_a, w_b):
+        np.testing.assert_array_equal(a, b)
+
+    affine.bias = affine.bias + 0.5
+    with pytest.raises(ValueError, match="does not give the bias of node 'readout.affine'"):
+        import_nir(graph)
+    li.metadata = {}  # another tool's read-out with a bias: nothing says what it centres
+    with pytest.raises(ValueError, match=r"node 'readout.affine' \(Affine\) has a non-zero bias"):
+        import_nir(graph)
 
 
 def _trainers():
@@ -188,15 +223,6 @@ def test_the_trainer_at_batch_one_learns_what_the_lava_float_network_learns(rule
     np.testing.assert_allclose(net.readout_mean, lava_net.readout_mean, rtol=0, atol=1e-12)
     scores = trainer.scores(torch.as_tensor(frames[10:], dtype=torch.float64))
     np.testing.assert_array_equal(scores.argmax(1).numpy(), history.test_predictions[0])
-
-
-def test_data_parallel_training_refuses_a_centred_readout():
-    torch, LocalTrainer, _ = _trainers()
-    from lava_local.trainer.distributed import DataParallelTrainer
-
-    trainer = LocalTrainer(Network(40, hidden=(16,), readout_centred=True), device="cpu", dtype=torch.float64)
-    with pytest.raises(ValueError, match="train it on one process"):
-        DataParallelTrainer(trainer)
 
 
 def test_bptt_centres_the_readout_and_checkpoints_keep_the_mean(rng, tmp_path):

@@ -97,6 +97,9 @@ class TrainerBase:
             torch.as_tensor(net.readout_mean, dtype=dtype, device=self.device) if net.readout_centred else None)
         self.readout_seen = int(net.readout_seen)
         self._readout_input_sum: Optional[torch.Tensor] = None
+        #: the read-out's input summed over time, per sample of the last learning batch that
+        #: moved the mean (data-parallel training gathers it from every rank)
+        self.last_readout_input_sum: Optional[torch.Tensor] = None
 
     # -- the centred read-out -------------------------------------------------------------
     def readout_input_sum(self, batch: int, learning: bool, like: torch.Tensor) -> Optional[torch.Tensor]:
@@ -106,17 +109,20 @@ class TrainerBase:
         self._readout_input_sum = like.new_zeros(batch, n_in) if self.readout_mean is not None and learning else None
         return self._readout_input_sum
 
-    def update_readout_mean(self, steps: int) -> None:
+    def update_readout_mean(self, steps: int, sums: Optional[torch.Tensor] = None) -> None:
         """After a learning batch, the centred read-out's mean moves sample by sample, in the
         batch's order (:func:`~lava_local.kernels.layer.input_mean_update`): at batch 1, what
         the Lava read-out does after each sample; in a batch, every sample reads the mean of
-        the samples before the batch."""
-        if self._readout_input_sum is None:
+        the samples before the batch. ``sums``: the samples' read-out input summed over
+        ``steps`` (default: the batch just run)."""
+        if sums is None:
+            sums, self._readout_input_sum = self._readout_input_sum, None
+        if sums is None:
             return
-        for counts in self._readout_input_sum:
+        self.last_readout_input_sum = sums
+        for counts in sums:
             self.readout_seen += 1
             self.readout_mean = input_mean_update(self.readout_mean, counts, steps, self.readout_seen)
-        self._readout_input_sum = None
 
     # -- architecture pieces shared by both trainers ---------------------------------------
     def effective_weights(self) -> List[torch.Tensor]:

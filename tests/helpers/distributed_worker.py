@@ -16,6 +16,9 @@ CASES = {
     "adam_even": ("adam", 1e-2, 12, 4, 2),      # two epochs: generator advances identically
     "adam_uneven": ("adam", 1e-2, 13, 5, 1),    # shards 3 + 2 (last batch 3: 2 + 1)
     "sgd_empty_shard": ("sgd", 0.05, 13, 4, 1),  # last batch 1: shards 1 + 0
+    # a centred read-out: its mean moves over the global batch in its order, on every rank
+    "adam_uneven_centred": ("adam", 1e-2, 13, 5, 2),
+    "sgd_empty_shard_centred": ("sgd", 0.05, 13, 4, 1),
 }
 
 
@@ -24,12 +27,12 @@ def data(n, steps=6, n_in=40, seed=7):
     return (rng.random((n, steps, n_in)) < 0.3).astype(np.uint8), rng.integers(0, 10, size=n)
 
 
-def make_trainer(optimizer, lr, device="cpu"):
+def make_trainer(optimizer, lr, device="cpu", centred=False):
     from lava_local.network import Network
     from lava_local.rules import TESS
     from lava_local.trainer import LocalTrainer
 
-    net = Network(40, hidden=(16,), rule=TESS(lr=0.05), init_scale=3.0, seed=3)
+    net = Network(40, hidden=(16,), rule=TESS(lr=0.05), init_scale=3.0, readout_centred=centred, seed=3)
     return LocalTrainer(net, device=device, dtype=torch.float64, optimizer=optimizer, lr=lr)
 
 
@@ -47,17 +50,21 @@ def worker(rank, world_size, port, out):
         assert is_main_process() == (rank == 0)
         for name, (optimizer, lr, n, batch, epochs) in CASES.items():
             frames, labels = data(n)
-            trainer = make_trainer(optimizer, lr, device)
+            trainer = make_trainer(optimizer, lr, device, centred=name.endswith("centred"))
             if rank == 1:  # a differently initialised rank: the wrapper must broadcast rank 0's weights
                 with torch.no_grad():
                     for p in trainer.params:
                         p.add_(1.0)
+                if trainer.readout_mean is not None:  # and the mean
+                    trainer.readout_mean, trainer.readout_seen = trainer.readout_mean + 0.5, 7
             dp = DataParallelTrainer(trainer)
             gen = np.random.default_rng(11)
             accs = [dp.fit_epoch(frames, labels, batch, generator=gen) for _ in range(epochs)]
             in_sync = dp.parameters_in_sync(atol=0.0)
             torch.save({"weights": [p.detach().clone() for p in trainer.params], "accs": accs,
-                        "in_sync": in_sync, "next": int(gen.integers(1 << 30))},
+                        "in_sync": in_sync, "next": int(gen.integers(1 << 30)),
+                        "mean": None if trainer.readout_mean is None else trainer.readout_mean.clone(),
+                        "seen": trainer.readout_seen},
                        os.path.join(out, f"{name}_rank{rank}.pt"))
     finally:
         destroy_distributed()
