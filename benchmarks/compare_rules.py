@@ -19,9 +19,10 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   ``Network`` starts it by default (at the rule's basis under a local signal: TESS, LLS,
   S-TLLR (local), TESS (filtered), readout-only; at random for S-TLLR and BPTT), "+ basis
   read-out" / "+ random read-out" name the start (``Network(readout_init=...)``), "+ fixed
-  read-out" keeps the read-out at the basis (``readout_learns=False``), "+ centred read-out"
-  (run only when named, ``--methods "TESS + centred read-out"``) starts it as the method
-  does and integrates its input less the input's running mean (``readout_centred=True``);
+  read-out" keeps the read-out at the basis (``readout_learns=False``); a learning read-out
+  integrates its input less the input's running mean (``readout_centred=True``, the
+  network's default; "+ centred read-out" names it), "+ plain read-out" (run only when
+  named, ``--methods "TESS + plain read-out"``) the spikes themselves, as in the papers;
 * memory versus T (10, 100, 1000) and batch size (``--memory-batch``, 32 by default):
   the peak memory of a whole training step (CUDA: torch's peak allocation; CPU: the C
   heap's peak; see ``memory_point``) and the learning state within it (what BPTT saves
@@ -51,9 +52,10 @@ METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", 
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
            "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out")
-#: the read-out's input less its running mean (Network(readout_centred=True)), run only when named
-CENTRED_METHODS = tuple(f"{m} + centred read-out" for m in ("TESS", "S-TLLR", "S-TLLR (local)", "LLS", "BPTT",
-                                                           "readout-only"))
+#: the read-out's input less its running mean (Network(readout_centred=True), the network's
+#: default) named explicitly, and the papers' read-out on the spikes (readout_centred=False)
+CENTRED_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
+                        for m in ("TESS", "S-TLLR", "S-TLLR (local)", "LLS", "BPTT", "readout-only"))
 
 
 def make(method: str, n_in: int, seed: int):

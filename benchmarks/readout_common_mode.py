@@ -49,13 +49,14 @@ DEFAULT_SETS = "BasicMotions,PickupGestureWiimoteZ,ItalyPowerDemand,GunPoint,OSU
 
 def control_network(name: str, n_in: int, n_classes: int, seed: int, readout_lr: Optional[float] = None):
     """``online_steps.py``'s read-out-only control for one set: frozen hidden layers, TESS's
-    placeholder rule (its basis is the read-out's start)."""
+    placeholder rule (its basis is the read-out's start), the papers' read-out on the spikes
+    (this program centres them itself)."""
     from lava_local.network import Network
 
     network: Dict[str, Any] = dict(hidden=(256,)) if name == "nmnist" else dict(hidden=hidden_layers("ff"),
                                                                              **TEMPORAL_NETWORK)
     return Network(n_in, n_classes=n_classes, seed=seed, rule=make_rule("TESS"), frozen=True, readout_lr=readout_lr,
-                   **network)
+                   readout_centred=False, **network)
 
 
 def last_hidden_spikes(net, frames: np.ndarray) -> np.ndarray:

@@ -37,8 +37,10 @@ fixed read-out``, ``LLS (filtered) + fixed read-out``, ``TESS + fixed read-out``
 fixed read-out`` (the read-out kept at
 the basis, ``Network(readout_init="basis", readout_learns=False)``); ``<method> + centred read-out``
 (TESS, S-TLLR, S-TLLR (bp), LLS, BPTT, read-out only, TESS (filtered): the method's own start,
-the read-out's input less its running mean, ``Network(readout_centred=True)``).
-Unnamed, the read-out starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
+the read-out's input less its running mean, ``Network(readout_centred=True)``, the network's
+default for a learning read-out) and ``<method> + plain read-out`` (the same methods with the
+papers' read-out on the spikes themselves, ``readout_centred=False``).
+Unnamed, the read-out is centred (fixed read-outs aside) and starts as ``Network`` starts it by default (``"auto"``: at the rule's basis
 under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
 TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
 Architectures: ``ff`` = n_in -> 256 -> 128 -> leaky read-out; ``rec`` = S-TLLR's SHD network,
@@ -110,14 +112,18 @@ READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
 # the read-out kept at the basis, run only when named (Network(readout_learns=False)): under
 # TESS (filtered) or LLS (filtered) the last hidden layer's local loss is then the network's loss
 FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)", "LLS (filtered)", "TESS", "BPTT"))
-# the read-out's input less its running mean, run only when named (Network(readout_centred=True))
-CENTRED_READOUT_METHODS = tuple(f"{m} + centred read-out" for m in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT",
-                                                                    "read-out only", "TESS (filtered)"))
+# the read-out's input less its running mean (Network(readout_centred=True), the network's
+# default) named explicitly, and the papers' read-out on the spikes (readout_centred=False),
+# run only when named
+CENTRED_READOUT_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
+                                for m in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT", "read-out only",
+                                          "TESS (filtered)"))
 NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS + CENTRED_READOUT_METHODS
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)") \
-    + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS for m in ("TESS", "BPTT", "read-out only")) \
+    + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
+            for m in ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")) \
     + FIXED_READOUT_METHODS
 DEFAULT_SETS = "PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1"
 SHD = "SHD"

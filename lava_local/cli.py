@@ -54,7 +54,9 @@ DEPLOY_FILES = {"quantization_md": "quantization.md", "quantization_json": "quan
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # Defaults of the options that ``--resume`` and ``eval`` take from the checkpoint when they
-# are not given (argparse's own defaults are None, so "not given" can be told apart).
+# are not given (argparse's own defaults are None, so "not given" can be told apart); a
+# checkpoint without ``centred_readout`` predates the centred read-out, so it is plain there
+# (a fresh run decides it in ``train``: centred unless the read-out is fixed).
 NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="auto", filtered=False,
                                         fixed_readout=False, centred_readout=False, seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
@@ -170,8 +172,10 @@ def _network_options() -> argparse.ArgumentParser:
                    help="keep the read-out at its start (Network(readout_learns=False)); at the basis and "
                         "with --filtered, the last hidden layer's local loss is the network's loss")
     g.add_argument("--centred-readout", action="store_true", default=None,
-                   help="the read-out integrates its input less its running mean (Network(readout_centred=True)): "
-                        "online learning on time series")
+                   help="the read-out integrates its input less its running mean (Network(readout_centred=True)); "
+                        "the default for a learning read-out")
+    g.add_argument("--plain-readout", dest="centred_readout", action="store_false",
+                   help="the read-out integrates the spikes themselves, as in the papers (readout_centred=False)")
     g.add_argument("--seed", type=int, default=None, help="network, shuffle and split seed (default 0)")
     return p
 
@@ -680,6 +684,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     elif checkpoint is not None and checkpoint.exists():
         raise UsageError(f"{checkpoint} exists: add --resume to continue that run, or give another --checkpoint "
                          "DIR (a fresh run never replaces a saved one)")
+    if not args.resume and args.centred_readout is None:  # the network's default, recorded in the checkpoint
+        args.centred_readout = not args.fixed_readout
     _resolve_options(args, stored)
     if args.centred_readout and args.fixed_readout:
         raise UsageError("--centred-readout centres a learning read-out; --fixed-readout keeps it at its start")

@@ -267,7 +267,7 @@ def _graph(net: Network, dt: float, readout: bool):
     settings = {
         "format_version": FORMAT_VERSION, "dt": dt, "in_shape": list(net.in_shape), "n_classes": net.n_classes,
         "surrogate": asdict(net.surrogate), "frozen": net.frozen, "readout_learns": net.readout_learns,
-        "readout_lr": net.readout_lr,
+        "readout_lr": net.readout_lr, "readout_centred": net.readout_centred,
         "readout_gamma": net.readout_gamma, "scale": net.scale, "profile": _profile_name(net.profile),
         "seed": net.seed, "readout": bool(readout), "neuron": neuron, "deviations": deviations,
     }
@@ -605,13 +605,16 @@ def _network(in_shape, hidden, weights, neurons, layer_meta, readout, settings, 
     if "readout_lr" in ro_meta or "readout_lr" in settings:
         kwargs["readout_lr"] = ro_meta.get("readout_lr", settings.get("readout_lr"))
     affine, bias = ro_meta.get("bias", (None, None))
-    centred = bool(ro_meta.get("readout_centred", False))
+    # our graphs say whether the read-out is centred (those written before it existed: plain);
+    # another tool's graph has a plain read-out, which the network's default centres from here on
+    centred = ro_meta.get("readout_centred", settings.get("readout_centred", False if settings else None))
     mean = np.asarray(ro_meta.get("readout_mean", np.zeros(w_ro.shape[1])), dtype=float)
     if bias is not None and not centred:
         raise ValueError(f"node {affine!r} (Affine) has a non-zero bias; Network's read-out has none unless it is "
                          "centred (readout_centred=True), whose input mean the node's metadata keeps")
+    if centred is not None:
+        kwargs["readout_centred"] = bool(centred)
     if centred:  # the bias is -W m, with m kept in the metadata to go on learning
-        kwargs["readout_centred"] = True
         if mean.shape != (w_ro.shape[1],) or not np.allclose(
                 np.zeros(w_ro.shape[0]) if bias is None else bias, -(w_ro @ mean), rtol=1e-9, atol=1e-12):
             raise ValueError(f"the read-out's input mean in the metadata does not give the bias of node "

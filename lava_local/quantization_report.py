@@ -64,8 +64,8 @@ class QuantizedNetwork:
 
 def network_and_weights(net_or_trainer: Any) -> Any:
     """The :class:`~lava_local.network.Network` to report on: a network as it is, or, for a
-    trainer, a shallow copy of its network carrying the trainer's current weights (the
-    trainer's own network is left as it is)."""
+    trainer, a shallow copy of its network carrying the trainer's current weights and a
+    centred read-out's mean (the trainer's own network is left as it is)."""
     from .network import Network
 
     if isinstance(net_or_trainer, Network):
@@ -75,7 +75,11 @@ def network_and_weights(net_or_trainer: Any) -> Any:
     if not isinstance(net, Network) or params is None:
         raise TypeError(f"expected a Network or a trainer of one, got {type(net_or_trainer).__name__}")
     copied = copy.copy(net)
-    copied.weights = [p.detach().cpu().double().numpy().copy() for p in params]
+    write_state = getattr(net_or_trainer, "write_state", None)
+    if write_state is not None:
+        write_state(copied)
+    else:
+        copied.weights = [p.detach().cpu().double().numpy().copy() for p in params]
     return copied
 
 

@@ -218,7 +218,8 @@ def test_readout_common_mode_raw_run_is_the_networks_and_centring_changes_it(tmp
     (x_tr, y_tr), (x_te, y_te) = NMNISTSubset("train").dense(10), NMNISTSubset("test").dense(10)
     frames = np.concatenate([x_tr[:limit], x_te[:limit]])
     labels = np.concatenate([y_tr[:limit], y_te[:limit]])
-    net = Network(frames.shape[2], n_classes=10, hidden=(256,), rule=TESS(), frozen=True, readout_lr=0.1 / 10, seed=0)
+    net = Network(frames.shape[2], n_classes=10, hidden=(256,), rule=TESS(), frozen=True, readout_lr=0.1 / 10,
+                  readout_centred=False, seed=0)
     schedule, learn = net.schedule(limit, limit, epochs)
     predictions, _, _ = reference_run(net, frames, labels, schedule, learn)
     assert runs[False]["predictions"] == predictions.tolist()

@@ -25,7 +25,7 @@ TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backe
     (["info"], ["--json", "--cache-dir"]),
     (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
                  "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--fixed-readout",
-                 "--centred-readout", "--backend",
+                 "--centred-readout", "--plain-readout", "--backend",
                  "--device",
                  "--batch-size", "--lr", "--epochs", "--seed", "--checkpoint", "--resume", "--out", "--json", "stllr-bp",
                  "readout-only", "lava-fixed"]),
@@ -145,9 +145,11 @@ def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp
 
 
 @pytest.mark.timeout(180)
-def test_centred_readout_reaches_the_network_and_a_fixed_readout_refuses_it(capsys, tmp_path, monkeypatch):
-    """--centred-readout gives Network(readout_centred=True) in a Lava run, which keeps the
-    read-out's input mean, and is refused with one line beside a fixed read-out."""
+def test_the_readout_is_centred_by_default_plain_on_request_and_a_fixed_readout_refuses_centring(
+        capsys, tmp_path, monkeypatch):
+    """A Lava run's read-out is centred by default (Network(readout_centred=True)) and keeps
+    the read-out's input mean; --plain-readout gives the papers' read-out, --fixed-readout a
+    plain one; --centred-readout is refused with one line beside a fixed read-out."""
     import lava_local.network
 
     built = []
@@ -159,11 +161,17 @@ def test_centred_readout_reaches_the_network_and_a_fixed_readout_refuses_it(caps
 
     monkeypatch.setattr(lava_local.network, "Network", Recording)
     lava = [option if option != "trainer" else "lava-fixed" for option in TINY]
-    code, out, err = run(capsys, *lava, "--limit", "8", "--epochs", "1", "--centred-readout", "--out", tmp_path, "--json")
+    code, out, err = run(capsys, *lava, "--limit", "8", "--epochs", "1", "--out", tmp_path, "--json")
     assert code == 0, err
     assert built and all(net.readout_centred for net in built)
     assert built[0].readout_seen == 8 and built[0].readout_mean.max() > 0  # the mean of the 8 training samples
     assert json.loads((tmp_path / "history.json").read_text())["config"]["centred_readout"] is True
+    for option, folder in (("--plain-readout", "plain"), ("--fixed-readout", "fixed")):
+        built.clear()
+        code, out, err = run(capsys, *lava, "--limit", "8", "--epochs", "1", option, "--out", tmp_path / folder)
+        assert code == 0, err
+        assert built and not any(net.readout_centred for net in built) and built[0].readout_seen == 0
+        assert json.loads((tmp_path / folder / "history.json").read_text())["config"]["centred_readout"] is False
     code, _, err = run(capsys, *lava, "--fixed-readout", "--centred-readout", "--out", tmp_path / "refused")
     assert code == 2 and "--fixed-readout keeps it at its start" in err
 

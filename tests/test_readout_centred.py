@@ -187,9 +187,17 @@ def test_nir_writes_the_centred_readout_as_an_affine_node_and_import_restores_it
     affine.bias = affine.bias + 0.5
     with pytest.raises(ValueError, match="does not give the bias of node 'readout.affine'"):
         import_nir(graph)
-    li.metadata = {}  # another tool's read-out with a bias: nothing says what it centres
+    li.metadata, graph.metadata = {}, {}  # another tool's read-out with a bias: nothing says what it centres
     with pytest.raises(ValueError, match=r"node 'readout.affine' \(Affine\) has a non-zero bias"):
         import_nir(graph)
+    # the papers' read-out comes back plain; another tool's plain read-out takes the default
+    plain = Network(40, hidden=(16,), neuron=LIFParams(reset="zero"), readout_centred=False)
+    graph = to_nir(plain)
+    assert import_nir(graph).readout_centred is False
+    for node in graph.nodes.values():
+        node.metadata = {}
+    graph.metadata = {}
+    assert import_nir(graph).readout_centred is True
 
 
 def _trainers():
@@ -256,7 +264,8 @@ def test_bptt_centres_the_readout_and_checkpoints_keep_the_mean(rng, tmp_path):
     load_checkpoint(tmp_path / "ckpt.pt", other)
     assert other.readout_seen == 3 and torch.equal(other.readout_mean, trainer.readout_mean)
     with pytest.raises(ValueError, match="centred"):  # a plain trainer does not take a centred one's state
-        load_checkpoint(tmp_path / "ckpt.pt", BPTTTrainer(Network(40, hidden=(16,), readout_gamma=0.8, seed=4),
+        load_checkpoint(tmp_path / "ckpt.pt", BPTTTrainer(Network(40, hidden=(16,), readout_gamma=0.8,
+                                                                  readout_centred=False, seed=4),
                                                           device="cpu", dtype=torch.float64))
 
 
@@ -277,3 +286,21 @@ def test_measured_activity_reads_out_with_the_mean(numeric, rng):
     np.testing.assert_array_equal(activity.predictions, predictions)
     net.readout_mean = np.zeros(16)  # the same network without its mean scores otherwise
     assert not np.array_equal(measure_activity(net, frames, quantized).scores, activity.scores)
+
+
+def test_reports_on_a_trainer_read_out_with_the_trainers_mean(rng):
+    """The deployment reports take a trainer as they take a network: its weights and the
+    read-out's mean it learned, not the mean its network held before training."""
+    torch, LocalTrainer, _ = _trainers()
+    from lava_local.activity import measure_activity
+    from lava_local.quantization_report import network_and_weights
+
+    frames, labels = _data(rng)
+    trainer = LocalTrainer(Network(40, hidden=(16,), init_scale=3.0, readout_centred=True, seed=6), device="cpu",
+                           dtype=torch.float64)
+    trainer.fit_epoch(frames, labels, batch_size=7, generator=np.random.default_rng(0))
+    reported = network_and_weights(trainer)
+    assert trainer.net.readout_seen == 0 and reported.readout_seen == 14  # the trainer's network is left as it was
+    np.testing.assert_array_equal(reported.readout_mean, trainer.readout_mean.numpy())
+    scores = trainer.scores(torch.as_tensor(frames, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(measure_activity(reported, frames, None).scores, scores, rtol=1e-9, atol=1e-9)

@@ -233,10 +233,15 @@ class TrainerBase:
     def sync_to_network(self) -> None:
         """Copy the trained weights back into the Network (and so into its Lava processes),
         and a centred read-out's input mean."""
-        self.net.weights = [p.detach().cpu().double().numpy().copy() for p in self.params]
+        self.write_state(self.net)
+
+    def write_state(self, net: Any) -> None:
+        """Put the trained weights and a centred read-out's input mean into ``net`` (this
+        trainer's network or a copy of it)."""
+        net.weights = [p.detach().cpu().double().numpy().copy() for p in self.params]
         if self.readout_mean is not None:
-            self.net.readout_mean = self.readout_mean.detach().cpu().double().numpy().copy()
-            self.net.readout_seen = self.readout_seen
+            net.readout_mean = self.readout_mean.detach().cpu().double().numpy().copy()
+            net.readout_seen = self.readout_seen
 
     def evaluate(self, frames: np.ndarray, labels: np.ndarray, batch_size: int = 100) -> float:
         self._check(frames, labels)
