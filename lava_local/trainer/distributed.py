@@ -380,8 +380,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-classes", type=int, default=10)
     p.add_argument("--hidden", type=int, nargs="*", default=[128], help="hidden layer sizes")
     p.add_argument("--rule", choices=["tess", "stllr", "lls", "bptt"], default="tess")
-    p.add_argument("--centred-readout", action="store_true",
-                   help="the read-out integrates its input less its running mean (Network(readout_centred=True))")
+    p.add_argument("--centred-readout", action="store_true", default=None,
+                   help="the read-out integrates its input less its running mean (Network(readout_centred=True), "
+                        "the default)")
+    p.add_argument("--plain-readout", dest="centred_readout", action="store_false",
+                   help="the papers' read-out on the spikes themselves (readout_centred=False)")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--epochs", type=int, default=1)
