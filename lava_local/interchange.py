@@ -473,7 +473,8 @@ def from_nir(graph: Any, dt: Optional[float] = None, rule: Optional[LearningRule
     # (node, weight, conv spec, bias)
     synapse: Optional[Tuple[str, np.ndarray, Optional[dict], Optional[np.ndarray]]] = None
     factor = 1.0  # a SumPool2d's window area, folded into the next synapse
-    readout: Optional[Tuple[np.ndarray, float, Dict[str, Any]]] = None
+    # (weight, gamma, metadata, synapse node, its bias or None)
+    readout: Optional[Tuple[np.ndarray, float, Dict[str, Any], str, Optional[np.ndarray]]] = None
     previous = order[0]
     for name in order[1:]:
         node, kind = nodes[name], type(nodes[name]).__name__
@@ -524,7 +525,7 @@ def from_nir(graph: Any, dt: Optional[float] = None, rule: Optional[LearningRule
             if v_th is None:  # the read-out
                 if conv is not None:
                     raise ValueError(f"the read-out {name!r} must be fed by a Linear node, not {synapse[0]!r}")
-                readout = (weight, gamma, {**meta, "bias": (synapse[0], bias)})
+                readout = (weight, gamma, meta, synapse[0], bias)
             else:
                 if bias is not None:
                     raise ValueError(f"node {synapse[0]!r} (Affine) has a non-zero bias; Network's hidden layers "
@@ -595,7 +596,7 @@ def _network(in_shape, hidden, weights, neurons, layer_meta, readout, settings, 
                 raise ValueError(f"neuron nodes {configs[0][0]!r} and {name!r} carry different learning rules; "
                                  "a Network has one rule (pass import_nir(..., rule=...) to choose one)")
         rule = rule_from_config(configs[0][1]) if configs else TESS()
-    w_ro, gamma_ro, ro_meta = readout
+    w_ro, gamma_ro, ro_meta, affine, bias = readout
     kwargs: Dict[str, Any] = {}
     if "surrogate" in settings:
         kwargs["surrogate"] = Surrogate(**settings["surrogate"])
@@ -604,7 +605,6 @@ def _network(in_shape, hidden, weights, neurons, layer_meta, readout, settings, 
             kwargs[key] = settings[key]
     if "readout_lr" in ro_meta or "readout_lr" in settings:
         kwargs["readout_lr"] = ro_meta.get("readout_lr", settings.get("readout_lr"))
-    affine, bias = ro_meta.get("bias", (None, None))
     # our graphs say whether the read-out is centred (those written before it existed: plain);
     # another tool's graph has a plain read-out, which the network's default centres from here on
     centred = ro_meta.get("readout_centred", settings.get("readout_centred", False if settings else None))
