@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/temporal.py [--sets PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1]
         [--methods TESS,S-TLLR,S-TLLR (bp),LLS,LLS (pre trace),BPTT,read-out only] [--arch ff,rec]
-        [--epochs 30] [--seeds 3] [--batch 16] [--lr 1e-3] [--jobs 1] [--device cpu]
+        [--epochs 30] [--seeds 3] [--batch 16] [--lr 1e-3 | --lr 1e-3,1e-3,1e-3] [--jobs 1] [--device cpu]
         [--gamma 0.9] [--readout-gamma 0.9] [--shd-root DIR] [--cache-dir DIR] [--out results]
 
 Data: each UEA/UCR set is read out of the aeon 1.6.0 wheel (``load_uea_ucr``; the wheel is
@@ -77,7 +77,7 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 from method_labels import readout_options, split_method
@@ -288,6 +288,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
                                              task["seed"], task["network"], task["lr"], task["device"],
                                              task["shd"])
         n_hidden = len(trainer.net.hidden)
+        record["layer_lr"] = [o.param_groups[0]["lr"] for o in trainer.optimizers]  # what each layer got
         record["readout_init"] = trainer.net.readout_init
         record["readout_learns"] = trainer.net.readout_learns
         generator = np.random.default_rng(task["seed"])
@@ -326,6 +327,21 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ results
+
+
+def learning_rates(text: str) -> Union[float, List[float]]:
+    """``--lr``: one rate for every layer, or one per layer (``1e-20,1e-3,1e-3``)."""
+    try:
+        rates = [float(r) for r in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a rate or a comma-separated list of rates: {text!r}") from None
+    if not all(r > 0 for r in rates):
+        raise argparse.ArgumentTypeError(f"rates must be positive: {text!r}")
+    return rates[0] if len(rates) == 1 else rates
+
+
+def _rates(lr: Union[float, List[float]]) -> str:
+    return " / ".join(f"{r:g}" for r in lr) if isinstance(lr, list) else f"{lr:g}"
 
 
 def _fmt(value: Optional[float], digits: int = 3) -> str:
@@ -445,7 +461,7 @@ def write_results(out: Path, header: Dict[str, Any], runs: List[Dict[str, Any]],
     lines = [f"command: `{header['command']}`", "",
              f"machine: {header['cpu_count']} CPUs ({header['machine']}), device {header['args']['device']}, "
              f"{header['date']}; {header['args']['seeds']} seed(s), {header['args']['epochs']} epochs, batch "
-             f"{header['args']['batch']}, Adam lr {header['args']['lr']:g} per layer; neuron "
+             f"{header['args']['batch']}, Adam lr {_rates(header['args']['lr'])} per layer; neuron "
              f"gamma {header['network']['gamma']:g}, v_th {header['network']['v_th']:g}, read-out gamma "
              f"{header['network']['readout_gamma']:g}", "",
              "test accuracy, mean ± std over seeds; s/epoch per set in the order of the columns", "",
@@ -488,7 +504,9 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam's rate for every layer")
+    parser.add_argument("--lr", type=learning_rates, default=1e-3,
+                        help="Adam's rate for every layer, or one per layer, comma-separated (the hidden "
+                             "layers', then the read-out's; 1e-20 all but freezes a layer)")
     parser.add_argument("--gamma", type=float, default=TEMPORAL_NETWORK["neuron"].gamma,
                         help="hidden neurons' leak (TEMPORAL_NETWORK)")
     parser.add_argument("--readout-gamma", type=float, default=TEMPORAL_NETWORK["readout_gamma"],
@@ -510,6 +528,11 @@ def main() -> int:
             parser.error(f"unknown {label}(s) {unknown}; choose from {', '.join(known)}")
     if args.epochs < 1 or args.seeds < 1 or args.jobs < 1 or args.batch < 1:
         parser.error("--epochs, --seeds, --jobs and --batch must be positive")
+    if isinstance(args.lr, list):
+        for arch in archs:
+            if len(args.lr) != len(hidden_layers(arch)) + 1:
+                parser.error(f"--lr gives {len(args.lr)} rates; the {arch} network has "
+                             f"{len(hidden_layers(arch)) + 1} layers (hidden layers, then the read-out)")
     network = dict(neuron=dataclasses.replace(TEMPORAL_NETWORK["neuron"], gamma=args.gamma),
                    readout_gamma=args.readout_gamma)
     pairs = [(m, a) for m in methods for a in archs if a == "ff" or m in REC_METHODS]

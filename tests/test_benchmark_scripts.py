@@ -134,6 +134,25 @@ def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
     assert "| set | arch | BPTT | S-TLLR (bp) gap | TESS gap |" in table and "| Toy | rec |" in table
 
 
+def test_temporal_takes_one_rate_per_layer(tmp_path):
+    """``--lr`` per layer reaches each layer's optimiser; a list that does not fit the
+    network, or a rate that is not positive, is refused before anything runs."""
+    _toy_wheel(tmp_path)
+    command = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets",
+               "Toy", "--epochs", "1", "--seeds", "1", "--methods", "BPTT", "--out", str(tmp_path)]
+    out = subprocess.run(command + ["--arch", "ff", "--lr", "1e-20,2e-3,3e-3"],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    (run,) = json.loads((tmp_path / "temporal.json").read_text())["runs"]
+    assert run["layer_lr"] == [1e-20, 2e-3, 3e-3] and not run["error"]
+    assert "Adam lr 1e-20 / 0.002 / 0.003 per layer" in (tmp_path / "temporal.md").read_text()
+    for arch, lr, why in (("rec", "1e-3,1e-3,1e-3", "the rec network has 2 layers"),
+                          ("ff", "0,1e-3,1e-3", "rates must be positive")):
+        out = subprocess.run(command + ["--arch", arch, "--lr", lr], capture_output=True, text=True, timeout=300,
+                             cwd=ROOT)
+        assert out.returncode == 2 and why in out.stderr, out.stderr[-2000:]
+
+
 @pytest.mark.timeout(400)
 def test_temporal_lava_runs_the_cli_in_float_and_fixed_point(tmp_path):
     """Each run is a ``lava-local train`` process on the Lava backends; the table has one

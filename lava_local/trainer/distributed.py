@@ -455,8 +455,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 if __name__ == "__main__":
     code = main()
     # Leave without the interpreter's C++ static destructors: gloo's can abort (SIGABRT) a
-    # rank that has already finished, checkpointed and torn down its process group (about
-    # one run in five on a loaded 2-core machine), which torchrun reports as a failure.
+    # rank that has already finished, checkpointed and torn down its process group (2 of
+    # 6 runs on a loaded 2-core machine), which torchrun reports as a failure.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
