@@ -11,8 +11,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   T = 6), mean and spread over seeds, with the read-out-only control (random, frozen
   hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
   default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
-  1/d, as the authors' code does); SLAYER is lava-dl's BPTT on the same layer
-  sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
+  1/d, as the authors' code does; TESS (unscaled basis): entries +-1); SLAYER is lava-dl's
+  BPTT on the same layer sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
   (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
   ``STLLR()``, TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
   filtered by the read-out's leak, the eligibility filtered alike); the read-out starts as
@@ -48,7 +48,8 @@ from typing import Tuple
 import numpy as np
 from method_labels import readout_options, split_method
 
-METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT", "readout-only", "SLAYER",
+METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
+           "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
            "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out")
@@ -68,7 +69,8 @@ def make(method: str, n_in: int, seed: int):
     from lava_local.kernels.learning_signal import SignalParams
 
     rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")),
-             "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")), "S-TLLR": STLLR(feedback="bp"),
+             "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")),
+             "TESS (unscaled basis)": TESS(signal=SignalParams(scale=None)), "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
@@ -188,7 +190,8 @@ def main() -> None:
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if base == "readout-only" else macs / 1e6
     if "memory" in parts:
-        learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
+        learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)",
+                    "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
                     "TESS (filtered)")
         for method in [m for m in methods if m in learners]:
             for batch in (int(b) for b in args.memory_batch.split(",")):

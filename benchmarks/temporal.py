@@ -118,10 +118,14 @@ FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)
 CENTRED_READOUT_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
                                 for m in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT", "read-out only",
                                           "TESS (filtered)"))
-NAMED_METHODS = HARDWARE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS + CENTRED_READOUT_METHODS
+# TESS's square basis unscaled (+-1; the default scales it by 1/sqrt(d)), run only when named
+SCALE_METHODS = ("TESS (unscaled basis)",)
+NAMED_METHODS = (HARDWARE_METHODS + SCALE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
+                 + CENTRED_READOUT_METHODS)
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
-REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)") \
+REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
+               "TESS (unscaled basis)") \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
             for m in ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")) \
     + FIXED_READOUT_METHODS
@@ -156,6 +160,9 @@ def make_rule(method: str, shd: bool = False):
         rule = TESS(timing="loihi")
     elif method == "TESS (Loihi drain)":
         rule = TESS(timing="loihi", drain=True)
+    elif method == "TESS (unscaled basis)":
+        default = TESS()
+        rule = default.with_(signal=dataclasses.replace(default.signal, scale=None))
     elif method in HARDWARE_METHODS:  # TESS (<error>)
         default = TESS()
         rule = default.with_(signal=dataclasses.replace(default.signal, error=method[6:-1]))

@@ -251,3 +251,43 @@ def test_readout_common_mode_raw_run_is_the_networks_and_centring_changes_it(tmp
     table = (tmp_path / "readout_common_mode.md").read_text()
     assert "| 0.1 | raw | " in table and "| 0.1 | centred | " in table and "| nmnist | " in table
     assert (tmp_path / "readout_common_mode.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _temporal_json(folder, runs) -> None:
+    """A ``temporal.py`` output holding ``runs``: (method, set, seed, accuracy), feed-forward."""
+    folder.mkdir()
+    records = [dict(method=m, set=n, seed=s, accuracy=a, arch="ff", error="") for m, n, s, a in runs]
+    records.append(dict(method="TESS", set="A", seed=7, accuracy=0.99, arch="rec", error=""))  # another arch
+    (folder / "temporal.json").write_text(json.dumps({"runs": records}))
+
+
+def test_temporal_paired_differences_are_per_seed(tmp_path):
+    """The gap and margin are means of per-seed differences over the seeds both methods
+    ran, with their standard error, written out here for three seeds."""
+    tess = {0: 0.50, 1: 0.62, 2: 0.41, 3: 0.70}  # seed 3: no BPTT run, so not paired
+    bptt = {0: 0.55, 1: 0.60, 2: 0.50}
+    control = {0: 0.40, 1: 0.52, 2: 0.33}
+    _temporal_json(tmp_path / "a", [("TESS + centred read-out", "A", s, a) for s, a in tess.items()])
+    _temporal_json(tmp_path / "b", [("BPTT", "A", s, a) for s, a in bptt.items()]
+                   + [("read-out only", "A", s, a) for s, a in control.items()])
+    command = [sys.executable, str(ROOT / "benchmarks" / "temporal_paired.py"), str(tmp_path / "a"),
+               str(tmp_path / "b"), "--same", "TESS + centred read-out=TESS", "--out", str(tmp_path)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    diffs = [100 * (tess[s] - bptt[s]) for s in range(3)]  # -5, +2, -9
+    mean = sum(diffs) / 3
+    se = (sum((d - mean) ** 2 for d in diffs) / 2 / 3) ** 0.5
+    lines = (tmp_path / "temporal_paired.md").read_text().splitlines()
+    assert f"| TESS - BPTT | {mean:+.1f} ± {se:.1f} (3) |" in lines
+    margins = [100 * (tess[s] - control[s]) for s in range(3)]  # +10, +10, +8
+    m = sum(margins) / 3
+    se_m = (sum((d - m) ** 2 for d in margins) / 2 / 3) ** 0.5
+    assert f"| TESS - read-out only | {m:+.1f} ± {se_m:.1f} (3) |" in lines
+    tess_mean = sum(tess.values()) / 4
+    tess_std = (sum((a - tess_mean) ** 2 for a in tess.values()) / 4) ** 0.5
+    assert f"| TESS | {tess_mean:.3f} ± {tess_std:.3f} (4) |" in lines  # the rec run is not counted
+    # the same (method, set, seed) with two accuracies: two configurations under one name
+    _temporal_json(tmp_path / "c", [("TESS", "A", 0, 0.51)])
+    out = subprocess.run(command[:2] + [str(tmp_path / "c")] + command[2:-2], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert out.returncode != 0 and "two configurations under one name" in out.stderr
