@@ -11,7 +11,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   T = 6), mean and spread over seeds, with the read-out-only control (random, frozen
   hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
   default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
-  1/d, as the authors' code does; TESS (unscaled basis): entries +-1); SLAYER is lava-dl's
+  1/d, as the authors' code does; TESS (unscaled basis): entries +-1; TESS (rate-scaled
+  basis): 2 / sqrt(d r), r the layer's firing rate before training); SLAYER is lava-dl's
   BPTT on the same layer sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
   (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
   ``STLLR()``, TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
@@ -48,7 +49,7 @@ from typing import Tuple
 import numpy as np
 from method_labels import readout_options, split_method
 
-METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
+METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
            "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
@@ -70,7 +71,8 @@ def make(method: str, n_in: int, seed: int):
 
     rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")),
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")),
-             "TESS (unscaled basis)": TESS(signal=SignalParams(scale=None)), "S-TLLR": STLLR(feedback="bp"),
+             "TESS (unscaled basis)": TESS(signal=SignalParams(scale=None)),
+             "TESS (rate-scaled basis)": TESS(signal=SignalParams(scale="rate")), "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
@@ -113,8 +115,10 @@ def memory_point(method: str, steps: int, device: str, batch: int = 32) -> Tuple
 
     net, cls = make(method, 2312, 0)
     trainer = cls(net, device=device, optimizer="adam", lr=1e-3)
-    x = torch.as_tensor(np.random.default_rng(0).random((batch, steps, 2312)) < 0.05, dtype=torch.float32,
-                        device=trainer.device)
+    frames = (np.random.default_rng(0).random((batch, steps, 2312)) < 0.05).astype(np.uint8)
+    if hasattr(trainer, "calibrate_signal"):  # TESS (rate-scaled basis): its rates, before the step
+        trainer.calibrate_signal(frames)
+    x = torch.as_tensor(frames, dtype=torch.float32, device=trainer.device)
     y = torch.as_tensor(np.arange(batch) % 10, device=trainer.device)
     from lava_local.costs import learning_memory_bytes, peak_heap_bytes
 
@@ -190,7 +194,7 @@ def main() -> None:
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if base == "readout-only" else macs / 1e6
     if "memory" in parts:
-        learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)",
+        learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
                     "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
                     "TESS (filtered)")
         for method in [m for m in methods if m in learners]:

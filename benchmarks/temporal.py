@@ -118,14 +118,15 @@ FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)
 CENTRED_READOUT_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
                                 for m in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT", "read-out only",
                                           "TESS (filtered)"))
-# TESS's square basis unscaled (+-1; the default scales it by 1/sqrt(d)), run only when named
-SCALE_METHODS = ("TESS (unscaled basis)",)
-NAMED_METHODS = (HARDWARE_METHODS + SCALE_METHODS + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
+# TESS's square basis unscaled (+-1), or scaled from each layer's firing rate, 2 / sqrt(d r),
+# instead of the default 1/sqrt(d) (SignalParams(scale=...)), run only when named
+SCALE_METHODS = {"TESS (unscaled basis)": None, "TESS (rate-scaled basis)": "rate"}
+NAMED_METHODS = (HARDWARE_METHODS + tuple(SCALE_METHODS) + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
                  + CENTRED_READOUT_METHODS)
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
-               "TESS (unscaled basis)") \
+               *SCALE_METHODS) \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
             for m in ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")) \
     + FIXED_READOUT_METHODS
@@ -160,12 +161,10 @@ def make_rule(method: str, shd: bool = False):
         rule = TESS(timing="loihi")
     elif method == "TESS (Loihi drain)":
         rule = TESS(timing="loihi", drain=True)
-    elif method == "TESS (unscaled basis)":
+    elif method in SCALE_METHODS or method in HARDWARE_METHODS:  # TESS with one field of its signal changed
         default = TESS()
-        rule = default.with_(signal=dataclasses.replace(default.signal, scale=None))
-    elif method in HARDWARE_METHODS:  # TESS (<error>)
-        default = TESS()
-        rule = default.with_(signal=dataclasses.replace(default.signal, error=method[6:-1]))
+        change = {"scale": SCALE_METHODS[method]} if method in SCALE_METHODS else {"error": method[6:-1]}
+        rule = default.with_(signal=dataclasses.replace(default.signal, **change))
     else:  # TESS; BPTT and read-out only learn no hidden rule, but Network wants one
         rule = TESS()
     return rule

@@ -270,6 +270,7 @@ def _graph(net: Network, dt: float, readout: bool):
         "readout_lr": net.readout_lr, "readout_centred": net.readout_centred,
         "readout_gamma": net.readout_gamma, "scale": net.scale, "profile": _profile_name(net.profile),
         "seed": net.seed, "readout": bool(readout), "neuron": neuron, "deviations": deviations,
+        "signal_rates": net.signal_rates,
     }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={META_KEY: json.dumps(settings), "dt": dt})
 
@@ -623,6 +624,8 @@ def _network(in_shape, hidden, weights, neurons, layer_meta, readout, settings, 
                   readout_gamma=gamma_ro, **kwargs)
     if centred:
         net.readout_mean, net.readout_seen = mean, int(ro_meta.get("readout_seen", 0))
+    if settings.get("signal_rates") is not None:  # a scale="rate" signal's measured rates: it learns on with them
+        net.signal_rates = [float(r) for r in settings["signal_rates"]]
     for i, (ours, theirs) in enumerate(zip(net.weights, weights + [w_ro])):
         if ours.shape != theirs.shape:
             raise ValueError(f"layer {i}: the graph's weights have shape {theirs.shape}, the Network built from "

@@ -110,6 +110,18 @@ class History:
                 "epoch_seconds": self.epoch_seconds, "numeric": self.numeric}
 
 
+CALIBRATION_SAMPLES = 64
+"""How many training samples :meth:`Network.calibrate_signal` measures the firing rates on."""
+
+
+def calibration_samples(frames: np.ndarray) -> np.ndarray:
+    """The samples the firing rates of ``scale="rate"`` are measured on: at most
+    :data:`CALIBRATION_SAMPLES`, spread evenly from the first to the last (a set sorted by
+    class gives each class its share)."""
+    n = len(frames)
+    return frames[np.unique(np.linspace(0, n - 1, min(n, CALIBRATION_SAMPLES)).round().astype(np.int64))]
+
+
 def _check_data(name: str, data: Any, n_in: int, n_classes: int) -> Tuple[np.ndarray, np.ndarray]:
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise TypeError(f"{name} must be a (frames, labels) pair")
@@ -284,6 +296,61 @@ class Network:
         #: the centred read-out's input mean (spikes per step) and the learning samples it has seen
         self.readout_mean = np.zeros(sizes[-1])
         self.readout_seen = 0
+        #: each hidden layer's firing rate at the initial weights, for a signal with
+        #: ``scale="rate"`` (:meth:`calibrate_signal`); ``None`` until measured
+        self.signal_rates: Optional[List[float]] = None
+
+    # -- the local signal's per-layer scale ------------------------------------------------
+    @property
+    def signal_sizes(self) -> List[int]:
+        """Each hidden layer's signal size ``d``: its neurons, or a conv layer's pooled output."""
+        return [g.signal_size if g is not None else w.shape[0] for g, w in zip(self.geometries, self.weights[:-1])]
+
+    @property
+    def needs_calibration(self) -> bool:
+        """The rule's signal scale is set from each layer's firing rate, a hidden layer
+        learns with it, and the rates are not measured yet."""
+        return (self.rule.signal.scale == "rate" and bool(self.hidden) and not self.frozen
+                and self.signal_rates is None)
+
+    def calibrate_signal(self, frames: np.ndarray, rates: Optional[Sequence[float]] = None) -> Optional[List[float]]:
+        """Measure each hidden layer's firing rate for a signal with ``scale="rate"``
+        (:class:`~lava_local.kernels.learning_signal.SignalParams`), once, before learning.
+
+        The rate is spikes per neuron and step over :data:`CALIBRATION_SAMPLES` samples of
+        ``frames`` (the training frames) spread evenly through them, without learning, at the
+        current weights (:func:`~lava_local.activity.measure_activity`: the float layer steps
+        the Lava models take). ``rates`` gives them instead (the batched trainer passes its
+        own count over the same samples, and recurrent layers, which only it runs). The rates
+        are kept in :attr:`signal_rates` and a later call keeps them: the scale is fixed for
+        the rest of training, as a chip's would be. Returns them; ``None`` (and nothing
+        measured) for any other scale."""
+        if not self.needs_calibration:
+            return self.signal_rates
+        if rates is None:
+            from .activity import measure_activity
+
+            activity = measure_activity(self, calibration_samples(frames))
+            rates = [float(layer.output_spikes.sum()) / (activity.samples * activity.steps * layer.n_out)
+                     for layer in activity.hidden]
+        rates = [_validate.real("rate", r) for r in rates]
+        if len(rates) != len(self.hidden):
+            raise ValueError(f"rates needs one rate per hidden layer ({len(self.hidden)}), got {len(rates)}")
+        self.signal_rates = rates
+        return rates
+
+    def layer_rule(self, i: int, learning: bool = True) -> LearningRule:
+        """The rule hidden layer ``i`` runs: :attr:`rule`, with a signal of ``scale="rate"``
+        set to that layer's number (:meth:`~lava_local.rules.LearningRule.for_rate`).
+        ``learning=False`` (or a frozen network): a run where nothing learns, which never uses
+        the signal, may build an uncalibrated network (the scale then stands at ``k / sqrt(d)``)."""
+        if self.rule.signal.scale != "rate":
+            return self.rule
+        if self.signal_rates is None:
+            if learning and not self.frozen:
+                self.rule.signal.basis_scale(1)  # raises, saying how to measure the rates
+            return self.rule.for_rate(self.signal_sizes[i], 1.0)
+        return self.rule.for_rate(self.signal_sizes[i], self.signal_rates[i])
 
     # -- building -----------------------------------------------------------------------
     def build(self, frames: np.ndarray, labels: np.ndarray, schedule: np.ndarray, learn: np.ndarray,
@@ -307,9 +374,10 @@ class Network:
         source = SpikeDataSource(frames=frames, labels=labels, n_classes=self.n_classes,
                                  schedule=schedule, learn=learn, gap=gap, name="source")
         layers, previous = [], source.s_out
+        learning = bool(np.any(learn)) and not self.frozen
         for i, w in enumerate(self.weights[:-1]):
             common = dict(
-                weights=w, steps_per_sample=steps, rule=self.rule, neuron=self.neuron,
+                weights=w, steps_per_sample=steps, rule=self.layer_rule(i, learning), neuron=self.neuron,
                 surrogate=self.surrogate, learn=not self.frozen, name=f"hidden{i}",
                 snapshot=str(snapshot_dir / f"hidden{i}.npy") if snapshot_dir else None,
                 snapshot_every=snapshot_every,
@@ -349,6 +417,11 @@ class Network:
         this network's neuron, with its step per time step resolved
         (:meth:`~lava_local.rules.LearningRule.for_steps`)."""
         return self.rule.for_steps(steps)
+
+    def layer_rules_for(self, steps: int, learning: bool = True) -> List[LearningRule]:
+        """Each hidden layer's rule as its Lava model runs it on ``steps``-step samples
+        (:meth:`rule_for`, with the layer's own signal scale, :meth:`layer_rule`)."""
+        return [self.layer_rule(i, learning).for_steps(steps) for i in range(len(self.hidden))]
 
     @property
     def latency(self) -> int:
@@ -408,6 +481,7 @@ class Network:
             raise ValueError("train and test frames must have the same number of steps")
         epochs = _validate.integer("epochs", epochs, 1)
         self._check_run(numeric, mapping)
+        self.calibrate_signal(x_tr)
         frames = np.concatenate([x_tr, x_te]).astype(np.uint8)
         labels = np.concatenate([y_tr, y_te]).astype(np.int64)
         n_tr, n_te, steps = len(y_tr), len(y_te), frames.shape[1]

@@ -121,15 +121,15 @@ def quantize_network(net_or_trainer: Any, profile: Any = None, scale: Optional[i
             raise ValueError("the network's learning steps are per sample (rule.lr or readout_lr is None): give "
                              "steps_per_sample, the length of the samples it learns from on chip")
         steps_per_sample = 1  # both rates given per time step: the length changes nothing
-    rule, readout_lr = net.rule_for(steps_per_sample), net.readout_lr_for(steps_per_sample)
+    rules, readout_lr = net.layer_rules_for(steps_per_sample), net.readout_lr_for(steps_per_sample)
     hw = load_profile(net.profile if profile is None else profile)
     scale = net.scale if scale is None else _validate.integer("scale", scale, 1)
     headroom = _validate.positive("headroom", headroom)
     layers = []
-    makers = [(lambda w: quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], scale, hw))
+    makers = [(lambda w, r=r: quantize_dense_layer(w, net.neuron, net.surrogate, r, w.shape[0], scale, hw))
               if g is None else
-              (lambda w, g=g: quantize_conv_layer(w, g, net.neuron, net.surrogate, rule, scale, hw))
-              for g in net.geometries]
+              (lambda w, g=g, r=r: quantize_conv_layer(w, g, net.neuron, net.surrogate, r, scale, hw))
+              for g, r in zip(net.geometries, rules)]
     makers.append(lambda w: quantize_readout(w, net.readout_gamma, readout_lr, scale, hw, net.readout_centred))
     names = [f"hidden{i}" for i in range(len(net.geometries))] + ["readout"]
     for name, make, w in zip(names, makers, net.weights):

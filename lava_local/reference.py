@@ -47,14 +47,16 @@ def reference_run(
         raise ValueError("recurrent layers run in the trainer, not in the Lava network this mirrors")
     steps = frames.shape[1]
     rule, readout_lr = net.rule_for(steps), net.readout_lr_for(steps)  # the steps the Lava models take
+    # each layer's own: the same but for a signal scale set from the layer's rate
+    rules = net.layer_rules_for(steps, learning=bool(np.any(learn)) and not net.frozen)
     sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
     bases = [make_basis(rule.signal.basis, rule.signal.n_classes, n) for n in sizes]
     if numeric == "fixed":
         hidden_fixed = [
-            quantize_dense_layer(w, net.neuron, net.surrogate, rule, w.shape[0], net.scale, net.profile,
+            quantize_dense_layer(w, net.neuron, net.surrogate, r, w.shape[0], net.scale, net.profile,
                                  net.readout_gamma if rule.filtered else None)
-            if g is None else quantize_conv_layer(w, g, net.neuron, net.surrogate, rule, net.scale, net.profile)
-            for g, w in zip(net.geometries, net.weights[:-1])
+            if g is None else quantize_conv_layer(w, g, net.neuron, net.surrogate, r, net.scale, net.profile)
+            for g, w, r in zip(net.geometries, net.weights[:-1], rules)
         ]
         weights = [q.weights.copy() for _, q in hidden_fixed]
         ro_fixed, ro_q = quantize_readout(net.weights[-1], net.readout_gamma, readout_lr, net.scale, net.profile,
@@ -117,11 +119,11 @@ def reference_run(
                     g = net.geometries[i]
                     if g is None:
                         state = dense_layer_step(state, pre, weights[i], net.neuron, net.surrogate,
-                                                 rule.eligibility, bases[i], rule.signal, target,
+                                                 rule.eligibility, bases[i], rules[i].signal, target,
                                                  filter_decay=net.readout_gamma if filtered else None)
                     else:
                         state = conv_layer_step(state, pre.reshape(g.in_shape), weights[i], g, net.neuron,
-                                                net.surrogate, rule.eligibility, bases[i], rule.signal, target)
+                                                net.surrogate, rule.eligibility, bases[i], rules[i].signal, target)
                 if (layer_label >= 0 or hidden_learns and not in_sample) and rule.apply == "step":
                     weights[i] = _apply(weights[i], state.dw, numeric, rule.lr,
                                         hidden_fixed[i][0] if numeric == "fixed" else None, rngs[i], engines[i])

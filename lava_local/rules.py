@@ -187,6 +187,13 @@ class LearningRule:
             return self
         return replace(self, lr=step_per_time_step(None, SAMPLE_STEP, steps))
 
+    def for_rate(self, size: int, rate: float) -> "LearningRule":
+        """This rule on one layer of ``size`` signal inputs firing at ``rate``: a signal with
+        ``scale="rate"`` takes that layer's number (:meth:`SignalParams.for_rate
+        <lava_local.kernels.learning_signal.SignalParams.for_rate>`); any other is kept."""
+        signal = self.signal.for_rate(size, rate)
+        return self if signal is self.signal else replace(self, signal=signal)
+
     def for_neuron(self, neuron: LIFParams) -> "LearningRule":
         """This rule on layers of ``neuron``: a pre trace without its own decay
         (``EligibilityParams(lambda_pre=None)``, the TESS and S-TLLR defaults) decays as the

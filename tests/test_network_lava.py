@@ -25,6 +25,7 @@ REFERENCE_RULES = {
     "tess-online": TESS(lr=0.05, apply="step"), "tess-clipped": TESS(lr=0.05, signal=SignalParams(error="clipped")),
     "tess-pwl-softmax": TESS(lr=0.05, signal=SignalParams(error="pwl_softmax")),
     "tess-loihi-timing": TESS(lr=0.05, timing="loihi"), "tess-loihi-drain": TESS(lr=0.05, timing="loihi", drain=True),
+    "tess-rate-scale": TESS(lr=0.05, signal=SignalParams(scale="rate")),
 }
 
 
@@ -58,6 +59,7 @@ def _fit_equals_reference(rule, readout_init, readout_learns, numeric, rng):
     start = [w.copy() for w in net.weights]
     ref_net = Network(40, **kwargs)
     history = net.fit(train, test, epochs=2, numeric=numeric, progress=False)
+    ref_net.calibrate_signal(train[0])  # a scale="rate" signal's rates, as fit measures them (else nothing)
     schedule, learn = ref_net.schedule(10, 4, 2)
     preds, weights, _ = reference_run(ref_net, frames, labels, schedule, learn, numeric)
     expected_test = [np.mean(preds[e * 14 + 10:(e + 1) * 14] == labels[schedule[e * 14 + 10:(e + 1) * 14]])
@@ -67,8 +69,8 @@ def _fit_equals_reference(rule, readout_init, readout_learns, numeric, rng):
         # the network hands back float weights: mantissa * 2**exp / scale
         from lava_local.fixed_point import quantize_dense_layer, quantize_readout
 
-        exps = [quantize_dense_layer(w, ref_net.neuron, ref_net.surrogate, rule, w.shape[0])[0].weight_exp
-                for w in start[:-1]]
+        exps = [quantize_dense_layer(w, ref_net.neuron, ref_net.surrogate, ref_net.layer_rule(i), w.shape[0])[0]
+                .weight_exp for i, w in enumerate(start[:-1])]
         exps.append(quantize_readout(start[-1], 0.5, 0.05)[0].weight_exp)
         weights = [w * 2.0**e / 1024 for w, e in zip(weights, exps)]
     for got, want in zip(net.weights, weights):

@@ -18,7 +18,8 @@ def _data(rng, n=12, steps=8, n_in=40, rate=0.25):
 
 RULES = {"tess": TESS(lr=0.05), "stllr-preset": STLLR.dvs_gesture(lr=0.05), "stllr": STLLR(lr=0.05),
          "lls": LLS(lr=0.05), "tess-clipped": TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="clipped")),
-         "tess-pwl-softmax": TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="pwl_softmax"))}
+         "tess-pwl-softmax": TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="pwl_softmax")),
+         "tess-rate-scale": TESS(lr=0.05, signal=SignalParams(scale="rate"))}
 
 
 @pytest.mark.parametrize("rule, conv", [pytest.param(rule, conv, id=f"{name}-{'conv' if conv else 'dense'}")
@@ -38,6 +39,8 @@ def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
         kwargs = dict(hidden=(16, 12), n_in=40)
     make = lambda: Network(rule=rule, init_scale=3.0, readout_lr=0.05, seed=4, **kwargs)  # noqa: E731
     net, ref = make(), make()
+    for n in (net, ref):  # a scale="rate" signal's rates, measured before learning (else nothing)
+        n.calibrate_signal(frames)
     schedule = np.arange(len(labels))
     learn = np.ones(len(labels), bool)
     ref_pred, ref_weights, _ = reference_run(ref, frames, labels, schedule, learn, "float")

@@ -57,7 +57,7 @@ a shift, as Loihi's synapses have it), and the unit compares (clip) and subtract
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -87,6 +87,13 @@ __all__ = [
 ERRORS = ("softmax", "identity", "clipped", "pwl_softmax")
 """The local errors :class:`SignalParams` accepts (see the module docstring)."""
 
+SCALES = ("1/d", "1/sqrt(d)", "rate")
+"""The named basis scales :class:`SignalParams` accepts besides ``None`` and a number."""
+
+RATE_FLOOR = 1e-3
+"""The least rate ``scale="rate"`` divides by: a layer silent on the calibration samples
+gets the scale of one spike per neuron in 1,000 steps, not an infinite one."""
+
 
 @dataclass(frozen=True)
 class SignalParams:
@@ -97,6 +104,19 @@ class SignalParams:
     network with another count is then refused. ``scale=None`` means 1 (square-wave entries +-1, the regime that keeps hidden layers
     sparse); ``scale="1/d"`` divides by the layer size as the authors' code does;
     ``"1/sqrt(d)"`` lies between the two.
+
+    ``scale="rate"`` sets each layer's scale from its own firing rate ``r`` (spikes per
+    neuron and step, measured once on training data at the initial weights)::
+
+        s = k / sqrt(d r)                                    (k = ``rate_gain``, default 2)
+
+    With a +-1 basis and binary spikes at rate r, ``B o`` sums about ``d r`` terms of
+    random sign, so its spread is ``sqrt(d r)`` and the local logits ``s B o`` start with a
+    spread of about ``k`` whatever the layer's size and rate. ``1/sqrt(d)`` assumes
+    ``r`` near 1: a sparse layer's logits then start nearly equal and its local softmax stays
+    near uniform (benchmarks/RESULTS.md, "A basis scale from each layer's firing rate").
+    The rate is the network's to measure (:meth:`~lava_local.network.Network.calibrate_signal`);
+    :meth:`for_rate` turns this signal into one layer's, with that number as its scale.
 
     ``error``: the local error, one of :data:`ERRORS` (module docstring). ``clip``: the
     range ``(lo, hi)`` of the ``"clipped"`` error's prediction, in logit units (after the
@@ -113,14 +133,16 @@ class SignalParams:
     error: str = "softmax"
     clip: Tuple[float, float] = (0.0, 1.0)
     pwl_width: float = 2.0
+    rate_gain: float = 2.0
 
     def __post_init__(self) -> None:
         if self.n_classes is not None:
             _validate.integer("n_classes", self.n_classes, 2)
         if self.basis not in ("square", "cosine", "sine"):
             raise ValueError(f"unknown basis kind {self.basis!r}; choose square, cosine or sine")
-        if self.scale is not None and self.scale not in ("1/d", "1/sqrt(d)"):
+        if self.scale is not None and self.scale not in SCALES:
             _validate.positive("scale", self.scale)
+        _validate.positive("rate_gain", self.rate_gain)
         _validate.positive("temperature", self.temperature)
         if self.error not in ERRORS:
             raise ValueError(f"error must be one of {', '.join(map(repr, ERRORS))}, got {self.error!r}")
@@ -133,6 +155,11 @@ class SignalParams:
         _validate.positive("pwl_width", self.pwl_width)
 
     def basis_scale(self, size: int) -> float:
+        """``s`` for a layer of ``size`` signal inputs (``d``)."""
+        if self.scale == "rate":
+            raise ValueError("scale='rate' is set per layer from its firing rate: measure the rates with "
+                             "Network.calibrate_signal(train_frames) (Network.fit and the trainers' fit_epoch "
+                             "do it before they learn), or give each layer's signal by SignalParams.for_rate")
         if self.scale is None:
             return 1.0
         if self.scale == "1/d":
@@ -140,6 +167,18 @@ class SignalParams:
         if self.scale == "1/sqrt(d)":
             return 1.0 / size**0.5
         return float(self.scale)
+
+    def for_rate(self, size: int, rate: float) -> "SignalParams":
+        """This signal for a layer of ``size`` signal inputs firing at ``rate`` (spikes per
+        neuron and step): with ``scale="rate"``, the number ``k / sqrt(d max(r, RATE_FLOOR))``
+        as its scale; any other scale does not depend on the rate and is kept."""
+        if self.scale != "rate":
+            return self
+        _validate.integer("size", size, 1)
+        rate = _validate.real("rate", rate)
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate is spikes per neuron and step, in [0, 1]; got {rate!r}")
+        return replace(self, scale=self.rate_gain / (size * max(rate, RATE_FLOOR)) ** 0.5)
 
 
 def one_hot(labels: Any, n_classes: int, like: Any = None) -> Any:

@@ -259,6 +259,8 @@ class TrainerBase:
         if self.readout_mean is not None:
             state["readout_mean"] = self.readout_mean.detach().cpu()
             state["readout_seen"] = self.readout_seen
+        if self.net.signal_rates is not None:  # the measured rates fix a scale="rate" signal
+            state["signal_rates"] = list(self.net.signal_rates)
         return state
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
@@ -273,3 +275,5 @@ class TrainerBase:
         if self.readout_mean is not None:
             self.readout_mean = state["readout_mean"].to(self.device, self.dtype).clone()
             self.readout_seen = int(state["readout_seen"])
+        if "signal_rates" in state:
+            self.net.signal_rates = [float(r) for r in state["signal_rates"]]

@@ -35,6 +35,9 @@ __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "generator_s
 
 FORMAT = "lava_local.trainer.checkpoint"
 VERSION = 1
+#: what a trainer's state holds beside its weights and optimisers, when it has it: a
+#: centred read-out's input mean and count, a ``scale="rate"`` signal's measured rates
+STATE_EXTRAS = ("readout_mean", "readout_seen", "signal_rates")
 
 
 # -- numpy Generator state <-> JSON -------------------------------------------------------
@@ -129,7 +132,7 @@ def save_checkpoint(path: Any, trainer, epoch: int, generator: Optional[np.rando
         "optimizer": [type(o).__name__ for o in t.optimizers],
         "weights": [w.detach().cpu().clone() for w in state["weights"]],
         "optimizers": _to_cpu(state["optimizers"]),
-        **{key: _to_cpu(state[key]) for key in ("readout_mean", "readout_seen") if key in state},
+        **{key: _to_cpu(state[key]) for key in STATE_EXTRAS if key in state},
         "generator": generator_state(generator) if generator is not None else None,
         "torch_rng": torch.get_rng_state() if torch_rng else None,
         "extra": _to_cpu(extra) if extra is not None else {},
@@ -242,8 +245,7 @@ def load_checkpoint(path: Any, trainer, generator: Optional[np.random.Generator]
                              f"{type(generator.bit_generator).__name__}")
     backup = _to_cpu(t.state_dict())  # copies: a state that fails to load midway is rolled back
     try:
-        t.load_state_dict({key: payload[key] for key in ("weights", "optimizers", "readout_mean", "readout_seen")
-                           if key in payload})
+        t.load_state_dict({key: payload[key] for key in ("weights", "optimizers", *STATE_EXTRAS) if key in payload})
     except Exception as err:
         t.load_state_dict(backup)
         raise ValueError(f"{os.fspath(path)}: the checkpoint's weights or optimizer states do not load "

@@ -333,6 +333,8 @@ class DataParallelTrainer:
         """One shuffled pass; ``batch_size`` is the *global* batch. Every rank must pass the
         same data and a generator in the same state. Returns the global training accuracy."""
         self.trainer._check(frames, labels)
+        if hasattr(self.trainer, "calibrate_signal"):  # every rank has the whole set: the same rates
+            self.trainer.calibrate_signal(frames)
         correct = 0
         for idx in self.global_batches(len(labels), batch_size, True, generator):
             x, y = self._tensors(frames, labels, shard_indices(idx, self.rank, self.world_size))

@@ -112,14 +112,8 @@ class LocalTrainer(TrainerBase):
         self.window_bytes = 0  # buffers of the last run's update windows
         self.filtered_bytes = 0  # the last run's filtered eligibilities (rule.filtered)
         self.compile = compile
-        # the basis with its scale s multiplied in once (s B o and s B^T e as one product
-        # each): the same signal, two element-wise operations fewer per layer and step
         self.signal = replace(net.rule.signal, scale=None)
-        self.signal_bases = [b * net.rule.signal.basis_scale(b.shape[-1]) for b in self.bases]
-        self._layer_steps = [self._make_layer_step(i) for i in range(len(net.geometries))]
-        if compile:
-            backend = {} if compile is True else {"backend": compile}
-            self._layer_steps = [torch.compile(step, dynamic=False, **backend) for step in self._layer_steps]
+        self._set_signal_bases()
         generator = torch.Generator().manual_seed(net.seed + 7)
         out_sizes = [p.shape[0] if g is None else int(np.prod(g.out_shape))
                      for g, p in zip(net.geometries, self.params[:-1])]
@@ -203,6 +197,39 @@ class LocalTrainer(TrainerBase):
         if g is None:
             return dense_layer_learn(state, pre, m, self.net.rule.eligibility, in_place=True)
         return conv_layer_learn(state, pre, m, g, self.net.rule.eligibility, in_place=True)
+
+    def _set_signal_bases(self) -> None:
+        """Each layer's basis with its scale s multiplied in once (s B o and s B^T e as one
+        product each: the same signal, two element-wise operations fewer per layer and step),
+        and the layer steps that use it. A signal with ``scale="rate"`` takes each layer's
+        number from the network's measured rates (:meth:`calibrate_signal`); before they are
+        measured the bases serve prediction only (:meth:`compute_grads` measures first)."""
+        net = self.net
+        self._signal_rates = net.signal_rates
+        self.signal_bases = [b * net.layer_rule(i, learning=False).signal.basis_scale(b.shape[-1])
+                             for i, b in enumerate(self.bases)]
+        self._layer_steps = [self._make_layer_step(i) for i in range(len(net.geometries))]
+        if self.compile:
+            backend = {} if self.compile is True else {"backend": self.compile}
+            self._layer_steps = [torch.compile(step, dynamic=False, **backend) for step in self._layer_steps]
+
+    def calibrate_signal(self, frames: np.ndarray) -> None:
+        """For a signal with ``scale="rate"``: each hidden layer's firing rate on the
+        training ``frames`` (the samples :meth:`~lava_local.network.Network.calibrate_signal`
+        measures, counted by this trainer's own forward pass, which also runs recurrent
+        layers), kept in the network, once. :meth:`fit_epoch` calls it; a no-op otherwise."""
+        if self.net.needs_calibration:
+            from lava_local.network import calibration_samples
+
+            self.net.calibrate_signal(frames, self.firing_rates(calibration_samples(frames)))
+        if self._signal_rates is not self.net.signal_rates:
+            self._set_signal_bases()
+
+    def fit_epoch(self, frames: np.ndarray, labels: np.ndarray, *args, **kwargs) -> float:
+        self.calibrate_signal(frames)
+        return super().fit_epoch(frames, labels, *args, **kwargs)
+
+    fit_epoch.__doc__ = TrainerBase.fit_epoch.__doc__
 
     def _make_layer_step(self, i: int) -> Callable:
         """Layer ``i``'s whole step with its local signal, the layer step of
@@ -429,6 +456,11 @@ class LocalTrainer(TrainerBase):
         Returns the read-out scores. (Split from the optimiser step so that data-parallel
         training can average ``.grad`` across ranks in between.)
         """
+        if self._signal_rates is not self.net.signal_rates:  # measured since (or loaded)
+            self._set_signal_bases()
+        if self.net.needs_calibration:
+            raise ValueError("the rule's signal has scale='rate': measure the layers' firing rates first "
+                             "(trainer.calibrate_signal(train_frames); fit_epoch does it)")
         with torch.no_grad():
             states, readout = self._run(x, y, learn_hidden=not self.net.frozen)
             batch = x.shape[0]
