@@ -58,7 +58,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 # checkpoint without ``centred_readout`` predates the centred read-out, so it is plain there
 # (a fresh run decides it in ``train``: centred unless the read-out is fixed).
 NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="auto", filtered=False,
-                                        fixed_readout=False, centred_readout=False, seed=0)
+                                        rate_scale=False, fixed_readout=False, centred_readout=False, seed=0)
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
@@ -168,6 +168,10 @@ def _network_options() -> argparse.ArgumentParser:
                    help="the rule with filtered=True: its eligibility, and a local signal's view of the "
                         "spikes, filtered by the read-out's leak (an option for temporal data; one state "
                         "per synapse; dense layers, every backend)")
+    g.add_argument("--rate-scale", action="store_true", default=None,
+                   help="the local signal's basis scaled by 2 / sqrt(d r) per layer, r the layer's firing rate "
+                        "measured before training (SignalParams(scale='rate'); tess, lls, stllr; an option "
+                        "for sparse layers)")
     g.add_argument("--fixed-readout", action="store_true", default=None,
                    help="keep the read-out at its start (Network(readout_learns=False)); at the basis and "
                         "with --filtered, the last hidden layer's local loss is the network's loss")
@@ -368,7 +372,7 @@ def _resolve_options(args: argparse.Namespace, stored: Optional[Dict[str, Any]] 
 def _config(args: argparse.Namespace) -> Dict[str, Any]:
     """The run's network and data options, as kept in the checkpoint and history.json."""
     keys = ("data", "steps", "test_npz", "test_fraction", "limit", "rule", "method", "hidden", "gamma",
-            "readout_gamma", "readout_init", "filtered", "fixed_readout", "centred_readout", "seed")
+            "readout_gamma", "readout_init", "filtered", "rate_scale", "fixed_readout", "centred_readout", "seed")
     values = {k: getattr(args, k, None) for k in keys}
     if not str(values["data"]).endswith(".npz") or values["test_npz"] is not None:
         values["test_fraction"] = None  # no split made
@@ -471,10 +475,12 @@ def load_data(args: argparse.Namespace) -> Dataset:
 # ------------------------------------------------------------------------------- network
 
 
-def make_rule(name: str, filtered: bool = False):
+def make_rule(name: str, filtered: bool = False, rate_scale: bool = False):
     from lava_local.rules import LLS, STLLR, TESS
 
     rule = {"tess": TESS, "stllr": STLLR, "stllr-bp": lambda: STLLR(feedback="bp"), "lls": LLS}[name]()
+    if rate_scale:
+        rule = rule.with_(signal=replace(rule.signal, scale="rate"))
     return rule.with_(filtered=True) if filtered else rule
 
 
@@ -487,7 +493,7 @@ def build_network(args: argparse.Namespace, data: Dataset, lava: bool = False):
     from lava_local.kernels.neuron import LIFParams
     from lava_local.network import Network
 
-    rule = make_rule(args.rule, args.filtered)
+    rule = make_rule(args.rule, args.filtered, args.rate_scale)
     extra = {}
     if lava and args.lr is not None:
         rule = rule.with_(lr=args.lr)
@@ -693,6 +699,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     lr, readout_lr = args.lr or TRAIN_DEFAULTS["lr"], args.readout_lr
     if lava:
         _check_lava_options(args)
+    if args.rate_scale and (args.rule == "stllr-bp" or args.method != "local"):
+        raise UsageError("--rate-scale scales a local signal's basis: give --rule tess, lls or stllr with "
+                         "--method local")
     data = load_data(args)
     if lava and not _is_spikes(data):
         raise UsageError(f"{data.name}'s frames are analog (not whole spike counts): the Lava backends play "

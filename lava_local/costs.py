@@ -39,11 +39,12 @@ def learning_signal_macs(net, steps: int) -> int:
 
     total = 0
     target = one_hot(torch.tensor([0]), net.n_classes, like=torch.zeros(1))
-    for g, w in zip(net.geometries, net.weights[:-1]):
+    for i, (g, w) in enumerate(zip(net.geometries, net.weights[:-1])):
         size = g.signal_size if g is not None else w.shape[0]
         basis = torch.as_tensor(make_basis(net.rule.signal.basis, net.n_classes, size), dtype=torch.float32)
         spikes = torch.zeros(1, size)
-        total += _macs(lambda: learning_signal(spikes, target, basis, net.rule.signal))
+        signal = net.layer_rule(i, learning=False).signal  # the count does not depend on the scale's value
+        total += _macs(lambda: learning_signal(spikes, target, basis, signal))
     return total * max(steps - net.rule.t_l, 0)
 
 

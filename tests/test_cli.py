@@ -24,7 +24,7 @@ TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backe
     ([], ["info", "train", "eval", "bench", "deploy", "--traceback"]),
     (["info"], ["--json", "--cache-dir"]),
     (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
-                 "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--fixed-readout",
+                 "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--rate-scale", "--fixed-readout",
                  "--centred-readout", "--plain-readout", "--backend",
                  "--device",
                  "--batch-size", "--lr", "--epochs", "--seed", "--checkpoint", "--resume", "--out", "--json", "stllr-bp",
@@ -142,6 +142,34 @@ def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp
     assert built and set(built) == {want}
     config = json.loads((tmp_path / "history.json").read_text())["config"]
     assert (config["filtered"], config["fixed_readout"]) == (want[0], not want[1])
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("backend", ["trainer", "lava-fixed"])
+def test_rate_scale_reaches_the_network_and_is_measured_before_training(backend, capsys, tmp_path, monkeypatch):
+    """--rate-scale gives the rule's signal scale="rate"; the run measures each layer's rate
+    before it learns (the trainer and the Lava network alike) and keeps the option in its
+    config; a rule without a local signal refuses it."""
+    import lava_local.network
+
+    built = []
+
+    class Recording(lava_local.network.Network):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(lava_local.network, "Network", Recording)
+    code, out, err = run(capsys, *TINY, "--epochs", "1", "--rate-scale", "--backend", backend, "--out", tmp_path,
+                         "--json")
+    assert code == 0, err
+    trained = built[0]
+    assert trained.rule.signal.scale == "rate"
+    assert len(trained.signal_rates) == len(trained.hidden) and all(0 < r < 1 for r in trained.signal_rates)
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["rate_scale"] is True
+    code, out, err = run(capsys, *TINY, "--epochs", "1", "--rate-scale", "--rule", "stllr-bp", "--out",
+                         tmp_path / "bp")
+    assert code == 2 and "--rate-scale" in error_line(err)
 
 
 @pytest.mark.timeout(180)

@@ -11,17 +11,27 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from lava_local.kernels.basis import make_basis
 from lava_local.kernels.learning_signal import RATE_FLOOR, SignalParams
 from lava_local.network import CALIBRATION_SAMPLES, Network, Recurrent, calibration_samples
 from lava_local.rules import LLS, TESS
-from lava_local.trainer import LocalTrainer
 
 pytestmark = pytest.mark.timeout(180)
 
 RATE_TESS = TESS(signal=SignalParams(scale="rate"))
+
+
+def _torch():
+    """torch, or a skip on a core install (the trainer's tests; the rest run without it)."""
+    return pytest.importorskip("torch")
+
+
+def _trainer(net, **kwargs):
+    torch = _torch()
+    from lava_local.trainer import LocalTrainer
+
+    return LocalTrainer(net, device="cpu", dtype=kwargs.pop("dtype", torch.float64), **kwargs)
 
 
 def _data(rng, n=12, steps=8, n_in=30, rate=0.25, classes=3):
@@ -86,7 +96,7 @@ def test_the_trainer_counts_the_same_rates_and_keeps_them_while_learning(rng):
     make = lambda: Network(30, hidden=(24, 16), n_classes=3, rule=RATE_TESS, init_scale=3.0, seed=2)  # noqa: E731
     numpy_net, net = make(), make()
     expected = numpy_net.calibrate_signal(frames)  # the NumPy layer steps, on the same 64 samples
-    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="adam", lr=1e-2)
+    trainer = _trainer(net, optimizer="adam", lr=1e-2)
     assert net.signal_rates is None
     trainer.fit_epoch(frames, labels, batch_size=8, generator=np.random.default_rng(0))
     np.testing.assert_allclose(net.signal_rates, expected, rtol=1e-12)
@@ -104,11 +114,11 @@ def test_a_recurrent_network_is_calibrated_by_the_trainer(rng):
     frames, labels = _data(rng, n=10)
     make = lambda: Network(30, hidden=(Recurrent(20),), n_classes=3, rule=RATE_TESS, init_scale=3.0, seed=3)  # noqa: E731
     net, untrained = make(), make()
-    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64)
+    trainer = _trainer(net)
     trainer.fit_epoch(frames, labels, batch_size=5)
     # the rates of the untrained network (the recurrent step is checked against its own
     # written-out form in tests/test_trainer.py)
-    expected = LocalTrainer(untrained, device="cpu", dtype=torch.float64).firing_rates(calibration_samples(frames))
+    expected = _trainer(untrained).firing_rates(calibration_samples(frames))
     assert net.signal_rates == pytest.approx(expected, rel=1e-12)
     assert 0 < net.signal_rates[0] < 1
     with pytest.raises(ValueError, match="Recurrent"):
@@ -118,10 +128,11 @@ def test_a_recurrent_network_is_calibrated_by_the_trainer(rng):
 def test_learning_without_the_rates_says_how_to_measure_them(rng):
     frames, labels = _data(rng)
     net = Network(30, hidden=(16,), n_classes=3, rule=RATE_TESS)
-    trainer = LocalTrainer(net, device="cpu")
+    trainer = _trainer(net)
+    torch = _torch()
     trainer.evaluate(frames, labels)  # predicting needs no signal
     with pytest.raises(ValueError, match="calibrate_signal"):
-        trainer.train_step(torch.as_tensor(frames[:2], dtype=torch.float32), torch.as_tensor(labels[:2]))
+        trainer.train_step(torch.as_tensor(frames[:2], dtype=torch.float64), torch.as_tensor(labels[:2]))
     from lava_local.quantization_report import quantize_network
 
     with pytest.raises(ValueError, match="calibrate_signal"):
@@ -129,7 +140,7 @@ def test_learning_without_the_rates_says_how_to_measure_them(rng):
     with pytest.raises(ValueError, match="one rate per hidden layer"):
         net.calibrate_signal(frames, rates=[0.1, 0.2])
     frozen = Network(30, hidden=(16,), n_classes=3, rule=RATE_TESS, frozen=True)
-    LocalTrainer(frozen, device="cpu").fit_epoch(frames, labels, batch_size=4)
+    _trainer(frozen).fit_epoch(frames, labels, batch_size=4)
     assert frozen.signal_rates is None  # no hidden layer learns: nothing to measure
 
 
@@ -138,7 +149,7 @@ def test_lls_with_the_rate_scale_learns_in_the_trainer(rng):
     net = Network(30, hidden=(16,), n_classes=3, rule=LLS(signal=SignalParams(basis="sine", scale="rate")),
                   init_scale=3.0)
     start = net.weights[0].copy()
-    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64)
+    trainer = _trainer(net)
     trainer.fit_epoch(frames, labels, batch_size=4)
     trainer.sync_to_network()
     assert not np.allclose(net.weights[0], start)
@@ -148,15 +159,17 @@ def test_lls_with_the_rate_scale_learns_in_the_trainer(rng):
 
 
 def test_the_rates_travel_with_a_checkpoint(rng, tmp_path):
+    _torch()
     from lava_local.trainer.checkpoint import load_checkpoint, save_checkpoint
 
     frames, labels = _data(rng, n=16)
     net = Network(30, hidden=(16,), n_classes=3, rule=RATE_TESS, init_scale=3.0)
-    trainer = LocalTrainer(net, device="cpu", dtype=torch.float64)
+    trainer = _trainer(net)
     trainer.fit_epoch(frames, labels, batch_size=4)
+    torch = _torch()
     save_checkpoint(tmp_path / "ckpt.pt", trainer, epoch=1)
     fresh_net = Network(30, hidden=(16,), n_classes=3, rule=RATE_TESS, init_scale=3.0)
-    fresh = LocalTrainer(fresh_net, device="cpu", dtype=torch.float64)
+    fresh = _trainer(fresh_net)
     load_checkpoint(tmp_path / "ckpt.pt", fresh)
     assert fresh_net.signal_rates == net.signal_rates
     x, y = torch.as_tensor(frames[:4], dtype=torch.float64), torch.as_tensor(labels[:4])
@@ -177,3 +190,11 @@ def test_the_rates_travel_with_a_nir_file(rng, tmp_path):
     export_nir(net, tmp_path / "net.nir")
     back = import_nir(tmp_path / "net.nir")
     assert back.rule.signal.scale == "rate" and back.signal_rates == pytest.approx(net.signal_rates)
+
+
+def test_the_signal_costs_are_counted_before_the_rates_are_measured():
+    _torch()
+    from lava_local.costs import learning_signal_macs
+
+    make = lambda rule: Network(40, hidden=(24, 16), n_classes=5, rule=rule)  # noqa: E731
+    assert learning_signal_macs(make(RATE_TESS), 10) == learning_signal_macs(make(TESS()), 10) > 0
