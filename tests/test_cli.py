@@ -90,6 +90,22 @@ def test_train_json_summary(capsys, tmp_path):
     assert set(summary["files"]) >= {"history", "accuracy", "weights", "raster"}
 
 
+@pytest.fixture
+def built(monkeypatch):
+    """Every Network the command builds while the test runs, in order."""
+    import lava_local.network
+
+    networks = []
+
+    class Recording(lava_local.network.Network):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            networks.append(self)
+
+    monkeypatch.setattr(lava_local.network, "Network", Recording)
+    return networks
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("options, want", [
     (("--readout-init", "basis", "--rule", "stllr-bp"), "basis"),
@@ -97,23 +113,13 @@ def test_train_json_summary(capsys, tmp_path):
     (("--rule", "stllr-bp"), "random"),
     (("--method", "bptt"), "random"),  # BPTT learns no local signal: its baseline's random start
 ], ids=["named", "auto-tess", "auto-stllr-bp", "auto-bptt"])
-def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, monkeypatch):
+def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, built):
     """--readout-init builds the Network with the start named (auto: the basis under a local
     signal, random otherwise) and is kept in the run's config (a resumed run rebuilds the
     same network)."""
-    import lava_local.network
-
-    built = []
-
-    class Recording(lava_local.network.Network):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            built.append(self.readout_init)
-
-    monkeypatch.setattr(lava_local.network, "Network", Recording)
     code, out, err = run(capsys, *TINY, "--epochs", "1", *options, "--out", tmp_path, "--json")
     assert code == 0, err
-    assert built and set(built) == {want}
+    assert built and {net.readout_init for net in built} == {want}
     assert json.loads((tmp_path / "history.json").read_text())["config"]["readout_init"] == (
         "basis" if "--readout-init" in options else "auto")
 
@@ -124,42 +130,22 @@ def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, monke
                                           (("--filtered", "--fixed-readout", "--backend", "lava-fixed"),
                                            (True, False))],
                          ids=["default", "filtered", "filtered-fixed-readout", "filtered-fixed-readout-lava-fixed"])
-def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp_path, monkeypatch):
+def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp_path, built):
     """--filtered gives the network's rule filtered=True, --fixed-readout the network
     readout_learns=False (both off by default); both are kept in the run's config."""
-    import lava_local.network
-
-    built = []
-
-    class Recording(lava_local.network.Network):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            built.append((self.rule.filtered, self.readout_learns))
-
-    monkeypatch.setattr(lava_local.network, "Network", Recording)
     code, out, err = run(capsys, *TINY, "--epochs", "1", *options, "--out", tmp_path, "--json")
     assert code == 0, err
-    assert built and set(built) == {want}
+    assert built and {(net.rule.filtered, net.readout_learns) for net in built} == {want}
     config = json.loads((tmp_path / "history.json").read_text())["config"]
     assert (config["filtered"], config["fixed_readout"]) == (want[0], not want[1])
 
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("backend", ["trainer", "lava-fixed"])
-def test_rate_scale_reaches_the_network_and_is_measured_before_training(backend, capsys, tmp_path, monkeypatch):
+def test_rate_scale_reaches_the_network_and_is_measured_before_training(backend, capsys, tmp_path, built):
     """--rate-scale gives the rule's signal scale="rate"; the run measures each layer's rate
     before it learns (the trainer and the Lava network alike) and keeps the option in its
     config; a rule without a local signal refuses it."""
-    import lava_local.network
-
-    built = []
-
-    class Recording(lava_local.network.Network):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            built.append(self)
-
-    monkeypatch.setattr(lava_local.network, "Network", Recording)
     code, out, err = run(capsys, *TINY, "--epochs", "1", "--rate-scale", "--backend", backend, "--out", tmp_path,
                          "--json")
     assert code == 0, err
@@ -174,20 +160,10 @@ def test_rate_scale_reaches_the_network_and_is_measured_before_training(backend,
 
 @pytest.mark.timeout(180)
 def test_the_readout_is_centred_by_default_plain_on_request_and_a_fixed_readout_refuses_centring(
-        capsys, tmp_path, monkeypatch):
+        capsys, tmp_path, built):
     """A Lava run's read-out is centred by default (Network(readout_centred=True)) and keeps
     the read-out's input mean; --plain-readout gives the papers' read-out, --fixed-readout a
     plain one; --centred-readout is refused with one line beside a fixed read-out."""
-    import lava_local.network
-
-    built = []
-
-    class Recording(lava_local.network.Network):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            built.append(self)
-
-    monkeypatch.setattr(lava_local.network, "Network", Recording)
     lava = [option if option != "trainer" else "lava-fixed" for option in TINY]
     code, out, err = run(capsys, *lava, "--limit", "8", "--epochs", "1", "--out", tmp_path, "--json")
     assert code == 0, err
