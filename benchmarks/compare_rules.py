@@ -12,7 +12,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
   default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
   1/d, as the authors' code does; TESS (unscaled basis): entries +-1; TESS (rate-scaled
-  basis): 2 / sqrt(d r), r the layer's firing rate before training); SLAYER is lava-dl's
+  basis): 2 / sqrt(d r), r the layer's firing rate before training; TESS (split basis): the
+  square basis with every column split between the classes, basis="square_split"); SLAYER is lava-dl's
   BPTT on the same layer sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
   (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
   ``STLLR()``, TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
@@ -49,7 +50,8 @@ from typing import Tuple
 import numpy as np
 from method_labels import readout_options, split_method
 
-METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
+METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
+           "TESS (split basis)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
            "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
@@ -72,7 +74,9 @@ def make(method: str, n_in: int, seed: int):
     rules = {"TESS": TESS(), "TESS-B/d": TESS(signal=SignalParams(scale="1/d")),
              "TESS-B/sqrt(d)": TESS(signal=SignalParams(scale="1/sqrt(d)")),
              "TESS (unscaled basis)": TESS(signal=SignalParams(scale=None)),
-             "TESS (rate-scaled basis)": TESS(signal=SignalParams(scale="rate")), "S-TLLR": STLLR(feedback="bp"),
+             "TESS (rate-scaled basis)": TESS(signal=SignalParams(scale="rate")),
+             "TESS (split basis)": TESS(signal=SignalParams(basis="square_split", scale="1/sqrt(d)")),
+             "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
@@ -195,6 +199,7 @@ def main() -> None:
         rows[method]["signal_MMACs_T10"] = 0.0 if base == "readout-only" else macs / 1e6
     if "memory" in parts:
         learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
+                    "TESS (split basis)",
                     "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
                     "TESS (filtered)")
         for method in [m for m in methods if m in learners]:

@@ -118,15 +118,18 @@ FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)
 CENTRED_READOUT_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
                                 for m in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT", "read-out only",
                                           "TESS (filtered)"))
-# TESS's square basis unscaled (+-1), or scaled from each layer's firing rate, 2 / sqrt(d r),
-# instead of the default 1/sqrt(d) (SignalParams(scale=...)), run only when named
-SCALE_METHODS = {"TESS (unscaled basis)": None, "TESS (rate-scaled basis)": "rate"}
-NAMED_METHODS = (HARDWARE_METHODS + tuple(SCALE_METHODS) + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
+# TESS with its basis changed, run only when named: the square basis unscaled (+-1) or scaled
+# from each layer's firing rate, 2 / sqrt(d r), instead of the default 1/sqrt(d)
+# (SignalParams(scale=...)); every column split between the classes (basis="square_split")
+BASIS_METHODS = {"TESS (unscaled basis)": {"scale": None}, "TESS (rate-scaled basis)": {"scale": "rate"},
+                 "TESS (split basis)": {"basis": "square_split"},
+                 "TESS (split, rate-scaled basis)": {"basis": "square_split", "scale": "rate"}}
+NAMED_METHODS = (HARDWARE_METHODS + tuple(BASIS_METHODS) + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
                  + CENTRED_READOUT_METHODS)
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
-               *SCALE_METHODS) \
+               *BASIS_METHODS) \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
             for m in ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")) \
     + FIXED_READOUT_METHODS
@@ -161,9 +164,9 @@ def make_rule(method: str, shd: bool = False):
         rule = TESS(timing="loihi")
     elif method == "TESS (Loihi drain)":
         rule = TESS(timing="loihi", drain=True)
-    elif method in SCALE_METHODS or method in HARDWARE_METHODS:  # TESS with one field of its signal changed
+    elif method in BASIS_METHODS or method in HARDWARE_METHODS:  # TESS with its signal changed
         default = TESS()
-        change = {"scale": SCALE_METHODS[method]} if method in SCALE_METHODS else {"error": method[6:-1]}
+        change = BASIS_METHODS[method] if method in BASIS_METHODS else {"error": method[6:-1]}
         rule = default.with_(signal=dataclasses.replace(default.signal, **change))
     else:  # TESS; BPTT and read-out only learn no hidden rule, but Network wants one
         rule = TESS()

@@ -26,6 +26,7 @@ REFERENCE_RULES = {
     "tess-pwl-softmax": TESS(lr=0.05, signal=SignalParams(error="pwl_softmax")),
     "tess-loihi-timing": TESS(lr=0.05, timing="loihi"), "tess-loihi-drain": TESS(lr=0.05, timing="loihi", drain=True),
     "tess-rate-scale": TESS(lr=0.05, signal=SignalParams(scale="rate")),
+    "tess-split-basis": TESS(lr=0.05, signal=SignalParams(basis="square_split", scale="1/sqrt(d)")),
 }
 
 

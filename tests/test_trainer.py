@@ -19,7 +19,8 @@ def _data(rng, n=12, steps=8, n_in=40, rate=0.25):
 RULES = {"tess": TESS(lr=0.05), "stllr-preset": STLLR.dvs_gesture(lr=0.05), "stllr": STLLR(lr=0.05),
          "lls": LLS(lr=0.05), "tess-clipped": TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="clipped")),
          "tess-pwl-softmax": TESS(lr=0.05, signal=SignalParams(scale="1/sqrt(d)", error="pwl_softmax")),
-         "tess-rate-scale": TESS(lr=0.05, signal=SignalParams(scale="rate"))}
+         "tess-rate-scale": TESS(lr=0.05, signal=SignalParams(scale="rate")),
+         "tess-split-basis": TESS(lr=0.05, signal=SignalParams(basis="square_split", scale="1/sqrt(d)"))}
 
 
 @pytest.mark.parametrize("rule, conv", [pytest.param(rule, conv, id=f"{name}-{'conv' if conv else 'dense'}")

@@ -18,6 +18,15 @@ arXiv 2502.01837, sec. III-B). The kinds follow the authors' code:
   Loihi the projection is then a +-1 dense connection). The sine's pseudo-random phases
   keep the rows nearly orthogonal (max |cos| 0.04 at d = 512, 0.2 at d = 128), which the
   sign of the cosine basis does not (0.34 at d = 512: its harmonics alias).
+* ``square_split``: the square basis with every column split between the classes. A
+  column with the same sign for every class gives its neuron no signal at all: the
+  softmax error sums to zero over the classes, so ``m_j = s sum_c e_c B[c, j]`` vanishes
+  (likewise the pwl softmax's). With the square basis that is one column in 2 at C = 2,
+  one in 4 at C = 3, about one in 10 at C = 6 and one in 18 at C = 10 (d = 256). Here such a column ``j`` has
+  the entry of class ``j mod C`` flipped, so each neuron's column tells some class from
+  the rest; at C = 2 the two rows are then opposite, ``B[1] = -B[0]``, and every neuron
+  learns the logit difference. Entries stay +-1 (an option; benchmarks/RESULTS.md, "Neurons
+  the square basis leaves without a signal").
 
 Each basis is a deterministic function of ``(C, d, kind)``: no random state.
 """
@@ -29,7 +38,8 @@ import numpy as np
 
 from .. import _validate
 
-__all__ = ["BASIS_KINDS", "make_basis", "degenerate_rows", "cosine_basis", "sine_basis", "square_wave_basis"]
+__all__ = ["BASIS_KINDS", "make_basis", "degenerate_rows", "constant_columns", "cosine_basis", "sine_basis",
+           "square_wave_basis", "split_square_wave_basis"]
 
 
 def cosine_frequencies(n_classes: int) -> np.ndarray:
@@ -53,8 +63,25 @@ def square_wave_basis(n_classes: int, size: int) -> np.ndarray:
     return np.where(sine_basis(n_classes, size) >= 0.0, 1.0, -1.0)
 
 
+def constant_columns(basis: np.ndarray) -> np.ndarray:
+    """Indices of the columns of ``basis`` equal for every class: neurons that a signal
+    whose error sums to zero over the classes (softmax, pwl softmax) never moves."""
+    basis = np.asarray(basis, dtype=float)
+    return np.flatnonzero(np.all(basis == basis[:1], axis=0))
+
+
+def split_square_wave_basis(n_classes: int, size: int) -> np.ndarray:
+    """:func:`square_wave_basis` with each column that is the same for every class split:
+    column ``j``'s entry of class ``j mod C`` flipped (module docstring)."""
+    basis = square_wave_basis(n_classes, size)
+    columns = constant_columns(basis)
+    basis[columns % n_classes, columns] *= -1.0
+    return basis
+
+
 BASIS_KINDS: Dict[str, Callable[[int, int], np.ndarray]] = {
     "square": square_wave_basis,
+    "square_split": split_square_wave_basis,
     "cosine": cosine_basis,
     "sine": sine_basis,
 }
@@ -69,7 +96,7 @@ def degenerate_rows(basis: np.ndarray) -> np.ndarray:
 
 
 def make_basis(kind: str, n_classes: int, size: int) -> np.ndarray:
-    """The ``(n_classes, size)`` basis of ``kind`` (``square``, ``cosine`` or ``sine``).
+    """The ``(n_classes, size)`` basis of ``kind`` (``square``, ``square_split``, ``cosine`` or ``sine``).
 
     Raises ``ValueError`` for a ``cosine`` basis with a constant or zero row (its
     frequency a multiple of ``size``, see the module docstring)."""

@@ -64,6 +64,7 @@ import numpy as np
 
 from .. import _validate
 from ._array import namespace
+from .basis import BASIS_KINDS
 
 __all__ = [
     "SignalParams",
@@ -138,8 +139,8 @@ class SignalParams:
     def __post_init__(self) -> None:
         if self.n_classes is not None:
             _validate.integer("n_classes", self.n_classes, 2)
-        if self.basis not in ("square", "cosine", "sine"):
-            raise ValueError(f"unknown basis kind {self.basis!r}; choose square, cosine or sine")
+        if self.basis not in BASIS_KINDS:
+            raise ValueError(f"unknown basis kind {self.basis!r}; choose one of {', '.join(BASIS_KINDS)}")
         if self.scale is not None and self.scale not in SCALES:
             _validate.positive("scale", self.scale)
         _validate.positive("rate_gain", self.rate_gain)
