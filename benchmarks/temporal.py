@@ -123,7 +123,7 @@ CENTRED_READOUT_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred",
 # (SignalParams(scale=...)); every column split between the classes (basis="square_split")
 BASIS_METHODS = {"TESS (unscaled basis)": {"scale": None}, "TESS (rate-scaled basis)": {"scale": "rate"},
                  "TESS (split basis)": {"basis": "square_split"},
-                 "TESS (split, rate-scaled basis)": {"basis": "square_split", "scale": "rate"}}
+                 "TESS (rate-scaled split basis)": {"basis": "square_split", "scale": "rate"}}
 NAMED_METHODS = (HARDWARE_METHODS + tuple(BASIS_METHODS) + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
                  + CENTRED_READOUT_METHODS)
 ARCHS = ("ff", "rec")
