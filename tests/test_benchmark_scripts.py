@@ -153,6 +153,23 @@ def test_temporal_takes_one_rate_per_layer(tmp_path):
         assert out.returncode == 2 and why in out.stderr, out.stderr[-2000:]
 
 
+def test_temporal_runs_the_basis_options_by_name(tmp_path):
+    """The basis options are names ``--methods`` (a comma-separated list) can hold; each
+    runs with the basis and scale its name says, recorded with the run."""
+    _toy_wheel(tmp_path)
+    methods = ("TESS (rate-scaled basis)", "TESS (split basis)", "TESS (rate-scaled split basis)")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
+         "--epochs", "1", "--seeds", "1", "--methods", ",".join(methods), "--arch", "ff", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    result = json.loads((tmp_path / "temporal.json").read_text())
+    signals = {m: (result["rules"][m]["signal"]["basis"], result["rules"][m]["signal"]["scale"]) for m in methods}
+    assert signals == {methods[0]: ("square", "rate"), methods[1]: ("square_split", "1/sqrt(d)"),
+                       methods[2]: ("square_split", "rate")}
+    assert not any(r["error"] for r in result["runs"]) and len(result["runs"]) == 3
+
+
 @pytest.mark.timeout(400)
 def test_temporal_lava_runs_the_cli_in_float_and_fixed_point(tmp_path):
     """Each run is a ``lava-local train`` process on the Lava backends; the table has one
