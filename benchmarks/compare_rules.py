@@ -13,7 +13,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
   1/d, as the authors' code does; TESS (unscaled basis): entries +-1; TESS (rate-scaled
   basis): 2 / sqrt(d r), r the layer's firing rate before training; TESS (split basis): the
-  square basis with every column split between the classes, basis="square_split"); SLAYER is lava-dl's
+  square basis with every column split between the classes, basis="square_split"; TESS
+  (rate-scaled split basis): both); SLAYER is lava-dl's
   BPTT on the same layer sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
   (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
   ``STLLR()``, TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
@@ -51,7 +52,7 @@ import numpy as np
 from method_labels import readout_options, split_method
 
 METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
-           "TESS (split basis)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
+           "TESS (split basis)", "TESS (rate-scaled split basis)", "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
            "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
@@ -76,6 +77,7 @@ def make(method: str, n_in: int, seed: int):
              "TESS (unscaled basis)": TESS(signal=SignalParams(scale=None)),
              "TESS (rate-scaled basis)": TESS(signal=SignalParams(scale="rate")),
              "TESS (split basis)": TESS(signal=SignalParams(basis="square_split", scale="1/sqrt(d)")),
+             "TESS (rate-scaled split basis)": TESS(signal=SignalParams(basis="square_split", scale="rate")),
              "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
@@ -199,7 +201,7 @@ def main() -> None:
         rows[method]["signal_MMACs_T10"] = 0.0 if base == "readout-only" else macs / 1e6
     if "memory" in parts:
         learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
-                    "TESS (split basis)",
+                    "TESS (split basis)", "TESS (rate-scaled split basis)",
                     "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
                     "TESS (filtered)")
         for method in [m for m in methods if m in learners]:
