@@ -22,11 +22,11 @@ arXiv 2502.01837, sec. III-B). The kinds follow the authors' code:
   column with the same sign for every class gives its neuron no signal at all: the
   softmax error sums to zero over the classes, so ``m_j = s sum_c e_c B[c, j]`` vanishes
   (likewise the pwl softmax's). With the square basis that is one column in 2 at C = 2,
-  one in 4 at C = 3, about one in 10 at C = 6 and one in 18 at C = 10 (d = 256). Here such a column ``j`` has
-  the entry of class ``j mod C`` flipped, so each neuron's column tells some class from
-  the rest; at C = 2 the two rows are then opposite, ``B[1] = -B[0]``, and every neuron
-  learns the logit difference. Entries stay +-1 (an option; benchmarks/RESULTS.md, "Neurons
-  the square basis leaves without a signal").
+  one in 4 at C = 3, about one in 10 at C = 6 and one in 18 at C = 10 (d = 256). Here
+  such a column ``j`` has the entry of class ``j mod C`` flipped, so each neuron's column
+  tells some class from the rest; at C = 2 the two rows are then opposite,
+  ``B[1] = -B[0]``, and every neuron learns the logit difference. Entries stay +-1 (an
+  option; benchmarks/RESULTS.md, "Neurons the square basis leaves without a signal").
 
 Each basis is a deterministic function of ``(C, d, kind)``: no random state.
 """

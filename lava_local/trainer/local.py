@@ -203,7 +203,7 @@ class LocalTrainer(TrainerBase):
         product each: the same signal, two element-wise operations fewer per layer and step),
         and the layer steps that use it. A signal with ``scale="rate"`` takes each layer's
         number from the network's measured rates (:meth:`calibrate_signal`); before they are
-        measured the bases serve prediction only (:meth:`compute_grads` measures first)."""
+        measured the bases serve prediction only (:meth:`compute_grads` refuses to learn)."""
         net = self.net
         self._signal_rates = net.signal_rates
         self.signal_bases = [b * net.layer_rule(i, learning=False).signal.basis_scale(b.shape[-1])
