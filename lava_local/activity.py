@@ -107,7 +107,7 @@ def _check_frames(net: Any, frames: Any, fixed: bool) -> np.ndarray:
 def _layer_steps(net: Any, quantized: Any) -> List[Callable]:
     """One ``step(state, pre) -> state`` per hidden layer: the kernels' step, no learning."""
     rule = net.rule
-    sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
+    sizes = net.signal_sizes
     steps = []
     for i, (g, n) in enumerate(zip(net.geometries, sizes)):
         basis = make_basis(rule.signal.basis, rule.signal.n_classes, n)

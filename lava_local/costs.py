@@ -39,8 +39,7 @@ def learning_signal_macs(net, steps: int) -> int:
 
     total = 0
     target = one_hot(torch.tensor([0]), net.n_classes, like=torch.zeros(1))
-    for i, (g, w) in enumerate(zip(net.geometries, net.weights[:-1])):
-        size = g.signal_size if g is not None else w.shape[0]
+    for i, size in enumerate(net.signal_sizes):
         basis = torch.as_tensor(make_basis(net.rule.signal.basis, net.n_classes, size), dtype=torch.float32)
         spikes = torch.zeros(1, size)
         signal = net.layer_rule(i, learning=False).signal  # the count does not depend on the scale's value
@@ -65,7 +64,7 @@ def bptt_signal_macs(net, steps: int) -> int:
 
 def paper_formulas(net, steps: int) -> Dict[str, int]:
     """Closed forms: TESS ``(T - t_l) sum 2 n_l C``; BPTT ``T sum n_l n_{l-1}`` (dense)."""
-    sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
+    sizes = net.signal_sizes
     layers = zip(list(net.geometries) + [None], net.weights)  # hidden layers and read-out
     dense_bptt = sum(w.shape[0] * w.shape[1] for g, w in layers if g is None)
     return {

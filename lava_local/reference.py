@@ -49,7 +49,7 @@ def reference_run(
     rule, readout_lr = net.rule_for(steps), net.readout_lr_for(steps)  # the steps the Lava models take
     # each layer's own: the same but for a signal scale set from the layer's rate
     rules = net.layer_rules_for(steps, learning=bool(np.any(learn)) and not net.frozen)
-    sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
+    sizes = net.signal_sizes
     bases = [make_basis(rule.signal.basis, rule.signal.n_classes, n) for n in sizes]
     if numeric == "fixed":
         hidden_fixed = [

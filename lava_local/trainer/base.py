@@ -88,7 +88,7 @@ class TrainerBase:
         self._spike_counts: Optional[List[torch.Tensor]] = None
         self._neuron_steps: List[int] = [0] * (len(self.params) - 1)
         self._initial_norms = [float(np.linalg.norm(w)) for w in net.weights]
-        sizes = [g.signal_size if g is not None else w.shape[0] for g, w in zip(net.geometries, net.weights[:-1])]
+        sizes = net.signal_sizes
         self.bases = [torch.as_tensor(make_basis(net.rule.signal.basis, net.rule.signal.n_classes, n),
                                       dtype=dtype, device=self.device) for n in sizes]
         #: a centred read-out's input mean (``Network(readout_centred=True)``; ``None`` otherwise)
