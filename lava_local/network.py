@@ -66,9 +66,18 @@ class Conv:
 class Recurrent:
     """A recurrent LIF layer in ``Network(hidden=[...])`` (S-TLLR's SHD network): its input
     is ``[o_pre[t], o[t-1]]``, one weight matrix ``(size, n_in + size)``, and the local rule
-    treats the fed-back spikes as further pre-synaptic input. Runs in the trainer."""
+    treats the fed-back spikes as further pre-synaptic input. Runs in the trainer.
+
+    Each block is drawn at its own fan-in, as the S-TLLR authors' two matrices are: the
+    input block ~ N(0, init_scale / sqrt(n_in)), the recurrent block ~
+    N(0, recurrent_gain * init_scale / sqrt(size)); at ``Network``'s ``init_scale = 2`` the
+    default gain gives the recurrent block their unit scale, 1 / sqrt(size). One fan-in over
+    both blocks would let a layer of 256 drown a 24-channel input in its own spikes
+    (benchmarks/RESULTS.md, "The recurrent layer's initial weights")."""
 
     size: int
+    #: the recurrent block's scale relative to the input block's (``0``: no recurrence at the start)
+    recurrent_gain: float = 0.5
 
 
 def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, width: float = 1.0, **kwargs) -> "Network":
@@ -162,7 +171,8 @@ class Network:
     n_in, hidden, n_classes : sizes (``hidden`` may be empty: read-out only)
     rule : the hidden layers' learning rule (TESS, STLLR or LLS)
     frozen : hidden layers keep their random weights (the read-out-only control)
-    init_scale : hidden weights ~ N(0, init_scale / sqrt(fan_in))
+    init_scale : hidden weights ~ N(0, init_scale / sqrt(fan_in)) (a recurrent layer: per
+        block, :class:`Recurrent`)
     readout_lr, readout_gamma : the read-out's SGD step per time step and its leak;
         ``readout_lr=None`` (the default) is :data:`~lava_local.rules.READOUT_SAMPLE_STEP`
         per sample, spread over its T steps (1e-3 at N-MNIST's T = 10, 1e-4 on a 100-step
@@ -234,6 +244,7 @@ class Network:
         self.recurrent: List[bool] = []
         shape = self.in_shape
         sizes = [self.n_in]
+        hidden = tuple(hidden)
         for spec in hidden:
             if isinstance(spec, Conv):
                 if len(shape) != 3:
@@ -249,6 +260,8 @@ class Network:
             elif isinstance(spec, Recurrent):
                 geometry = None
                 shape = (_validate.integer("recurrent size", spec.size, 1),)
+                if _validate.real("recurrent_gain", spec.recurrent_gain) < 0:
+                    raise ValueError(f"recurrent_gain must be >= 0, got {spec.recurrent_gain}")
             else:
                 geometry = None
                 shape = (_validate.integer("hidden size", spec, 1),)
@@ -283,9 +296,13 @@ class Network:
                              "spikes themselves")
         rng = np.random.default_rng(seed)
         self.weights: List[np.ndarray] = []
-        for geometry, recurrent, fan_in, fan_out in zip(self.geometries, self.recurrent, sizes[:-1], sizes[1:]):
-            if geometry is None:
-                fan_in += fan_out if recurrent else 0
+        for spec, geometry, fan_in, fan_out in zip(hidden, self.geometries, sizes[:-1], sizes[1:]):
+            if isinstance(spec, Recurrent):  # [input | recurrent] blocks, each at its own fan-in
+                weight = rng.normal(0.0, 1.0, size=(fan_out, fan_in + fan_out))
+                weight[:, :fan_in] *= init_scale / np.sqrt(fan_in)
+                weight[:, fan_in:] *= spec.recurrent_gain * init_scale / np.sqrt(fan_out)
+                self.weights.append(weight)
+            elif geometry is None:
                 self.weights.append(rng.normal(0.0, init_scale / np.sqrt(fan_in), size=(fan_out, fan_in)))
             else:
                 w_shape = geometry.weight_shape
