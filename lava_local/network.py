@@ -73,11 +73,24 @@ class Recurrent:
     N(0, recurrent_gain * init_scale / sqrt(size)); at ``Network``'s ``init_scale = 2`` the
     default gain gives the recurrent block their unit scale, 1 / sqrt(size). One fan-in over
     both blocks would let a layer of 256 drown a 24-channel input in its own spikes
-    (benchmarks/RESULTS.md, "The recurrent layer's initial weights")."""
+    (benchmarks/RESULTS.md, "The recurrent layer's initial weights and its step").
+
+    The trainers' optimiser steps move the recurrent block by ``recurrent_step`` times what
+    they move the input block (``None``: the ratio of the two blocks' initial scales,
+    ``recurrent_gain * sqrt(n_in / size)``). Adam moves every weight by about its learning
+    rate whatever the weight's scale, so without it a block drawn 6.5 times smaller (256
+    neurons, 24 inputs) changes 6.5 times faster relative to its size; a recurrent block
+    rebuilt that fast cost TESS 2 to 10 points on six time series sets and BPTT 7 on OSULeaf
+    (benchmarks/RESULTS.md, "The recurrent layer's initial weights and its step"). With
+    ``recurrent_gain=0`` and ``recurrent_step=None`` the recurrence stays off; give
+    ``recurrent_step`` to let it be learned from zero.
+    """
 
     size: int
     #: the recurrent block's scale relative to the input block's (``0``: no recurrence at the start)
     recurrent_gain: float = 0.5
+    #: the recurrent block's optimiser step relative to the input block's (``None``: their scales' ratio)
+    recurrent_step: Optional[float] = None
 
 
 def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, width: float = 1.0, **kwargs) -> "Network":
@@ -242,6 +255,9 @@ class Network:
         self.n_in = int(np.prod(self.in_shape))
         self.geometries: List[Optional[ConvGeometry]] = []
         self.recurrent: List[bool] = []
+        #: per hidden layer, the recurrent block's optimiser step relative to the input block's
+        #: (:class:`Recurrent`; 1 for a layer without one)
+        self.recurrent_steps: List[float] = []
         shape = self.in_shape
         sizes = [self.n_in]
         hidden = tuple(hidden)
@@ -260,12 +276,19 @@ class Network:
             elif isinstance(spec, Recurrent):
                 geometry = None
                 shape = (_validate.integer("recurrent size", spec.size, 1),)
-                if _validate.real("recurrent_gain", spec.recurrent_gain) < 0:
-                    raise ValueError(f"recurrent_gain must be >= 0, got {spec.recurrent_gain}")
+                for name in ("recurrent_gain", "recurrent_step"):
+                    value = getattr(spec, name)
+                    if value is not None and _validate.real(name, value) < 0:
+                        raise ValueError(f"{name} must be >= 0, got {value}")
             else:
                 geometry = None
                 shape = (_validate.integer("hidden size", spec, 1),)
             self.recurrent.append(isinstance(spec, Recurrent))
+            if isinstance(spec, Recurrent):
+                self.recurrent_steps.append(spec.recurrent_gain * np.sqrt(sizes[-1] / spec.size)
+                                            if spec.recurrent_step is None else float(spec.recurrent_step))
+            else:
+                self.recurrent_steps.append(1.0)
             self.geometries.append(geometry)
             sizes.append(int(np.prod(shape)))
         self.hidden = sizes[1:]

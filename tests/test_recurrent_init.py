@@ -45,7 +45,54 @@ def test_the_gain_scales_the_same_draw():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("gain, error", [(-0.1, ValueError), (float("nan"), ValueError), ("1", TypeError)])
-def test_a_bad_gain_is_refused(gain, error):
-    with pytest.raises(error, match="recurrent_gain"):
-        Network(10, hidden=(Recurrent(12, recurrent_gain=gain),), n_classes=3)
+@pytest.mark.parametrize("field", ["recurrent_gain", "recurrent_step"])
+@pytest.mark.parametrize("value, error", [(-0.1, ValueError), (float("nan"), ValueError), ("1", TypeError)])
+def test_a_bad_gain_or_step_is_refused(field, value, error):
+    with pytest.raises(error, match=field):
+        Network(10, hidden=(Recurrent(12, **{field: value}),), n_classes=3)
+
+
+def adam_steps(trainer_name: str, recurrent: "Recurrent", apply: str = "sample"):
+    """One learning batch on a 20-input recurrent layer of 30; the weights' change per block."""
+    torch = pytest.importorskip("torch")
+    from lava_local.rules import TESS
+    from lava_local.trainer import BPTTTrainer, LocalTrainer
+
+    net = Network(20, hidden=(recurrent,), n_classes=3, rule=TESS(apply=apply), init_scale=3.0, seed=4)
+    trainer = {"local": LocalTrainer, "bptt": BPTTTrainer}[trainer_name](net, device="cpu", dtype=torch.float64, lr=1e-3)
+    rng = np.random.default_rng(0)
+    x = (rng.random((6, 12, 20)) < 0.3).astype(np.float64)
+    before = trainer.params[0].detach().clone().numpy()
+    steps = 12 if apply == "step" else 1
+    trainer.train_step(torch.as_tensor(x), torch.as_tensor(np.arange(6) % 3))
+    delta = np.abs(trainer.params[0].detach().numpy() - before)
+    return delta[:, :20], delta[:, 20:], steps
+
+
+@pytest.mark.parametrize("trainer_name, apply", [("local", "sample"), ("local", "step"), ("bptt", "sample")])
+def test_the_recurrent_block_steps_at_its_scale_relative_to_the_input_block(trainer_name, apply):
+    """Adam's first step moves a weight by lr (|g| / (|g| + eps), 1 for any gradient well
+    above eps): the input block's weights move by 1e-3, the recurrent block's by
+    recurrent_gain * sqrt(n_in / size) times that (0.5 sqrt(20 / 30)), or by recurrent_step
+    when given. With ``apply="step"`` every time step is a step of the optimiser: the
+    recurrent block's total move is the input block's scaled all the same."""
+    kappa = 0.5 * np.sqrt(20 / 30)
+    for recurrent, expected in ((Recurrent(30), kappa), (Recurrent(30, recurrent_step=1.0), 1.0),
+                                (Recurrent(30, recurrent_gain=1.5, recurrent_step=0.25), 0.25)):
+        d_in, d_rec, steps = adam_steps(trainer_name, recurrent, apply)
+        moved_in, moved_rec = d_in[d_in > 1e-9], d_rec[d_rec > 1e-9]
+        assert moved_in.size > 100 and moved_rec.size > 100  # both blocks learned
+        if steps == 1:  # each moved weight by exactly lr (input) and expected * lr (recurrent)
+            np.testing.assert_allclose(np.median(moved_in), 1e-3, rtol=1e-3)
+            np.testing.assert_allclose(np.median(moved_rec), expected * 1e-3, rtol=1e-3)
+            assert moved_rec.max() <= expected * 1e-3 * (1 + 1e-9)
+        else:  # many small Adam steps: the largest moves stand in the blocks' ratio
+            assert np.max(moved_rec) / np.max(moved_in) == pytest.approx(expected, rel=0.35)
+
+
+def test_a_gain_of_zero_keeps_the_recurrence_off_unless_given_a_step():
+    pytest.importorskip("torch")
+    _, d_rec, _ = adam_steps("local", Recurrent(30, recurrent_gain=0.0))
+    assert not np.any(d_rec)
+    _, d_rec, _ = adam_steps("local", Recurrent(30, recurrent_gain=0.0, recurrent_step=1.0))
+    assert np.median(d_rec[d_rec > 1e-9]) == pytest.approx(1e-3, rel=1e-3)

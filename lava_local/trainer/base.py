@@ -169,10 +169,24 @@ class TrainerBase:
 
     def step_optimizers(self) -> None:
         """Apply ``.grad`` with each layer's optimiser (layers without a grad are skipped)."""
-        for p, opt in zip(self.params, self.optimizers):
+        for i, (p, opt) in enumerate(zip(self.params, self.optimizers)):
             if p.grad is not None:
-                opt.step()
+                self.optimizer_step(i)
             opt.zero_grad(set_to_none=True)
+
+    def optimizer_step(self, i: int) -> None:
+        """Layer ``i``'s optimiser step; a recurrent layer's recurrent block moves by its
+        ``recurrent_step`` times that (:class:`~lava_local.network.Recurrent`), so both blocks
+        change at one pace relative to their scales."""
+        step = self.net.recurrent_steps[i] if i < len(self.net.recurrent_steps) else 1.0
+        if step == 1.0:
+            self.optimizers[i].step()
+            return
+        p = self.params[i]
+        block = p.detach()[:, p.shape[1] - p.shape[0]:]  # [input | recurrent]: the square block
+        before = block.clone()
+        self.optimizers[i].step()
+        block.sub_(before).mul_(step).add_(before)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One batch: gradients (local updates or BPTT) into ``.grad``, then the optimisers."""

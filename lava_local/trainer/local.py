@@ -417,7 +417,7 @@ class LocalTrainer(TrainerBase):
         weights the next step uses."""
         for i, (p, opt) in enumerate(zip(self.params[:-1], self.optimizers)):
             p.grad = self.to_parameter_grad(i, states[i].dw / batch)
-            opt.step()
+            self.optimizer_step(i)
             opt.zero_grad(set_to_none=True)
             states[i].dw.zero_()
         return self.effective_weights()
