@@ -44,9 +44,9 @@ Unnamed, the read-out is centred (fixed read-outs aside) and starts as ``Network
 under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placeholder rule is
 TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
 Architectures: ``ff`` = n_in -> 256 -> 128 -> leaky read-out; ``rec`` = S-TLLR's SHD network,
-one recurrent LIF layer of 256 (``Recurrent(256)``: each weight block drawn and stepped at its own scale) and
-the read-out (TESS, S-TLLR (bp), BPTT, read-out only,
-S-TLLR (filtered bp) and TESS (filtered)). The neuron is ``TEMPORAL_NETWORK`` for every set
+one recurrent LIF layer of 256 (``Recurrent(256)``: each weight block drawn and stepped at
+its own scale) and the read-out (TESS, S-TLLR (bp), BPTT, read-out only, S-TLLR (filtered bp)
+and TESS (filtered)). The neuron is ``TEMPORAL_NETWORK`` for every set
 and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
 shuffle), CPU with one thread per run; ``--jobs N`` runs N runs at a time in worker
 processes.
