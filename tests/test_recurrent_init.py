@@ -1,6 +1,8 @@
-"""A recurrent layer's initial weights: the input block and the recurrent block are each
-drawn at their own fan-in (the S-TLLR authors' two matrices), so a layer's own spikes do
-not drown a narrow input however wide the layer is. Torch-free."""
+"""A recurrent layer's initial weights and its optimiser step: the input block and the
+recurrent block are each drawn at their own fan-in (the S-TLLR authors' two matrices), so a
+layer's own spikes do not drown a narrow input however wide the layer is, and the
+trainers step the recurrent block in proportion to its scale. The weight tests are
+torch-free; the step tests skip where torch is not installed."""
 import numpy as np
 import pytest
 
