@@ -68,8 +68,9 @@ Beyond inference
 What a learning network needs besides its weights travels in metadata, as JSON under the
 key ``"lava_local"``: on the graph the network's settings (surrogate, read-out learning
 rate, seed, fixed-point scale and profile, ...); on every hidden neuron node the layer's
-neuron, its learning rule (class, traces, basis, scale, feedback, every parameter) and,
-for conv layers, the signal's pooling and weight standardisation. A conv layer with weight
+neuron, its learning rule (class, traces, basis, scale, feedback, every parameter),
+for conv layers the signal's pooling and weight standardisation, and for recurrent layers
+the recurrent block's optimiser step (``Recurrent.recurrent_step``). A conv layer with weight
 standardisation is exported with the standardised weights (what its forward pass uses) and
 keeps the raw ones in the Conv2d node's metadata (``"lava_local_weight"``) to go on
 learning.
@@ -241,6 +242,8 @@ def _graph(net: Network, dt: float, readout: bool):
             n_ff = w.shape[1] - (w.shape[0] if recurrent else 0)
             append(f"{prefix}.linear", nir.Linear(weight=np.array(w[:, :n_ff], dtype=float)))
             shape = (w.shape[0],)
+            if recurrent:  # how the trainers step its recurrent block (Recurrent.recurrent_step)
+                layer["recurrent_step"] = float(net.recurrent_steps[i])
         append(f"{prefix}.lif", _neuron_node(nir, net.neuron.gamma, shape, dt, net.neuron.v_th, layer))
         if recurrent:
             nodes[f"{prefix}.recurrent"] = nir.Linear(weight=np.array(w[:, n_ff:], dtype=float))
@@ -547,7 +550,7 @@ def from_nir(graph: Any, dt: Optional[float] = None, rule: Optional[LearningRule
                     if w_rec.shape != (size, size):
                         raise ValueError(f"recurrent node {recurrent[name]!r}: weight {w_rec.shape}, expected "
                                          f"({size}, {size}) for the {size} neurons of {name!r}")
-                    hidden.append(Recurrent(size))
+                    hidden.append(Recurrent(size, recurrent_step=meta.get("recurrent_step")))
                     weights.append(np.hstack([weight, w_rec * scale]))
                 else:
                     hidden.append(size)

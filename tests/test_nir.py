@@ -107,8 +107,8 @@ def test_round_trip_of_pooled_standardised_and_recurrent_layers_in_the_trainer(t
     torch = pytest.importorskip("torch")
     from lava_local.trainer import LocalTrainer
 
-    net = Network((2, 8, 8), hidden=(Conv(4, pool_out=2, standardize=True), Recurrent(10)), n_classes=3,
-                  rule=LLS(), neuron=LIFParams(gamma=0.75, reset="zero"), seed=2)
+    net = Network((2, 8, 8), hidden=(Conv(4, pool_out=2, standardize=True), Recurrent(10, recurrent_step=0.3)),
+                  n_classes=3, rule=LLS(), neuron=LIFParams(gamma=0.75, reset="zero"), seed=2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a zero reset is exact in NIR: no warning
         graph = export_nir(net, tmp_path / "net.nir")
@@ -118,6 +118,7 @@ def test_round_trip_of_pooled_standardised_and_recurrent_layers_in_the_trainer(t
 
     back = import_nir(tmp_path / "net.nir")
     assert back.geometries == net.geometries and back.recurrent == [False, True] and type(back.rule) is LLS
+    assert back.recurrent_steps == net.recurrent_steps == [1.0, 0.3]  # the recurrent block's step travels
     for ours, theirs in zip(net.weights, back.weights):
         np.testing.assert_array_equal(ours, theirs)  # raw conv weights, [W_ff, W_rec] for the recurrent layer
 
