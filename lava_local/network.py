@@ -92,6 +92,17 @@ class Recurrent:
     #: the recurrent block's optimiser step relative to the input block's (``None``: their scales' ratio)
     recurrent_step: Optional[float] = None
 
+    def block_scales(self, n_in: int, init_scale: float) -> Tuple[float, float]:
+        """The input and recurrent blocks' initial standard deviations, each at its own fan-in."""
+        return init_scale / np.sqrt(n_in), self.recurrent_gain * init_scale / np.sqrt(self.size)
+
+    def step_ratio(self, n_in: int) -> float:
+        """The recurrent block's optimiser step relative to the input block's."""
+        if self.recurrent_step is not None:
+            return float(self.recurrent_step)
+        input_scale, recurrent_scale = self.block_scales(n_in, 1.0)
+        return float(recurrent_scale / input_scale)
+
 
 def vgg9(in_shape=(2, 32, 32), n_classes: int = 10, width: float = 1.0, **kwargs) -> "Network":
     """The papers' VGG-9: 64C3-128C3-P-256C3-256C3-P-512C3-512C3-P-512C3-512C3-P-FC.
@@ -285,8 +296,7 @@ class Network:
                 shape = (_validate.integer("hidden size", spec, 1),)
             self.recurrent.append(isinstance(spec, Recurrent))
             if isinstance(spec, Recurrent):
-                self.recurrent_steps.append(spec.recurrent_gain * np.sqrt(sizes[-1] / spec.size)
-                                            if spec.recurrent_step is None else float(spec.recurrent_step))
+                self.recurrent_steps.append(spec.step_ratio(sizes[-1]))
             else:
                 self.recurrent_steps.append(1.0)
             self.geometries.append(geometry)
@@ -322,8 +332,9 @@ class Network:
         for spec, geometry, fan_in, fan_out in zip(hidden, self.geometries, sizes[:-1], sizes[1:]):
             if isinstance(spec, Recurrent):  # [input | recurrent] blocks, each at its own fan-in
                 weight = rng.normal(0.0, 1.0, size=(fan_out, fan_in + fan_out))
-                weight[:, :fan_in] *= init_scale / np.sqrt(fan_in)
-                weight[:, fan_in:] *= spec.recurrent_gain * init_scale / np.sqrt(fan_out)
+                input_scale, recurrent_scale = spec.block_scales(fan_in, init_scale)
+                weight[:, :fan_in] *= input_scale
+                weight[:, fan_in:] *= recurrent_scale
                 self.weights.append(weight)
             elif geometry is None:
                 self.weights.append(rng.normal(0.0, init_scale / np.sqrt(fan_in), size=(fan_out, fan_in)))
