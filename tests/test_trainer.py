@@ -26,7 +26,8 @@ RULES = {"tess": TESS(lr=0.05), "stllr-preset": STLLR.dvs_gesture(lr=0.05), "stl
 @pytest.mark.parametrize("rule, conv", [pytest.param(rule, conv, id=f"{name}-{'conv' if conv else 'dense'}")
                                         for name, rule in RULES.items() for conv in (False, True)]
                          # one eligibility per synapse: dense layers only
-                         + [pytest.param(TESS(lr=0.05, filtered=True), False, id="tess-filtered-dense")])
+                         + [pytest.param(TESS(lr=0.05, filtered=True), False, id="tess-filtered-dense"),
+                            pytest.param(TESS(lr=0.05, filtered="last"), False, id="tess-filtered-last-dense")])
 def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
     """Batch 1, float64, SGD with the Lava models' learning rates: same weights and the
     same predictions as the NumPy reference, which the Lava float network equals bit for bit
@@ -47,13 +48,14 @@ def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
     ref_pred, ref_weights, _ = reference_run(ref, frames, labels, schedule, learn, "float")
     trainer = LocalTrainer(net, device="cpu", dtype=torch.float64, optimizer="sgd",
                            lr=[rule.lr] * (len(net.weights) - 1) + [net.readout_lr])
-    predictions = []
     for i in schedule:
         x = torch.as_tensor(frames[i:i + 1], dtype=torch.float64)
-        scores = trainer.train_step(x, torch.as_tensor(labels[i:i + 1]))
-        predictions.append(int(scores.argmax()))
+        scores = trainer.train_step(x, torch.as_tensor(labels[i:i + 1]))[0]
+        # the reference's prediction is a top score here: two classes can tie exactly (read-out
+        # rows that learned alike), and the last bit of float rounding, which differs between
+        # CPUs, then picks between them
+        assert float(scores.max() - scores[ref_pred[i]]) <= 1e-9 * float(scores.abs().max()), i
     trainer.sync_to_network()
-    assert predictions == ref_pred.tolist()
     for got, want, init in zip(net.weights, ref_weights, make().weights):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
         assert not np.allclose(got, init)
