@@ -394,14 +394,24 @@ class Network:
         """The rule hidden layer ``i`` runs: :attr:`rule`, with a signal of ``scale="rate"``
         set to that layer's number (:meth:`~lava_local.rules.LearningRule.for_rate`).
         ``learning=False`` (or a frozen network): a run where nothing learns, which never uses
-        the signal, may build an uncalibrated network (the scale then stands at ``k / sqrt(d)``)."""
-        if self.rule.signal.scale != "rate":
-            return self.rule
+        the signal, may build an uncalibrated network (the scale then stands at ``k / sqrt(d)``).
+        A rule with ``filtered="last"`` gives the layer ``filtered=True`` or ``False``
+        (:meth:`layer_filtered`)."""
+        rule = self.rule
+        if rule.filtered == "last":
+            rule = rule.with_(filtered=self.layer_filtered(i))
+        if rule.signal.scale != "rate":
+            return rule
         if self.signal_rates is None:
             if learning and not self.frozen:
-                self.rule.signal.basis_scale(1)  # raises, saying how to measure the rates
-            return self.rule.for_rate(self.signal_sizes[i], 1.0)
-        return self.rule.for_rate(self.signal_sizes[i], self.signal_rates[i])
+                rule.signal.basis_scale(1)  # raises, saying how to measure the rates
+            return rule.for_rate(self.signal_sizes[i], 1.0)
+        return rule.for_rate(self.signal_sizes[i], self.signal_rates[i])
+
+    def layer_filtered(self, i: int) -> bool:
+        """Whether hidden layer ``i`` learns with the filtered eligibility (``rule.filtered``:
+        ``True`` for every layer, ``"last"`` for the last hidden layer only)."""
+        return self.rule.filters(i, len(self.hidden))
 
     # -- building -----------------------------------------------------------------------
     def build(self, frames: np.ndarray, labels: np.ndarray, schedule: np.ndarray, learn: np.ndarray,
@@ -436,7 +446,7 @@ class Network:
             g = self.geometries[i]
             if g is None:
                 layer = DenseLayer(scale=self.scale, profile=self.profile, seed=self.seed + i, offset=hop * i,
-                                   filter_decay=self.readout_gamma if self.rule.filtered else None, **common)
+                                   filter_decay=self.readout_gamma if common["rule"].filtered else None, **common)
             else:
                 layer = ConvLayer(in_shape=g.in_shape, stride=g.stride, padding=g.padding, pool=g.pool,
                                   scale=self.scale, profile=self.profile, seed=self.seed + i, **common)

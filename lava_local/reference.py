@@ -54,7 +54,7 @@ def reference_run(
     if numeric == "fixed":
         hidden_fixed = [
             quantize_dense_layer(w, net.neuron, net.surrogate, r, w.shape[0], net.scale, net.profile,
-                                 net.readout_gamma if rule.filtered else None)
+                                 net.readout_gamma if r.filtered else None)
             if g is None else quantize_conv_layer(w, g, net.neuron, net.surrogate, r, net.scale, net.profile)
             for g, w, r in zip(net.geometries, net.weights[:-1], rules)
         ]
@@ -88,10 +88,11 @@ def reference_run(
     for k, index in enumerate(schedule):
         label = int(labels[index]) if learn[k] else -1
         hidden_learns = label >= 0 and not net.frozen
-        filtered = rule.filtered and hidden_learns  # the filtered eligibility and spikes, in a learning sample
-        states = [dense_layer_init(w.shape[1], w.shape[0], dtype, rule.pairing_offset, filtered) if g is None
+        # each layer's filtered eligibility and spikes (its rule's filtered), in a learning sample
+        filtered = [r.filtered and hidden_learns for r in rules]
+        states = [dense_layer_init(w.shape[1], w.shape[0], dtype, rule.pairing_offset, f) if g is None
                   else conv_layer_init(g, dtype)
-                  for g, w in zip(net.geometries, weights[:-1])]
+                  for g, w, f in zip(net.geometries, weights[:-1], filtered)]
         states = [state if engines[i] is None else state._replace(q=x1[i]) for i, state in enumerate(states)]
         ro = readout_init(weights[-1].shape[1], weights[-1].shape[0], dtype)
         centre = mean if net.readout_centred else None
@@ -120,7 +121,7 @@ def reference_run(
                     if g is None:
                         state = dense_layer_step(state, pre, weights[i], net.neuron, net.surrogate,
                                                  rule.eligibility, bases[i], rules[i].signal, target,
-                                                 filter_decay=net.readout_gamma if filtered else None)
+                                                 filter_decay=net.readout_gamma if filtered[i] else None)
                     else:
                         state = conv_layer_step(state, pre.reshape(g.in_shape), weights[i], g, net.neuron,
                                                 net.surrogate, rule.eligibility, bases[i], rules[i].signal, target)

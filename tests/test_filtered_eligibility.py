@@ -127,7 +127,32 @@ def test_filtered_local_signal_is_the_gradient_of_each_layers_own_local_loss(rul
         assert (plain[i] - w).abs().max() / w.abs().max() > 0.05, "without the filter it is another update"
 
 
+@pytest.mark.parametrize("rule", [TESS(), STLLR(feedback="bp")], ids=["tess", "stllr-bp"])
+def test_filtered_last_filters_the_last_hidden_layer_alone(rule, rng):
+    """``filtered="last"``: the last hidden layer learns what ``filtered=True`` gives it (the
+    gradient of its local loss on its filtered spikes, or of the read-out's loss, tested
+    above), the layers below what the unfiltered rule gives them; it holds a filtered state
+    for the last layer's synapses only."""
+    x = torch.as_tensor(rng.random((3, 30, 20)) < 0.3, dtype=torch.float64)
+    y = torch.as_tensor(rng.integers(0, 4, 3))
+    make = lambda f: Network(20, hidden=(16, 12, 10), n_classes=4, rule=rule.with_(filtered=f),  # noqa: E731
+                             init_scale=3.0, seed=1, **TEMPORAL)
+    assert [make("last").layer_filtered(i) for i in range(3)] == [False, False, True]
+    trainers = {f: LocalTrainer(make(f), device="cpu", dtype=torch.float64) for f in (False, True, "last")}
+    grads = {f: _grads(t, x, y) for f, t in trainers.items()}
+    for i in range(3):
+        want, other = (True, False) if i == 2 else (False, True)
+        torch.testing.assert_close(grads["last"][i], grads[want][i], rtol=1e-9, atol=1e-12)
+        assert (grads[other][i] - grads[want][i]).abs().max() / grads[want][i].abs().max() > 1e-3
+    states = 12 * 10 + (10 if rule.feedback == "local" else 0)  # e_bar per synapse, o_bar per neuron
+    assert trainers["last"].filtered_bytes == 3 * states * 8  # batch x states x float64
+
+
 def test_filtered_is_refused_where_it_does_not_apply():
+    with pytest.raises(TypeError, match="a bool or 'last'"):
+        TESS(filtered="first")
+    with pytest.raises(ValueError, match="timing='paper'"):
+        TESS(filtered="last", timing="loihi")
     with pytest.raises(ValueError, match="timing='paper'"):
         STLLR(feedback="bp", filtered=True, timing="loihi")
     with pytest.raises(ValueError, match="timing='paper'"):
@@ -140,6 +165,9 @@ def test_filtered_is_refused_where_it_does_not_apply():
         LocalTrainer(Network((2, 8, 8), hidden=(Conv(4),), n_classes=4, rule=STLLR(feedback="bp", filtered=True)))
     with pytest.raises(ValueError, match="step by step"):
         LocalTrainer(Network(20, hidden=(16,), n_classes=4, rule=TESS(filtered=True)), window=4)
+    with pytest.raises(ValueError, match="dense and recurrent layers only"):  # the last layer a conv
+        LocalTrainer(Network((2, 8, 8), hidden=(Conv(4),), n_classes=4, rule=TESS(filtered="last")))
+    LocalTrainer(Network((2, 8, 8), hidden=(Conv(4), 16), n_classes=4, rule=TESS(filtered="last")))  # a dense one
 
 
 @pytest.mark.timeout(60)
@@ -154,6 +182,9 @@ def test_the_lava_dense_layer_takes_a_filtered_rule_with_the_read_outs_leak():
         DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=rule)
     with pytest.raises(ValueError, match="only such a rule"):
         DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=TESS().for_classes(4), filter_decay=0.9)
+    with pytest.raises(ValueError, match="Network.layer_rule"):
+        DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=TESS(filtered="last").for_classes(4),
+                   filter_decay=0.9)
     layer = DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=rule, filter_decay=0.9)
     assert layer.proc_params["fixed"].filter.decay == round(4096 * 0.1)  # the read-out's 12-bit decay
     with pytest.raises(ValueError, match="the ConvLayer does not"):

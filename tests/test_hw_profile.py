@@ -98,3 +98,5 @@ def test_fit_check_says_the_filtered_eligibility_is_not_in_the_loihi_mapping():
     assert [layer.learning for layer in hidden] == ["chip", "chip"]
     assert all("tag" in layer.reason and "does not build it" in layer.reason for layer in hidden)
     assert "tag" not in check_fit(Network(40, hidden=(16,))).layers[0].reason
+    last = check_fit(Network(40, hidden=(16, 8), rule=TESS(filtered="last"))).layers[:-1]
+    assert ["tag" in layer.reason for layer in last] == [False, True]  # the last hidden layer's alone

@@ -42,10 +42,13 @@ def test_lava_network_equals_kernel_reference(rule, readout_init, readout_learns
 
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
 @pytest.mark.parametrize("readout_learns", [True, False], ids=["learned-readout", "fixed-readout"])
-def test_lava_network_with_the_filtered_eligibility_equals_kernel_reference(readout_learns, numeric, rng):
+@pytest.mark.parametrize("filtered", [True, "last"], ids=["every-layer", "last-layer"])
+def test_lava_network_with_the_filtered_eligibility_equals_kernel_reference(filtered, readout_learns, numeric, rng):
     """``TESS(filtered=True)``: the layers keep one filtered eligibility per synapse and
-    read their spikes filtered by the read-out's leak."""
-    trained, start = _fit_equals_reference(TESS(lr=0.05, filtered=True), "basis", readout_learns, numeric, rng)
+    read their spikes filtered by the read-out's leak; ``filtered="last"``: the last hidden
+    layer does, the first keeps TESS's traces."""
+    trained, start = _fit_equals_reference(TESS(lr=0.05, filtered=filtered), "basis", readout_learns, numeric,
+                                           rng)
     _assert_learned(trained, start, readout_learns, numeric)
 
 

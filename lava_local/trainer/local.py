@@ -106,8 +106,9 @@ class LocalTrainer(TrainerBase):
         if net.rule.apply == "step" and (window > 1 or net.rule.feedback != "local"):
             raise ValueError("apply='step' updates the hidden weights after every step: it needs a local "
                              "signal (feedback='local') learned step by step (window=1)")
-        if net.rule.filtered and any(g is not None for g in net.geometries):
-            raise ValueError("filtered=True keeps one eligibility per synapse: dense and recurrent layers only")
+        if any(g is not None and net.layer_filtered(i) for i, g in enumerate(net.geometries)):
+            raise ValueError(f"filtered={net.rule.filtered!r} keeps one eligibility per synapse: dense and "
+                             "recurrent layers only")
         self.window = window
         self.window_bytes = 0  # buffers of the last run's update windows
         self.filtered_bytes = 0  # the last run's filtered eligibilities (rule.filtered)
@@ -155,7 +156,7 @@ class LocalTrainer(TrainerBase):
             delay = delay_line(net.rule.pairing_offset if learning else 0, zeros(*out))
             # rule.filtered: one eligibility per synapse and sample, and, for a local signal to
             # read, the spikes filtered alike
-            filtered = learning and net.rule.filtered
+            filtered = learning and net.layer_filtered(i)
             e_bar = zeros(batch, *self.params[i].shape) if filtered else None
             o_bar = zeros(*out) if filtered and net.rule.feedback == "local" else None
             states.append(DenseLayerState(zeros(*out), o, q, h, psi, zeros(*self.params[i].shape), stacks[i], delay,
@@ -376,7 +377,8 @@ class LocalTrainer(TrainerBase):
             if target is None or not learn_hidden:
                 continue
             if rule.filtered:  # from step 0 on: a spike before t_l still moves the read-out after it
-                states = [dense_layer_filter(s, p, rule.eligibility, net.readout_gamma, in_place=True)
+                states = [s if s.e_bar is None else dense_layer_filter(s, p, rule.eligibility, net.readout_gamma,
+                                                                       in_place=True)
                           for s, p in zip(states, inputs)]
             if t < rule.t_l:
                 continue

@@ -84,6 +84,9 @@ class DenseLayer(LearningLayerProcess):
     ) -> None:
         w = _validate.finite_array("weights", weights)
         offset = _validate.integer("offset", offset, 0)
+        if getattr(rule, "filtered", False) == "last":
+            raise ValueError("filtered='last' names a network's last hidden layer: Network.layer_rule gives each "
+                             "layer filtered=True or False; a DenseLayer takes one of those")
         if getattr(rule, "filtered", False) != (filter_decay is not None):
             raise ValueError("a rule with filtered=True needs filter_decay (the read-out's leak), and only such a "
                              f"rule takes one: got filtered={getattr(rule, 'filtered', None)}, "
