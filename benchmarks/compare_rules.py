@@ -18,7 +18,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   BPTT on the same layer sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
   (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
   ``STLLR()``, TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
-  filtered by the read-out's leak, the eligibility filtered alike); the read-out starts as
+  filtered by the read-out's leak, the eligibility filtered alike), TESS (last layer
+  filtered) ``TESS(filtered="last")`` (so for the last hidden layer alone); the read-out starts as
   ``Network`` starts it by default (at the rule's basis under a local signal: TESS, LLS,
   S-TLLR (local), TESS (filtered), readout-only; at random for S-TLLR and BPTT), "+ basis
   read-out" / "+ random read-out" name the start (``Network(readout_init=...)``), "+ fixed
@@ -56,7 +57,8 @@ METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS 
            "readout-only", "SLAYER",
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
-           "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out")
+           "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out",
+           "TESS (last layer filtered)")
 #: the read-out's input less its running mean (Network(readout_centred=True), the network's
 #: default) named explicitly, and the papers' read-out on the spikes (readout_centred=False)
 CENTRED_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
@@ -80,7 +82,8 @@ def make(method: str, n_in: int, seed: int):
              "TESS (rate-scaled split basis)": TESS(signal=SignalParams(basis="square_split", scale="rate")),
              "S-TLLR": STLLR(feedback="bp"),
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
-             "LLS": LLS(), "TESS (filtered)": TESS(filtered=True)}
+             "LLS": LLS(), "TESS (filtered)": TESS(filtered=True),
+             "TESS (last layer filtered)": TESS(filtered="last")}
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
     rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed,
@@ -203,7 +206,7 @@ def main() -> None:
         learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
                     "TESS (split basis)", "TESS (rate-scaled split basis)",
                     "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
-                    "TESS (filtered)")
+                    "TESS (filtered)", "TESS (last layer filtered)")
         for method in [m for m in methods if m in learners]:
             for batch in (int(b) for b in args.memory_batch.split(",")):
                 for steps in (int(s) for s in args.memory_steps.split(",")):
