@@ -361,11 +361,10 @@ def _placements(net: Any) -> list:
         elif not local:
             where, why = "host", (f"the rule's signal (feedback {rule.feedback!r}) carries errors across layers, "
                                   "which the chip's local learning does not: it learns in the trainer on the host")
-        elif getattr(rule, "filtered", False) and net.layer_filtered(i):
+        elif net.layer_filtered(i):
             where, why = "chip", (f"filtered={rule.filtered!r}: the signal is local and the filtered eligibility is "
-                                  "one state per "
-                                  "synapse, which a Loihi 2 synapse's tag can hold; the fixed-point model learns it, "
-                                  "the Loihi mapping (mapping='loihi') does not build it")
+                                  "one state per synapse, which a Loihi 2 synapse's tag can hold; the fixed-point "
+                                  "model learns it, the Loihi mapping (mapping='loihi') does not build it")
         else:
             where, why = "chip", (f"{getattr(rule, 'name', type(rule).__name__)}'s signal is local (the layer's own "
                                   "error neurons, fixed +-1 projections): Lava's learning engine updates it")

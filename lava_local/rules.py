@@ -158,8 +158,7 @@ class LearningRule:
             raise TypeError(f"filtered must be a bool or 'last', got {self.filtered!r}")
         if self.filtered and (self.timing != "paper" or self.apply != "sample"):
             raise ValueError(f"filtered={self.filtered!r} filters the eligibility by the read-out's leak step by "
-                             "step and "
-                             "applies the summed update after each sample: it needs timing='paper' and "
+                             "step and applies the summed update after each sample: it needs timing='paper' and "
                              "apply='sample'")
 
     def filters(self, layer: int, n_layers: int) -> bool:
