@@ -104,9 +104,10 @@ HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)
 # read-out's error sent through fixed random matrices (no weight transport) or with the
 # eligibility filtered by the read-out's leak; the local signals of the spikes filtered so
 FILTERED_LOCAL_METHODS = ("TESS (filtered)", "S-TLLR (filtered)", "LLS (filtered)")
-# the last hidden layer alone filtered so (rule.filtered="last"), the layers below at the rule's traces
-LAST_FILTERED_METHODS = ("TESS (last layer filtered)", "S-TLLR (last layer filtered bp)")
-SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHODS + LAST_FILTERED_METHODS
+# the last hidden layer alone filtered so (rule.filtered="last"), the layers below at the rule's
+# traces; each named with the method it filters
+LAST_FILTERED_METHODS = {"TESS (last layer filtered)": "TESS", "S-TLLR (last layer filtered bp)": "S-TLLR (bp)"}
+SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHODS + tuple(LAST_FILTERED_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -156,8 +157,7 @@ def make_rule(method: str, shd: bool = False):
     if method in FILTERED_LOCAL_METHODS:  # an option of the rule, not its default
         return make_rule(method.removesuffix(" (filtered)"), shd).with_(filtered=True)
     if method in LAST_FILTERED_METHODS:  # likewise
-        base = {"TESS (last layer filtered)": "TESS", "S-TLLR (last layer filtered bp)": "S-TLLR (bp)"}[method]
-        return make_rule(base, shd).with_(filtered="last")
+        return make_rule(LAST_FILTERED_METHODS[method], shd).with_(filtered="last")
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
