@@ -42,7 +42,7 @@ LEARNERS = {"tess": "TESS online (Lava)", "frozen": "frozen hidden layers (read-
 
 def make_network(hidden: int, seed: int, frozen: bool = False, readout_init: str = "auto") -> Network:
     rule = TESS(lr=SETTINGS["lr"], eligibility=EligibilityParams(0.5, 0.2, 1.0, 0.0),
-                signal=SignalParams(basis="square"))
+                signal=SignalParams(basis="square"), filtered=False)  # the demo's online preset
     return Network(2312, hidden=(hidden,), rule=rule, frozen=frozen, init_scale=SETTINGS["init_scale"],
                    readout_lr=SETTINGS["readout_lr"], readout_init=readout_init, seed=seed)
 

@@ -36,7 +36,8 @@ def time_ours(frames, labels, hidden, numeric, mapping="fused"):
     from lava_local.network import Network
     from lava_local.rules import TESS
 
-    rule = TESS(timing="loihi", apply="step") if mapping == "loihi" else TESS()
+    # the rule both mappings build: the Loihi mapping holds no filtered eligibility
+    rule = TESS(timing="loihi", apply="step") if mapping == "loihi" else TESS(filtered=False)
     net = Network(frames.shape[2], hidden=(hidden,), rule=rule)
     source, layers, readout = net.build(frames, labels, np.arange(len(labels)), np.ones(len(labels), bool))
     steps = frames.shape[0] * frames.shape[1]

@@ -28,8 +28,9 @@ DEFAULTS = dict(epochs=5, steps=10, hidden=256, lr=1e-3, readout_lr=1e-3, init_s
 
 
 def make_network(args, frozen: bool = False) -> Network:
-    # online batch-1 settings: unscaled +-1 basis, alpha_post 0 (see lava_local.rules.TESS)
-    rule = TESS(lr=args.lr, signal=SignalParams(basis="square"))
+    # online batch-1 settings: unscaled +-1 basis, alpha_post 0 (see lava_local.rules.TESS),
+    # unfiltered (the demo's online preset, lava_local.demo)
+    rule = TESS(lr=args.lr, signal=SignalParams(basis="square"), filtered=False)
     rule = rule.with_(eligibility=replace(rule.eligibility, alpha_post=args.alpha_post))
     return Network(2312, hidden=(args.hidden,), rule=rule, frozen=frozen, init_scale=args.init_scale,
                    readout_lr=args.readout_lr, readout_init=args.readout_init, seed=args.seed)

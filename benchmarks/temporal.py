@@ -74,6 +74,7 @@ import os
 import platform
 import shlex
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -106,8 +107,13 @@ HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)
 FILTERED_LOCAL_METHODS = ("TESS (filtered)", "S-TLLR (filtered)", "LLS (filtered)")
 # the last hidden layer alone filtered so (rule.filtered="last"), the layers below at the rule's
 # traces; each named with the method it filters
-LAST_FILTERED_METHODS = {"TESS (last layer filtered)": "TESS", "S-TLLR (last layer filtered bp)": "S-TLLR (bp)"}
-SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHODS + tuple(LAST_FILTERED_METHODS)
+LAST_FILTERED_METHODS = {"TESS (last layer filtered)": "TESS", "S-TLLR (last layer filtered bp)": "S-TLLR (bp)",
+                         "S-TLLR (last layer filtered)": "S-TLLR", "LLS (last layer filtered)": "LLS"}
+# a rule whose default filters the last hidden layer (filtered="auto": TESS) with no layer
+# filtered (filtered=False, TESS's default before), each named with the method it changes
+UNFILTERED_METHODS = {"TESS (unfiltered)": "TESS"}
+SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHODS + tuple(LAST_FILTERED_METHODS) \
+    + tuple(UNFILTERED_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -133,7 +139,7 @@ NAMED_METHODS = (HARDWARE_METHODS + tuple(BASIS_METHODS) + SIGNAL_METHODS + READ
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
-               *BASIS_METHODS) \
+               *BASIS_METHODS, *UNFILTERED_METHODS, "TESS (last layer filtered)", "S-TLLR (last layer filtered bp)") \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
             for m in ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")) \
     + FIXED_READOUT_METHODS
@@ -158,6 +164,8 @@ def make_rule(method: str, shd: bool = False):
         return make_rule(method.removesuffix(" (filtered)"), shd).with_(filtered=True)
     if method in LAST_FILTERED_METHODS:  # likewise
         return make_rule(LAST_FILTERED_METHODS[method], shd).with_(filtered="last")
+    if method in UNFILTERED_METHODS:
+        return make_rule(UNFILTERED_METHODS[method], shd).with_(filtered=False)
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
@@ -280,8 +288,25 @@ def _collapse_class():
     return TrainingCollapse
 
 
-def init_worker(threads: int) -> None:
-    """Each process: subnormals flushed before torch does any work, then its threads."""
+def exit_with_parent(parent: int, poll_s: float = 2.0) -> threading.Thread:
+    """Watch, from a daemon thread, that process ``parent`` is still this one's parent, and end
+    this process when it is not: a worker whose main process was killed (SIGTERM, SIGKILL:
+    no pool shutdown runs then) would otherwise train on, orphaned, to the end of its run."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+def init_worker(threads: int, parent: Optional[int] = None) -> None:
+    """Each process: subnormals flushed before torch does any work, then its threads; a pool
+    worker (``parent``, the main process) ends with the main process."""
+    if parent is not None:
+        exit_with_parent(parent)
     from lava_local.trainer import flush_subnormals
 
     flush_subnormals()
@@ -618,7 +643,7 @@ def main() -> int:
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=init_worker,
-                                 initargs=(args.threads,)) as pool:
+                                 initargs=(args.threads, os.getpid())) as pool:
             for future in as_completed([pool.submit(run_one, task) for task in tasks]):
                 finished(future.result())
     if bar is not None:

@@ -9,7 +9,9 @@ lava-float|lava-fixed`` (one process per run, ``--jobs`` at a time), so the netw
 CLI's for a UEA/UCR set (delta encoding as ``benchmarks/temporal.py``, hidden and read-out
 leak 0.9) and it learns online, one sample at a time, with the Lava models' SGD (the
 library's default steps per sample spread over the sample's T steps, 1e-2 / T for the rule and
-1e-2 / T for the read-out; ``--lr`` and ``--readout-lr`` set steps per time step instead). Methods: ``TESS`` (the default rule), ``TESS
+1e-2 / T for the read-out; ``--lr`` and ``--readout-lr`` set steps per time step instead).
+Methods: ``TESS`` (the default rule: its last hidden layer filtered, ``filtered="auto"``),
+``TESS (unfiltered)`` (``--filtered none``), ``TESS
 (filtered)`` (``--filtered``), ``+ fixed read-out`` (``--fixed-readout``) and ``read-out only``
 (``--method readout-only``). Writes ``<out>/temporal_lava.{md,json}``: test accuracy after the
 last epoch, mean +- std over seeds, and seconds per epoch, per method and numeric.
@@ -29,7 +31,8 @@ from typing import Any, Dict, List
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-METHODS = {"TESS": [], "TESS (filtered)": ["--filtered"], "TESS (filtered) + fixed read-out":
+METHODS = {"TESS": [], "TESS (unfiltered)": ["--filtered", "none"], "TESS (filtered)": ["--filtered"],
+           "TESS (filtered) + fixed read-out":
            ["--filtered", "--fixed-readout"], "read-out only": ["--method", "readout-only"]}
 
 

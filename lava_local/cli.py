@@ -36,7 +36,7 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -56,9 +56,14 @@ BENCHMARKS_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 # Defaults of the options that ``--resume`` and ``eval`` take from the checkpoint when they
 # are not given (argparse's own defaults are None, so "not given" can be told apart); a
 # checkpoint without ``centred_readout`` predates the centred read-out, so it is plain there
-# (a fresh run decides it in ``train``: centred unless the read-out is fixed).
+# (a fresh run decides it in ``train``: centred unless the read-out is fixed); one without
+# ``filtered`` predates the filtered eligibility, so it is unfiltered there (a fresh run takes
+# the rule's default).
 NETWORK_DEFAULTS: Dict[str, Any] = dict(rule="tess", method="local", hidden="256", readout_init="auto", filtered=False,
                                         rate_scale=False, fixed_readout=False, centred_readout=False, seed=0)
+#: ``--filtered``'s choices and the rule's ``filtered`` each stands for; a checkpoint without
+#: ``filtered`` (or holding a bool) predates them
+FILTERED_CHOICES: Dict[str, Union[str, bool]] = {"auto": "auto", "last": "last", "all": True, "none": False}
 DATA_DEFAULTS: Dict[str, Any] = dict(data="nmnist", test_fraction=0.2)
 TRAIN_DEFAULTS: Dict[str, Any] = dict(lr=1e-3, epochs=5, batch_size=32)
 #: time steps per sample where the data set has a fixed binning (npz: the file's own)
@@ -164,10 +169,12 @@ def _network_options() -> argparse.ArgumentParser:
                    help="the read-out's start: random, or the rule's fixed basis (the last hidden layer's "
                         "local classifier; see Network); auto: the basis under a local signal (tess, lls, "
                         "stllr), random otherwise (stllr-bp, --method bptt) (default auto)")
-    g.add_argument("--filtered", action="store_true", default=None,
-                   help="the rule with filtered=True: its eligibility, and a local signal's view of the "
-                        "spikes, filtered by the read-out's leak (an option for temporal data; one state "
-                        "per synapse; dense layers, every backend)")
+    g.add_argument("--filtered", nargs="?", const="all", choices=tuple(FILTERED_CHOICES), default=None,
+                   help="which hidden layers learn with the eligibility, and a local signal's view of the "
+                        "spikes, filtered by the read-out's leak (one state per synapse; dense and recurrent "
+                        "layers): all (filtered=True; the flag alone), last (the last hidden layer), none, "
+                        "or auto (the last hidden layer where it can hold it). Default: the rule's own "
+                        "(auto for tess, none for the others)")
     g.add_argument("--rate-scale", action="store_true", default=None,
                    help="the local signal's basis scaled by 2 / sqrt(d r) per layer, r the layer's firing rate "
                         "measured before training (SignalParams(scale='rate'); tess, lls, stllr; an option "
@@ -475,13 +482,24 @@ def load_data(args: argparse.Namespace) -> Dataset:
 # ------------------------------------------------------------------------------- network
 
 
-def make_rule(name: str, filtered: bool = False, rate_scale: bool = False):
+def make_rule(name: str, filtered: Union[str, bool, None] = None, rate_scale: bool = False):
+    """The rule ``--rule name`` at its library default; ``filtered`` a ``--filtered`` choice
+    (a checkpoint written before the choices holds a bool: ``filtered=True`` or ``False``),
+    ``None`` keeping the rule's own."""
     from lava_local.rules import LLS, STLLR, TESS
 
     rule = {"tess": TESS, "stllr": STLLR, "stllr-bp": lambda: STLLR(feedback="bp"), "lls": LLS}[name]()
     if rate_scale:
         rule = rule.with_(signal=replace(rule.signal, scale="rate"))
-    return rule.with_(filtered=True) if filtered else rule
+    if filtered is None:
+        return rule
+    return rule.with_(filtered=filtered if isinstance(filtered, bool) else FILTERED_CHOICES[filtered])
+
+
+def filtered_choice(name: str) -> str:
+    """The ``--filtered`` choice of rule ``name``'s library default."""
+    value = make_rule(name).filtered
+    return next(choice for choice, v in FILTERED_CHOICES.items() if v == value)
 
 
 def build_network(args: argparse.Namespace, data: Dataset, lava: bool = False):
@@ -692,6 +710,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          "DIR (a fresh run never replaces a saved one)")
     if not args.resume and args.centred_readout is None:  # the network's default, recorded in the checkpoint
         args.centred_readout = not args.fixed_readout
+    if not args.resume and args.filtered is None:  # the rule's default, likewise
+        args.filtered = filtered_choice(args.rule or NETWORK_DEFAULTS["rule"])
     _resolve_options(args, stored)
     if args.centred_readout and args.fixed_readout:
         raise UsageError("--centred-readout centres a learning read-out; --fixed-readout keeps it at its start")

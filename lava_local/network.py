@@ -305,7 +305,9 @@ class Network:
         self.n_classes = _validate.integer("n_classes", n_classes, 2)
         if not isinstance(rule, LearningRule):
             raise TypeError("rule must be a LearningRule (TESS, STLLR, LLS)")
-        rule = rule.for_classes(self.n_classes).for_neuron(neuron)
+        # filtered="auto": the last hidden layer filtered where it can hold one state per synapse
+        last_dense = bool(self.geometries) and self.geometries[-1] is None
+        rule = rule.for_classes(self.n_classes).for_neuron(neuron).for_last_layer(last_dense)
         if rule.timing != "paper" and any(g is not None for g in self.geometries):
             raise ValueError(f"timing={rule.timing!r} is the dense layers' Loihi mapping (Lava's learning engine "
                              "has dense synapses only); a network with Conv layers learns with timing='paper'")

@@ -191,7 +191,7 @@ def test_temporal_lava_runs_the_cli_in_float_and_fixed_point(tmp_path):
         config = json.loads((Path(run["out"]) / "history.json").read_text())["config"]
         filtered = run["method"].startswith("TESS (filtered)")
         assert (config["backend"], config["filtered"], config["fixed_readout"], config["method"]) == (
-            f"lava-{run['numeric']}", filtered, filtered, "local" if filtered else "readout-only")
+            f"lava-{run['numeric']}", "all" if filtered else "auto", filtered, "local" if filtered else "readout-only")
 
 
 def test_online_steps_writes_float_and_fixed_rows(tmp_path):
@@ -308,3 +308,40 @@ def test_temporal_paired_differences_are_per_seed(tmp_path):
     out = subprocess.run(command[:2] + [str(tmp_path / "c")] + command[2:-2], capture_output=True, text=True,
                          timeout=60, cwd=ROOT)
     assert out.returncode != 0 and "two configurations under one name" in out.stderr
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie, not yet reaped by whoever adopted it, counts)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_temporal_worker_ends_when_its_main_process_is_killed():
+    """``temporal.py``'s pool workers watch their main process: killed with no chance to shut
+    its pool down (here SIGKILL), it leaves no worker training on, orphaned."""
+    import os
+    import signal
+    import time
+
+    child = ("import os, sys, time; sys.path.insert(0, sys.argv[1]); import temporal; "
+             "temporal.exit_with_parent(os.getppid(), poll_s=0.1); print(os.getpid(), flush=True); time.sleep(50)")
+    parent = ("import subprocess, sys, time; "
+              f"subprocess.Popen([sys.executable, '-c', {child!r}, sys.argv[1]]); time.sleep(50)")
+    main = subprocess.Popen([sys.executable, "-c", parent, str(ROOT / "benchmarks")], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    try:
+        worker = int(main.stdout.readline())
+        time.sleep(0.5)
+        assert not _gone(worker), "the worker runs while its main process does"
+        os.kill(main.pid, signal.SIGKILL)
+        main.wait(10)
+        deadline = time.monotonic() + 20
+        while not _gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _gone(worker), "the worker outlived its main process"
+    finally:
+        main.kill()

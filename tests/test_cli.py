@@ -125,19 +125,35 @@ def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, built
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("options, want", [((), (False, True)), (("--filtered",), (True, True)),
-                                          (("--filtered", "--fixed-readout"), (True, False)),
-                                          (("--filtered", "--fixed-readout", "--backend", "lava-fixed"),
-                                           (True, False))],
-                         ids=["default", "filtered", "filtered-fixed-readout", "filtered-fixed-readout-lava-fixed"])
-def test_filtered_and_fixed_readout_reach_the_network(options, want, capsys, tmp_path, built):
-    """--filtered gives the network's rule filtered=True, --fixed-readout the network
-    readout_learns=False (both off by default); both are kept in the run's config."""
+@pytest.mark.parametrize("options, want, kept", [
+    ((), ("last", True), "auto"),  # TESS's default, resolved by the network
+    (("--rule", "lls"), (False, True), "none"),
+    (("--filtered",), (True, True), "all"),
+    (("--filtered", "last", "--rule", "stllr-bp"), ("last", True), "last"),
+    (("--filtered", "none"), (False, True), "none"),
+    (("--filtered", "--fixed-readout"), (True, False), "all"),
+    (("--filtered", "--fixed-readout", "--backend", "lava-fixed"), (True, False), "all")],
+    ids=["default", "default-lls", "filtered", "last", "none", "filtered-fixed-readout",
+         "filtered-fixed-readout-lava-fixed"])
+def test_filtered_and_fixed_readout_reach_the_network(options, want, kept, capsys, tmp_path, built):
+    """--filtered [all|last|none|auto] gives the network's rule filtered=True / "last" /
+    False / "auto" (the flag alone: all; left out: the rule's default), --fixed-readout the
+    network readout_learns=False; both are kept in the run's config."""
     code, out, err = run(capsys, *TINY, "--epochs", "1", *options, "--out", tmp_path, "--json")
     assert code == 0, err
     assert built and {(net.rule.filtered, net.readout_learns) for net in built} == {want}
     config = json.loads((tmp_path / "history.json").read_text())["config"]
-    assert (config["filtered"], config["fixed_readout"]) == (want[0], not want[1])
+    assert (config["filtered"], config["fixed_readout"]) == (kept, not want[1])
+
+
+def test_a_checkpoint_before_the_filtered_choices_keeps_its_rule():
+    """A run saved when ``--filtered`` was a flag holds a bool, and one saved before it holds
+    nothing: both rebuild the rule they trained (False: unfiltered, not today's default)."""
+    from lava_local.cli import NETWORK_DEFAULTS, make_rule
+
+    assert make_rule("tess", False).filtered is False and make_rule("tess", True).filtered is True
+    assert make_rule("tess", NETWORK_DEFAULTS["filtered"]).filtered is False
+    assert make_rule("tess").filtered == "auto"
 
 
 @pytest.mark.timeout(180)

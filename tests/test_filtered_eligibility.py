@@ -149,7 +149,7 @@ def test_filtered_last_filters_the_last_hidden_layer_alone(rule, rng):
 
 
 def test_filtered_is_refused_where_it_does_not_apply():
-    with pytest.raises(TypeError, match="a bool or 'last'"):
+    with pytest.raises(TypeError, match="a bool, 'last' or 'auto'"):
         TESS(filtered="first")
     with pytest.raises(ValueError, match="timing='paper'"):
         TESS(filtered="last", timing="loihi")
@@ -168,6 +168,42 @@ def test_filtered_is_refused_where_it_does_not_apply():
     with pytest.raises(ValueError, match="dense and recurrent layers only"):  # the last layer a conv
         LocalTrainer(Network((2, 8, 8), hidden=(Conv(4),), n_classes=4, rule=TESS(filtered="last")))
     LocalTrainer(Network((2, 8, 8), hidden=(Conv(4), 16), n_classes=4, rule=TESS(filtered="last")))  # a dense one
+
+
+def test_filtered_auto_filters_the_last_hidden_layer_where_it_can_hold_the_state(rng):
+    """``filtered="auto"`` (TESS's default): the network resolves it to ``"last"`` where the
+    last hidden layer is dense or recurrent and the rule learns at ``timing="paper"``,
+    ``apply="sample"``, to ``False`` elsewhere; the trainer then learns exactly what
+    ``filtered="last"`` learns, and a layer process on its own is unfiltered."""
+    from lava_local.network import Conv, Recurrent
+    from lava_local.proc.dense_layer import DenseLayer
+
+    assert TESS().filtered == "auto" and STLLR().filtered is False
+    resolved = lambda hidden, n_in=20, **rule: Network(n_in, hidden=hidden, n_classes=4,  # noqa: E731
+                                                       rule=TESS(**rule)).rule.filtered
+    assert resolved((16, 12)) == "last" and resolved((Recurrent(16),)) == "last"
+    assert resolved((Conv(4), 16), n_in=(2, 8, 8)) == "last"
+    assert resolved((Conv(4),), n_in=(2, 8, 8)) is False  # a conv layer holds no state per synapse
+    assert resolved(()) is False
+    assert resolved((16,), timing="loihi") is False and resolved((16,), apply="step") is False
+    assert resolved((16,), filtered=False) is False  # a value given is kept
+
+    x = torch.as_tensor(rng.random((3, 20, 20)) < 0.3, dtype=torch.float64)
+    y = torch.as_tensor(rng.integers(0, 4, 3))
+    default, last, plain = (_grads(LocalTrainer(Network(20, hidden=(16, 12), n_classes=4, rule=TESS(**f), seed=2,
+                                                        **TEMPORAL), device="cpu", dtype=torch.float64), x, y)
+                            for f in ({}, {"filtered": "last"}, {"filtered": False}))
+    for d, w in zip(default, last):
+        assert torch.equal(d, w)
+    assert (default[1] - plain[1]).abs().max() / plain[1].abs().max() > 1e-3  # the last layer is filtered
+
+    with pytest.raises(ValueError, match="give the rule filtered=False"):
+        LocalTrainer(Network(20, hidden=(16,), n_classes=4, rule=TESS()), window=4)
+    LocalTrainer(Network(20, hidden=(16,), n_classes=4, rule=TESS(filtered=False)), window=4)
+    LocalTrainer(Network((2, 8, 8), hidden=(Conv(4),), n_classes=4, rule=TESS()), window=4)  # resolved False
+
+    layer = DenseLayer(weights=np.zeros((8, 6)), steps_per_sample=5, rule=TESS().for_classes(4))
+    assert layer.proc_params["rule"].filtered is False
 
 
 @pytest.mark.timeout(60)

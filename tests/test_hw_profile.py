@@ -97,6 +97,7 @@ def test_fit_check_says_the_filtered_eligibility_is_not_in_the_loihi_mapping():
     hidden = check_fit(Network(40, hidden=(16, 8), rule=TESS(filtered=True))).layers[:-1]
     assert [layer.learning for layer in hidden] == ["chip", "chip"]
     assert all("tag" in layer.reason and "does not build it" in layer.reason for layer in hidden)
-    assert "tag" not in check_fit(Network(40, hidden=(16,))).layers[0].reason
+    assert "tag" not in check_fit(Network(40, hidden=(16,), rule=TESS(filtered=False))).layers[0].reason
+    assert "tag" in check_fit(Network(40, hidden=(16,))).layers[0].reason  # TESS's default: the last layer
     last = check_fit(Network(40, hidden=(16, 8), rule=TESS(filtered="last"))).layers[:-1]
     assert ["tag" in layer.reason for layer in last] == [False, True]  # the last hidden layer's alone

@@ -157,7 +157,7 @@ def test_hand_written_two_layer_graph_imports_and_runs(tmp_path, rng):
     net = import_nir(tmp_path / "hand.nir", dt=dt)
     assert net.hidden == [5] and net.n_classes == 3 and net.readout_gamma == 0.75
     assert net.neuron == LIFParams(gamma=0.5, v_th=1.0, reset="zero")
-    assert type(net.rule) is TESS and net.rule == TESS().for_classes(3).for_neuron(net.neuron)  # the default
+    assert type(net.rule) is TESS and net.rule == TESS().for_classes(3).for_neuron(net.neuron).for_last_layer(True)
     np.testing.assert_array_equal(net.weights[0], 0.5 * w1)
     np.testing.assert_array_equal(net.weights[1], w2)
 

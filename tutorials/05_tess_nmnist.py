@@ -20,8 +20,10 @@ def main() -> None:
     train = NMNISTSubset("train").dense(10, range(150))
     test = NMNISTSubset("test").dense(10, range(40))
     for numeric in ("float", "fixed"):
-        # online (batch 1) settings: unscaled +-1 basis, no non-causal term (see lava_local.rules.TESS)
-        rule = TESS(lr=1e-3, eligibility=EligibilityParams(0.5, 0.2, 1.0, 0.0), signal=SignalParams(basis="square"))
+        # online (batch 1) settings: unscaled +-1 basis, no non-causal term, unfiltered (the
+        # demo's online preset, lava_local.demo)
+        rule = TESS(lr=1e-3, eligibility=EligibilityParams(0.5, 0.2, 1.0, 0.0), signal=SignalParams(basis="square"),
+                    filtered=False)
         net = Network(2312, hidden=(64,), rule=rule, seed=0)
         history = net.fit(train, test, epochs=1, numeric=numeric, progress=False)
         print(f"{numeric:5s}: test accuracy {history.test_accuracy[-1]:.2f} on 40 samples after one pass over "

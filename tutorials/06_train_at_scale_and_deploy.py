@@ -5,7 +5,8 @@ Run:  .venv/bin/python tutorials/06_train_at_scale_and_deploy.py
 1. The same TESS network trained by ``LocalTrainer`` (torch, batches, CPU or GPU) and by
    ``BPTTTrainer`` (the baseline: same neuron, Psi as surrogate gradient); then
    ``LocalTrainer(..., window=5)``, which learns in windows of 5 steps (fewer, larger
-   operations) and computes the same updates.
+   operations) and computes the same updates, for a rule whose eligibility is not filtered
+   (``TESS(filtered=False)``: TESS's default filters the last hidden layer step by step).
 2. The trained weights go back into the ``Network`` and classify in Lava's simulator,
    agreeing with the trainer sample for sample.
 3. ``check_fit`` estimates the Loihi 2 resources; ``export_netx`` writes lava-dl's netx
@@ -42,8 +43,8 @@ def main() -> None:
     x = torch.as_tensor(train[0][:32], dtype=torch.float64)
     y = torch.as_tensor(train[1][:32])
     grads = []
-    for window in (1, 5):
-        net = lava_local.Network(2312, hidden=(128,), rule=lava_local.TESS(), seed=1)
+    for window in (1, 5):  # windows learn from each step's eligibility, unfiltered
+        net = lava_local.Network(2312, hidden=(128,), rule=lava_local.TESS(filtered=False), seed=1)
         windowed = LocalTrainer(net, device="cpu", dtype=torch.float64, window=window)
         windowed.compute_grads(x, y)
         grads.append([p.grad for p in windowed.params])

@@ -37,6 +37,7 @@ def check_learning_layer(rule, neuron, surrogate, basis, size: int, layer: str, 
     if rule.feedback != "local":
         raise ValueError(f"the Lava {layer} learns from its local signal; S-TLLR's 'bp' and 'DFA' "
                          "feedback run in the trainer (lava_local.trainer.LocalTrainer)")
+    rule = rule.for_last_layer(False)  # "auto" (Network resolves it per layer): unfiltered on its own
     if rule.filtered and layer != "DenseLayer":
         raise ValueError(f"filtered=True keeps one eligibility per synapse: the Lava DenseLayer and the trainer's "
                          f"dense and recurrent layers have it, the {layer} does not")

@@ -14,6 +14,7 @@ from lava_local.kernels.layer import (
     conv_layer_forward,
     conv_layer_learn,
     conv_layer_step,
+    conv_learning_signal_pooled,
     dense_layer_filter,
     dense_layer_forward,
     dense_layer_learn,
@@ -98,8 +99,10 @@ class LocalTrainer(TrainerBase):
             raise ValueError(f"window > 1 needs a local learning signal; feedback={net.rule.feedback!r} "
                              "sends each step's signal across layers, so it learns step by step (window=1)")
         if window > 1 and net.rule.filtered:
-            raise ValueError("window > 1 learns from the eligibility of each step; filtered=True filters it "
-                             "step by step (window=1)")
+            raise ValueError(f"window > 1 learns from the eligibility of each step; filtered={net.rule.filtered!r} "
+                             "filters it step by step (window=1). A rule's filtered='auto' (TESS's default) "
+                             "filters the last hidden layer of a network whose last hidden layer is dense or "
+                             "recurrent: give the rule filtered=False to learn in windows")
         if window > 1 and net.rule.timing != "paper":
             raise ValueError(f"window > 1 learns with timing='paper'; timing={net.rule.timing!r} pairs the "
                              "factors through a delay line step by step (window=1)")
@@ -382,9 +385,11 @@ class LocalTrainer(TrainerBase):
                           for s, p in zip(states, inputs)]
             if t < rule.t_l:
                 continue
-            if local:  # under rule.filtered the layer's classifier reads its filtered spikes
-                signals = [learning_signal(s.o if s.o_bar is None else s.o_bar, c, b, self.signal)
-                           for s, c, b in zip(states, layer_targets, self.signal_bases)]
+            if local:  # under rule.filtered the layer's classifier reads its filtered spikes; a conv
+                # layer (never filtered) its pooled spikes, as its layer step does
+                signals = [learning_signal(s.o if s.o_bar is None else s.o_bar, c, b, self.signal) if g is None
+                           else conv_learning_signal_pooled(s.o, c, b, self.signal, g)
+                           for s, c, b, g in zip(states, layer_targets, self.signal_bases, net.geometries)]
             else:
                 error = local_error(readout.u, target, softmax)
                 if rule.feedback == "dfa":

@@ -84,6 +84,8 @@ class DenseLayer(LearningLayerProcess):
     ) -> None:
         w = _validate.finite_array("weights", weights)
         offset = _validate.integer("offset", offset, 0)
+        if isinstance(rule, LearningRule):  # "auto" (Network resolves it per layer): unfiltered on its own
+            rule = rule.for_last_layer(False)
         if getattr(rule, "filtered", False) == "last":
             raise ValueError("filtered='last' names a network's last hidden layer: Network.layer_rule gives each "
                              "layer filtered=True or False; a DenseLayer takes one of those")
