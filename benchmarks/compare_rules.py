@@ -22,7 +22,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   filtered) ``TESS(filtered="last")`` (so for the last hidden layer alone; TESS's default,
   ``filtered="auto"``, is that on these dense networks), TESS (unfiltered)
   ``TESS(filtered=False)`` (TESS's default before), LLS (last layer filtered)
-  ``LLS(filtered="last")``; the read-out starts as
+  ``LLS(filtered="last")`` (LLS's default likewise), LLS (unfiltered) ``LLS(filtered=False)``;
+  the read-out starts as
   ``Network`` starts it by default (at the rule's basis under a local signal: TESS, LLS,
   S-TLLR (local), TESS (filtered), readout-only; at random for S-TLLR and BPTT), "+ basis
   read-out" / "+ random read-out" name the start (``Network(readout_init=...)``), "+ fixed
@@ -61,7 +62,7 @@ METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS 
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
            "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out",
-           "TESS (last layer filtered)", "TESS (unfiltered)", "LLS (last layer filtered)")
+           "TESS (last layer filtered)", "TESS (unfiltered)", "LLS (last layer filtered)", "LLS (unfiltered)")
 #: the read-out's input less its running mean (Network(readout_centred=True), the network's
 #: default) named explicitly, and the papers' read-out on the spikes (readout_centred=False)
 CENTRED_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
@@ -87,7 +88,7 @@ def make(method: str, n_in: int, seed: int):
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True),
              "TESS (last layer filtered)": TESS(filtered="last"), "TESS (unfiltered)": TESS(filtered=False),
-             "LLS (last layer filtered)": LLS(filtered="last")}
+             "LLS (last layer filtered)": LLS(filtered="last"), "LLS (unfiltered)": LLS(filtered=False)}
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
     rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed,

@@ -109,9 +109,9 @@ FILTERED_LOCAL_METHODS = ("TESS (filtered)", "S-TLLR (filtered)", "LLS (filtered
 # traces; each named with the method it filters
 LAST_FILTERED_METHODS = {"TESS (last layer filtered)": "TESS", "S-TLLR (last layer filtered bp)": "S-TLLR (bp)",
                          "S-TLLR (last layer filtered)": "S-TLLR", "LLS (last layer filtered)": "LLS"}
-# a rule whose default filters the last hidden layer (filtered="auto": TESS) with no layer
-# filtered (filtered=False, TESS's default before), each named with the method it changes
-UNFILTERED_METHODS = {"TESS (unfiltered)": "TESS"}
+# a rule whose default filters the last hidden layer (filtered="auto": TESS, LLS) with no
+# layer filtered (filtered=False, the papers' rules), each named with the method it changes
+UNFILTERED_METHODS = {"TESS (unfiltered)": "TESS", "LLS (unfiltered)": "LLS"}
 SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHODS + tuple(LAST_FILTERED_METHODS) \
     + tuple(UNFILTERED_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /

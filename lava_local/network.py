@@ -193,7 +193,10 @@ class Network:
     Parameters
     ----------
     n_in, hidden, n_classes : sizes (``hidden`` may be empty: read-out only)
-    rule : the hidden layers' learning rule (TESS, STLLR or LLS)
+    rule : the hidden layers' learning rule (TESS, STLLR or LLS). :attr:`rule` holds it for
+        this network: with its class count, its pre trace's decay, and ``filtered="auto"``
+        (TESS's and LLS's default) resolved to ``"last"`` or ``False``
+        (:meth:`~lava_local.rules.LearningRule.for_last_layer`)
     frozen : hidden layers keep their random weights (the read-out-only control)
     init_scale : hidden weights ~ N(0, init_scale / sqrt(fan_in)) (a recurrent layer: per
         block, :class:`Recurrent`)

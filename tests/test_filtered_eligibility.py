@@ -18,7 +18,7 @@ from lava_local.kernels import plasticity
 from lava_local.kernels.neuron import LIFParams
 from lava_local.kernels.plasticity import EligibilityParams, filtered_eligibility_step, filtered_update
 from lava_local.network import Network
-from lava_local.rules import STLLR, TESS
+from lava_local.rules import LLS, STLLR, TESS
 from lava_local.trainer import BPTTTrainer, LocalTrainer
 
 pytestmark = pytest.mark.timeout(120)
@@ -171,14 +171,14 @@ def test_filtered_is_refused_where_it_does_not_apply():
 
 
 def test_filtered_auto_filters_the_last_hidden_layer_where_it_can_hold_the_state(rng):
-    """``filtered="auto"`` (TESS's default): the network resolves it to ``"last"`` where the
+    """``filtered="auto"`` (TESS's and LLS's default): the network resolves it to ``"last"`` where the
     last hidden layer is dense or recurrent and the rule learns at ``timing="paper"``,
     ``apply="sample"``, to ``False`` elsewhere; the trainer then learns exactly what
     ``filtered="last"`` learns, and a layer process on its own is unfiltered."""
     from lava_local.network import Conv, Recurrent
     from lava_local.proc.dense_layer import DenseLayer
 
-    assert TESS().filtered == "auto" and STLLR().filtered is False
+    assert TESS().filtered == LLS().filtered == "auto" and STLLR().filtered is False
     resolved = lambda hidden, n_in=20, **rule: Network(n_in, hidden=hidden, n_classes=4,  # noqa: E731
                                                        rule=TESS(**rule)).rule.filtered
     assert resolved((16, 12)) == "last" and resolved((Recurrent(16),)) == "last"

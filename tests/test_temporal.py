@@ -69,7 +69,7 @@ def test_a_layer_driven_silent_is_reported_as_collapse():
     instead of training on. At 1e-3 the same run is healthy."""
     rng = np.random.default_rng(0)
     x, y = spikes(rng, 64, 20, 30), rng.integers(0, 4, 64)
-    unscaled = LLS(signal=SignalParams(basis="sine"))
+    unscaled = LLS(signal=SignalParams(basis="sine"), filtered=False)  # the paper's rule, its signal unscaled
 
     def trainer(lr: float) -> LocalTrainer:
         return LocalTrainer(Network(30, hidden=(16, 8), n_classes=4, rule=unscaled), device="cpu", optimizer="sgd",
