@@ -20,9 +20,9 @@ downloaded) is binned by ``lava_local.data.load_shd`` (100 steps of 10 ms, 700 i
 S-TLLR rows use the library's ``STLLR.shd`` preset (eligibility and learning rate).
 
 Methods, each rule at its library default (``Network`` gives it the set's class count):
-``TESS`` = ``TESS()``, ``S-TLLR`` = ``STLLR()`` (local signal), ``S-TLLR (bp)`` =
-``STLLR(feedback="bp")``, ``LLS`` = ``LLS()``, ``LLS (pre trace)`` = ``LLS.with_pre_trace()``
-(an option of the rule), ``BPTT`` (``BPTTTrainer``), ``read-out only`` (random frozen hidden
+``TESS`` = ``TESS()`` (its last hidden layer filtered, ``filtered="auto"``), ``S-TLLR`` =
+``STLLR()`` (local signal), ``S-TLLR (bp)`` = ``STLLR(feedback="bp")``, ``LLS`` = ``LLS()``
+(filtered as TESS), ``LLS (pre trace)`` = ``LLS.with_pre_trace()`` (an option of the rule), ``BPTT`` (``BPTTTrainer``), ``read-out only`` (random frozen hidden
 layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TESS
 (pwl_softmax)`` (``SignalParams(error=...)``, the errors a neuro-core computes), ``TESS
 (Loihi timing)`` (``TESS(timing="loihi")``, the chip's pairing) and ``TESS (Loihi drain)``
@@ -31,7 +31,10 @@ error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedb
 filtered=True)``: the eligibility filtered by the read-out's leak); ``TESS (filtered)``,
 ``S-TLLR (filtered)`` and ``LLS (filtered)`` (the rule ``.with_(filtered=True)`` under its local
 signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
-eligibility is filtered alike); ``<method> + basis read-out`` and ``<method> + random
+eligibility is filtered alike); ``TESS (last layer filtered)``, ``S-TLLR (last layer
+filtered)``, ``S-TLLR (last layer filtered bp)`` and ``LLS (last layer filtered)`` (the rule
+``.with_(filtered="last")``: the last hidden layer alone); ``TESS (unfiltered)`` and ``LLS
+(unfiltered)`` (``.with_(filtered=False)``, the papers' rules); ``<method> + basis read-out`` and ``<method> + random
 read-out`` (the read-out's start named, ``Network(readout_init=...)``); ``TESS (filtered) +
 fixed read-out``, ``LLS (filtered) + fixed read-out``, ``TESS + fixed read-out`` and ``BPTT +
 fixed read-out`` (the read-out kept at

@@ -100,7 +100,7 @@ class LocalTrainer(TrainerBase):
                              "sends each step's signal across layers, so it learns step by step (window=1)")
         if window > 1 and net.rule.filtered:
             raise ValueError(f"window > 1 learns from the eligibility of each step; filtered={net.rule.filtered!r} "
-                             "filters it step by step (window=1). A rule's filtered='auto' (TESS's default) "
+                             "filters it step by step (window=1). A rule's filtered='auto' (TESS's and LLS's default) "
                              "filters the last hidden layer of a network whose last hidden layer is dense or "
                              "recurrent: give the rule filtered=False to learn in windows")
         if window > 1 and net.rule.timing != "paper":

@@ -84,22 +84,20 @@ class DenseLayer(LearningLayerProcess):
     ) -> None:
         w = _validate.finite_array("weights", weights)
         offset = _validate.integer("offset", offset, 0)
-        if isinstance(rule, LearningRule):  # "auto" (Network resolves it per layer): unfiltered on its own
-            rule = rule.for_last_layer(False)
-        if getattr(rule, "filtered", False) == "last":
-            raise ValueError("filtered='last' names a network's last hidden layer: Network.layer_rule gives each "
-                             "layer filtered=True or False; a DenseLayer takes one of those")
-        if getattr(rule, "filtered", False) != (filter_decay is not None):
-            raise ValueError("a rule with filtered=True needs filter_decay (the read-out's leak), and only such a "
-                             f"rule takes one: got filtered={getattr(rule, 'filtered', None)}, "
-                             f"filter_decay={filter_decay!r}")
-        if filter_decay is not None:
-            filter_decay = _validate.in_unit_interval("filter_decay", filter_decay)
         if w.ndim != 2:
             raise ValueError(f"weights must be a 2-D (n_out, n_in) matrix, got shape {w.shape}")
         n_out, n_in = w.shape
         steps = _validate.integer("steps_per_sample", steps_per_sample, 1)
+        # checked, on this neuron and sample length, and "auto" resolved (unfiltered on its own)
         rule, basis = check_learning_layer(rule, neuron, surrogate, basis, n_out, "DenseLayer", steps)
+        if rule.filtered == "last":
+            raise ValueError("filtered='last' names a network's last hidden layer: Network.layer_rule gives each "
+                             "layer filtered=True or False; a DenseLayer takes one of those")
+        if rule.filtered != (filter_decay is not None):
+            raise ValueError("a rule with filtered=True needs filter_decay (the read-out's leak), and only such a "
+                             f"rule takes one: got filtered={rule.filtered}, filter_decay={filter_decay!r}")
+        if filter_decay is not None:
+            filter_decay = _validate.in_unit_interval("filter_decay", filter_decay)
         fixed = fixed_point_form(lambda: quantize_dense_layer(w, neuron, surrogate, rule, n_out, scale, profile,
                                                               filter_decay))
         super().__init__(
