@@ -106,17 +106,16 @@ METHODS = ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "LLS (pre trace)", "BPTT", "r
 HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)", "TESS (Loihi drain)")
 # where the hidden layers' signal comes from, run only when named: S-TLLR with the
 # read-out's error sent through fixed random matrices (no weight transport) or with the
-# eligibility filtered by the read-out's leak; the local signals of the spikes filtered so
-FILTERED_LOCAL_METHODS = ("TESS (filtered)", "S-TLLR (filtered)", "LLS (filtered)")
-# the last hidden layer alone filtered so (rule.filtered="last"), the layers below at the rule's
-# traces; each named with the method it filters
-LAST_FILTERED_METHODS = {"TESS (last layer filtered)": "TESS", "S-TLLR (last layer filtered bp)": "S-TLLR (bp)",
-                         "S-TLLR (last layer filtered)": "S-TLLR", "LLS (last layer filtered)": "LLS"}
-# a rule whose default filters the last hidden layer (filtered="auto": TESS, LLS) with no
-# layer filtered (filtered=False, the papers' rules), each named with the method it changes
-UNFILTERED_METHODS = {"TESS (unfiltered)": "TESS", "LLS (unfiltered)": "LLS"}
-SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + FILTERED_LOCAL_METHODS + tuple(LAST_FILTERED_METHODS) \
-    + tuple(UNFILTERED_METHODS)
+# eligibility filtered by the read-out's leak; and the rule of a method with its filter set,
+# each named with the method it changes and the value: every layer (filtered=True: the local signals of the spikes filtered so), the last
+# hidden layer alone ("last", the layers below at the rule's traces), or none (False: the
+# papers' rules, where the default filters the last hidden layer, filtered="auto": TESS, LLS)
+FILTER_METHODS = {"TESS (filtered)": ("TESS", True), "S-TLLR (filtered)": ("S-TLLR", True),
+                  "LLS (filtered)": ("LLS", True),
+                  "TESS (last layer filtered)": ("TESS", "last"), "S-TLLR (last layer filtered)": ("S-TLLR", "last"),
+                  "S-TLLR (last layer filtered bp)": ("S-TLLR (bp)", "last"), "LLS (last layer filtered)": ("LLS", "last"),
+                  "TESS (unfiltered)": ("TESS", False), "LLS (unfiltered)": ("LLS", False)}
+SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + tuple(FILTER_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -142,7 +141,8 @@ NAMED_METHODS = (HARDWARE_METHODS + tuple(BASIS_METHODS) + SIGNAL_METHODS + READ
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
-               *BASIS_METHODS, *UNFILTERED_METHODS, "TESS (last layer filtered)", "S-TLLR (last layer filtered bp)") \
+               *BASIS_METHODS, "TESS (unfiltered)", "LLS (unfiltered)", "TESS (last layer filtered)",
+               "S-TLLR (last layer filtered bp)") \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
             for m in ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")) \
     + FIXED_READOUT_METHODS
@@ -163,12 +163,9 @@ def make_rule(method: str, shd: bool = False):
     from lava_local.rules import LLS, STLLR, TESS
 
     method, _ = split_method(method)  # the read-out's start is the network's, not the rule's
-    if method in FILTERED_LOCAL_METHODS:  # an option of the rule, not its default
-        return make_rule(method.removesuffix(" (filtered)"), shd).with_(filtered=True)
-    if method in LAST_FILTERED_METHODS:  # likewise
-        return make_rule(LAST_FILTERED_METHODS[method], shd).with_(filtered="last")
-    if method in UNFILTERED_METHODS:
-        return make_rule(UNFILTERED_METHODS[method], shd).with_(filtered=False)
+    if method in FILTER_METHODS:  # an option of the rule, or the paper's rule where the default differs
+        base, filtered = FILTER_METHODS[method]
+        return make_rule(base, shd).with_(filtered=filtered)
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)

@@ -82,6 +82,7 @@ __all__ = [
     "dense_layer_init",
     "delay_line",
     "dense_layer_step",
+    "layer_local_signal",
     "dense_layer_forward",
     "dense_layer_learn",
     "dense_layer_filter",
@@ -189,8 +190,19 @@ def dense_layer_step(
         state = dense_layer_filter(state, pre, eligibility, filter_decay, in_place)
     if target is None:  # a delay line still applies its waiting factors (and takes zeros)
         return state if state.delay is None else dense_layer_learn(state, pre, state.o * 0, eligibility, in_place)
-    seen = state.o if filter_decay is None else state.o_bar
-    return dense_layer_learn(state, pre, learning_signal(seen, target, basis, signal), eligibility, in_place)
+    return dense_layer_learn(state, pre, layer_local_signal(state, target, basis, signal), eligibility, in_place)
+
+
+def layer_local_signal(state: DenseLayerState, target: Any, basis: Any, signal: SignalParams,
+                       geometry: Optional[ConvGeometry] = None) -> Any:
+    """A layer's local signal ``m`` from its own spikes: a dense (or recurrent) layer's
+    classifier reads its spikes, or its spikes filtered by the read-out's leak where the state
+    holds them (``rule.filtered``, :func:`dense_layer_filter`); a conv layer's (``geometry``)
+    its spikes average-pooled (:func:`conv_learning_signal_pooled`, the shape
+    :func:`conv_layer_learn` takes)."""
+    if geometry is not None:
+        return conv_learning_signal_pooled(state.o, target, basis, signal, geometry)
+    return learning_signal(state.o if state.o_bar is None else state.o_bar, target, basis, signal)
 
 
 def dense_layer_filter(state: DenseLayerState, pre: Any, eligibility: EligibilityParams, decay: float,
@@ -653,7 +665,7 @@ def conv_layer_step(
     if target is None:
         return state
     # pooled: the update spreads it over the pooling windows without copying it
-    m = conv_learning_signal_pooled(state.o, target, basis, signal, geometry)
+    m = layer_local_signal(state, target, basis, signal, geometry)
     return conv_layer_learn(state, pre, m, geometry, eligibility, in_place)
 
 

@@ -14,7 +14,6 @@ from lava_local.kernels.layer import (
     conv_layer_forward,
     conv_layer_learn,
     conv_layer_step,
-    conv_learning_signal_pooled,
     dense_layer_filter,
     dense_layer_forward,
     dense_layer_learn,
@@ -22,12 +21,12 @@ from lava_local.kernels.layer import (
     dense_layer_step,
     layer_integrate,
     layer_learn_window,
+    layer_local_signal,
     readout_step,
 )
 from lava_local.kernels.learning_signal import (
     ProjectedTarget,
     SignalParams,
-    learning_signal,
     local_error,
     one_hot,
     project_target,
@@ -385,10 +384,8 @@ class LocalTrainer(TrainerBase):
                           for s, p in zip(states, inputs)]
             if t < rule.t_l:
                 continue
-            if local:  # under rule.filtered the layer's classifier reads its filtered spikes; a conv
-                # layer (never filtered) its pooled spikes, as its layer step does
-                signals = [learning_signal(s.o if s.o_bar is None else s.o_bar, c, b, self.signal) if g is None
-                           else conv_learning_signal_pooled(s.o, c, b, self.signal, g)
+            if local:  # each layer's classifier reads its (filtered, or pooled) spikes, as its layer step does
+                signals = [layer_local_signal(s, c, b, self.signal, g)
                            for s, c, b, g in zip(states, layer_targets, self.signal_bases, net.geometries)]
             else:
                 error = local_error(readout.u, target, softmax)
