@@ -10,7 +10,8 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
 * accuracy: N-MNIST 1k/100 subset (T = 10) and Fashion-MNIST 60k/10k (direct input,
   T = 6), mean and spread over seeds, with the read-out-only control (random, frozen
   hidden layers); S-TLLR uses the back-propagated instantaneous signal (its paper's
-  default), TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
+  default; ``STLLR(feedback="bp")``, its last hidden layer filtered, ``filtered="auto"``),
+  TESS and LLS their local signals (TESS-B/d: TESS with the basis scaled by
   1/d, as the authors' code does; TESS (unscaled basis): entries +-1; TESS (rate-scaled
   basis): 2 / sqrt(d r), r the layer's firing rate before training; TESS (split basis): the
   square basis with every column split between the classes, basis="square_split"; TESS
@@ -22,7 +23,9 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   filtered) ``TESS(filtered="last")`` (so for the last hidden layer alone; TESS's default,
   ``filtered="auto"``, is that on these dense networks), TESS (unfiltered)
   ``TESS(filtered=False)`` (TESS's default before), LLS (last layer filtered)
-  ``LLS(filtered="last")`` (LLS's default likewise), LLS (unfiltered) ``LLS(filtered=False)``;
+  ``LLS(filtered="last")`` (LLS's default likewise), LLS (unfiltered) ``LLS(filtered=False)``,
+  S-TLLR (last layer filtered) ``STLLR(feedback="bp", filtered="last")`` (S-TLLR's default
+  likewise), S-TLLR (unfiltered) ``STLLR(feedback="bp", filtered=False)`` (the paper's rule);
   the read-out starts as
   ``Network`` starts it by default (at the rule's basis under a local signal: TESS, LLS,
   S-TLLR (local), TESS (filtered), readout-only; at random for S-TLLR and BPTT), "+ basis
@@ -62,7 +65,8 @@ METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS 
            "TESS + basis read-out", "readout-only + basis read-out", "TESS + random read-out",
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
            "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out",
-           "TESS (last layer filtered)", "TESS (unfiltered)", "LLS (last layer filtered)", "LLS (unfiltered)")
+           "TESS (last layer filtered)", "TESS (unfiltered)", "LLS (last layer filtered)", "LLS (unfiltered)",
+           "S-TLLR (last layer filtered)", "S-TLLR (unfiltered)")
 #: the read-out's input less its running mean (Network(readout_centred=True), the network's
 #: default) named explicitly, and the papers' read-out on the spikes (readout_centred=False)
 CENTRED_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
@@ -88,7 +92,9 @@ def make(method: str, n_in: int, seed: int):
              "S-TLLR (filtered)": STLLR(feedback="bp", filtered=True), "S-TLLR (local)": STLLR(),
              "LLS": LLS(), "TESS (filtered)": TESS(filtered=True),
              "TESS (last layer filtered)": TESS(filtered="last"), "TESS (unfiltered)": TESS(filtered=False),
-             "LLS (last layer filtered)": LLS(filtered="last"), "LLS (unfiltered)": LLS(filtered=False)}
+             "LLS (last layer filtered)": LLS(filtered="last"), "LLS (unfiltered)": LLS(filtered=False),
+             "S-TLLR (last layer filtered)": STLLR(feedback="bp", filtered="last"),
+             "S-TLLR (unfiltered)": STLLR(feedback="bp", filtered=False)}
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
     rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed,
@@ -204,14 +210,15 @@ def main() -> None:
         # BPTT and S-TLLR's back-propagated signal go through the weights at every step; the
         # local signals through a C-row basis; the control learns only its read-out.
         base = split_method(method)[0]
-        through_weights = base in ("BPTT", "S-TLLR", "S-TLLR (filtered)", "SLAYER")
+        through_weights = base == "BPTT" or base == "SLAYER" or (base.startswith("S-TLLR")
+                                                                 and not base.startswith("S-TLLR (local)"))
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if base == "readout-only" else macs / 1e6
     if "memory" in parts:
         learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
                     "TESS (split basis)", "TESS (rate-scaled split basis)",
-                    "S-TLLR", "S-TLLR (filtered)", "LLS", "BPTT",
-                    "TESS (filtered)", "TESS (last layer filtered)")
+                    "S-TLLR", "S-TLLR (filtered)", "S-TLLR (last layer filtered)", "S-TLLR (unfiltered)",
+                    "LLS", "BPTT", "TESS (filtered)", "TESS (last layer filtered)", "TESS (unfiltered)")
         for method in [m for m in methods if m in learners]:
             for batch in (int(b) for b in args.memory_batch.split(",")):
                 for steps in (int(s) for s in args.memory_steps.split(",")):

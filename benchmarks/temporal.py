@@ -21,7 +21,8 @@ S-TLLR rows use the library's ``STLLR.shd`` preset (eligibility and learning rat
 
 Methods, each rule at its library default (``Network`` gives it the set's class count):
 ``TESS`` = ``TESS()`` (its last hidden layer filtered, ``filtered="auto"``), ``S-TLLR`` =
-``STLLR()`` (local signal), ``S-TLLR (bp)`` = ``STLLR(feedback="bp")``, ``LLS`` = ``LLS()``
+``STLLR()`` (local signal, unfiltered), ``S-TLLR (bp)`` = ``STLLR(feedback="bp")`` (its last hidden
+layer filtered, as TESS), ``LLS`` = ``LLS()``
 (filtered as TESS), ``LLS (pre trace)`` = ``LLS.with_pre_trace()`` (an option of the rule), ``BPTT`` (``BPTTTrainer``), ``read-out only`` (random frozen hidden
 layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TESS
 (pwl_softmax)`` (``SignalParams(error=...)``, the errors a neuro-core computes), ``TESS
@@ -33,8 +34,8 @@ filtered=True)``: the eligibility filtered by the read-out's leak); ``TESS (filt
 signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
 eligibility is filtered alike); ``TESS (last layer filtered)``, ``S-TLLR (last layer
 filtered)``, ``S-TLLR (last layer filtered bp)`` and ``LLS (last layer filtered)`` (the rule
-``.with_(filtered="last")``: the last hidden layer alone); ``TESS (unfiltered)`` and ``LLS
-(unfiltered)`` (``.with_(filtered=False)``, the papers' rules); ``<method> + basis read-out`` and ``<method> + random
+``.with_(filtered="last")``: the last hidden layer alone); ``TESS (unfiltered)``, ``S-TLLR
+(unfiltered bp)`` and ``LLS (unfiltered)`` (``.with_(filtered=False)``, the papers' rules); ``<method> + basis read-out`` and ``<method> + random
 read-out`` (the read-out's start named, ``Network(readout_init=...)``); ``TESS (filtered) +
 fixed read-out``, ``LLS (filtered) + fixed read-out``, ``TESS + fixed read-out`` and ``BPTT +
 fixed read-out`` (the read-out kept at
@@ -48,8 +49,8 @@ under a local signal, so for TESS, S-TLLR, LLS and read-out only (whose placehol
 TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
 Architectures: ``ff`` = n_in -> 256 -> 128 -> leaky read-out; ``rec`` = S-TLLR's SHD network,
 one recurrent LIF layer of 256 (``Recurrent(256)``: each weight block drawn and stepped at
-its own scale) and the read-out (TESS, S-TLLR (bp), BPTT, read-out only, S-TLLR (filtered bp)
-and TESS (filtered)). The neuron is ``TEMPORAL_NETWORK`` for every set
+its own scale) and the read-out (``REC_METHODS``: every rule at its default, BPTT, read-out
+only and the filter and read-out options). The neuron is ``TEMPORAL_NETWORK`` for every set
 and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
 shuffle), CPU with one thread per run; ``--jobs N`` runs N runs at a time in worker
 processes.
@@ -109,18 +110,20 @@ HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)
 # eligibility filtered by the read-out's leak; and the rule of a method with its filter set,
 # each named with the method it changes and the value: every layer (filtered=True: the local signals of the spikes filtered so), the last
 # hidden layer alone ("last", the layers below at the rule's traces), or none (False: the
-# papers' rules, where the default filters the last hidden layer, filtered="auto": TESS, LLS)
+# papers' rules, where the default filters the last hidden layer, filtered="auto": TESS, LLS,
+# S-TLLR (bp))
 FILTER_METHODS = {"TESS (filtered)": ("TESS", True), "S-TLLR (filtered)": ("S-TLLR", True),
                   "LLS (filtered)": ("LLS", True),
                   "TESS (last layer filtered)": ("TESS", "last"), "S-TLLR (last layer filtered)": ("S-TLLR", "last"),
                   "S-TLLR (last layer filtered bp)": ("S-TLLR (bp)", "last"), "LLS (last layer filtered)": ("LLS", "last"),
-                  "TESS (unfiltered)": ("TESS", False), "LLS (unfiltered)": ("LLS", False)}
+                  "TESS (unfiltered)": ("TESS", False), "S-TLLR (unfiltered bp)": ("S-TLLR (bp)", False),
+                  "LLS (unfiltered)": ("LLS", False)}
 SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + tuple(FILTER_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
 READOUT_METHODS = tuple(f"{m} + {start} read-out" for start in READOUT_STARTS
-                        for m in ("TESS", "S-TLLR", "LLS", "BPTT", "read-out only"))
+                        for m in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS", "BPTT", "read-out only"))
 # the read-out kept at the basis, run only when named (Network(readout_learns=False)): under
 # TESS (filtered) or LLS (filtered) the last hidden layer's local loss is then the network's loss
 FIXED_READOUT_METHODS = tuple(f"{m} + fixed read-out" for m in ("TESS (filtered)", "LLS (filtered)", "TESS", "BPTT"))
@@ -140,8 +143,9 @@ NAMED_METHODS = (HARDWARE_METHODS + tuple(BASIS_METHODS) + SIGNAL_METHODS + READ
                  + CENTRED_READOUT_METHODS)
 ARCHS = ("ff", "rec")
 # the recurrent network runs for these methods only
-REC_METHODS = ("TESS", "S-TLLR (bp)", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
-               *BASIS_METHODS, "TESS (unfiltered)", "LLS (unfiltered)", "TESS (last layer filtered)",
+REC_METHODS = ("TESS", "S-TLLR (bp)", "LLS", "S-TLLR", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
+               *BASIS_METHODS, "TESS (unfiltered)", "LLS (unfiltered)", "S-TLLR (unfiltered bp)",
+               "TESS (last layer filtered)",
                "S-TLLR (last layer filtered bp)") \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
             for m in ("TESS", "S-TLLR (bp)", "BPTT", "read-out only")) \
@@ -169,7 +173,8 @@ def make_rule(method: str, shd: bool = False):
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
-        rule = rule.with_(filtered=method == "S-TLLR (filtered bp)")
+        if method == "S-TLLR (filtered bp)":
+            rule = rule.with_(filtered=True)
     elif method == "LLS":
         rule = LLS()
     elif method == "LLS (pre trace)":  # an option of the rule, not its default

@@ -128,13 +128,14 @@ def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, built
 @pytest.mark.parametrize("options, want, kept", [
     ((), ("last", True), "auto"),  # TESS's default, resolved by the network
     (("--rule", "lls"), ("last", True), "auto"),
-    (("--rule", "stllr"), (False, True), "none"),
+    (("--rule", "stllr"), (False, True), "auto"),  # S-TLLR's local signal: resolved unfiltered
+    (("--rule", "stllr-bp"), ("last", True), "auto"),
     (("--filtered",), (True, True), "all"),
     (("--filtered", "last", "--rule", "stllr-bp"), ("last", True), "last"),
     (("--filtered", "none"), (False, True), "none"),
     (("--filtered", "--fixed-readout"), (True, False), "all"),
     (("--filtered", "--fixed-readout", "--backend", "lava-fixed"), (True, False), "all")],
-    ids=["default", "default-lls", "default-stllr", "filtered", "last", "none", "filtered-fixed-readout",
+    ids=["default", "default-lls", "default-stllr", "default-stllr-bp", "filtered", "last", "none", "filtered-fixed-readout",
          "filtered-fixed-readout-lava-fixed"])
 def test_filtered_and_fixed_readout_reach_the_network(options, want, kept, capsys, tmp_path, built):
     """--filtered [all|last|none|auto] gives the network's rule filtered=True / "last" /

@@ -171,14 +171,14 @@ def test_filtered_is_refused_where_it_does_not_apply():
 
 
 def test_filtered_auto_filters_the_last_hidden_layer_where_it_can_hold_the_state(rng):
-    """``filtered="auto"`` (TESS's and LLS's default): the network resolves it to ``"last"`` where the
+    """``filtered="auto"`` (the rules' default): the network resolves it to ``"last"`` where the
     last hidden layer is dense or recurrent and the rule learns at ``timing="paper"``,
     ``apply="sample"``, to ``False`` elsewhere; the trainer then learns exactly what
     ``filtered="last"`` learns, and a layer process on its own is unfiltered."""
     from lava_local.network import Conv, Recurrent
     from lava_local.proc.dense_layer import DenseLayer
 
-    assert TESS().filtered == LLS().filtered == "auto" and STLLR().filtered is False
+    assert TESS().filtered == LLS().filtered == STLLR().filtered == "auto"
     resolved = lambda hidden, n_in=20, **rule: Network(n_in, hidden=hidden, n_classes=4,  # noqa: E731
                                                        rule=TESS(**rule)).rule.filtered
     assert resolved((16, 12)) == "last" and resolved((Recurrent(16),)) == "last"
@@ -187,6 +187,10 @@ def test_filtered_auto_filters_the_last_hidden_layer_where_it_can_hold_the_state
     assert resolved(()) is False
     assert resolved((16,), timing="loihi") is False and resolved((16,), apply="step") is False
     assert resolved((16,), filtered=False) is False  # a value given is kept
+    # S-TLLR filters under its back-propagated signal only (its unscaled local basis saturates)
+    stllr = lambda feedback: Network(20, hidden=(16, 12), n_classes=4,  # noqa: E731
+                                     rule=STLLR(feedback=feedback)).rule.filtered
+    assert stllr("bp") == "last" and stllr("local") is False and stllr("dfa") is False
 
     x = torch.as_tensor(rng.random((3, 20, 20)) < 0.3, dtype=torch.float64)
     y = torch.as_tensor(rng.integers(0, 4, 3))
