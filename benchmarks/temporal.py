@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/temporal.py [--sets PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1]
         [--methods TESS,S-TLLR,S-TLLR (bp),LLS,LLS (pre trace),BPTT,read-out only] [--arch ff,rec]
         [--epochs 30] [--seeds 3] [--batch 16] [--lr 1e-3 | --lr 1e-3,1e-3,1e-3] [--jobs 1] [--device cpu]
-        [--gamma 0.9] [--readout-gamma 0.9] [--shd-root DIR] [--cache-dir DIR] [--out results]
+        [--recurrent-step S] [--gamma 0.9] [--readout-gamma 0.9] [--shd-root DIR] [--cache-dir DIR]
+        [--out results]
 
 Data: each UEA/UCR set is read out of the aeon 1.6.0 wheel (``load_uea_ucr``; the wheel is
 fetched once with pip into ``--cache-dir``) and delta (level-crossing) encoded, the same rule
@@ -192,14 +193,17 @@ def make_rule(method: str, shd: bool = False):
     return rule
 
 
-def hidden_layers(arch: str) -> Tuple[Any, ...]:
+def hidden_layers(arch: str, recurrent_step: Optional[float] = None) -> Tuple[Any, ...]:
+    """The architecture's hidden layers; ``recurrent_step`` the recurrent block's optimiser
+    step relative to the input block's (``Recurrent(recurrent_step=...)``; ``None``: the
+    network's default, 0: the recurrent weights stay at their start)."""
     from lava_local.network import Recurrent
 
-    return (256, 128) if arch == "ff" else (Recurrent(256),)
+    return (256, 128) if arch == "ff" else (Recurrent(256, recurrent_step=recurrent_step),)
 
 
 def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, network: Dict[str, Any],
-                 lr: float, device: str, shd: bool = False):
+                 lr: float, device: str, shd: bool = False, recurrent_step: Optional[float] = None):
     import torch
 
     from lava_local.network import Network
@@ -207,7 +211,7 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
 
     rule = make_rule(method, shd)
     base, start = split_method(method)
-    net = Network(n_in, hidden=hidden_layers(arch), n_classes=n_classes, rule=rule,
+    net = Network(n_in, hidden=hidden_layers(arch, recurrent_step), n_classes=n_classes, rule=rule,
                   frozen=(base == "read-out only"), seed=seed, **readout_options(start, base), **network)
     torch.manual_seed(seed)
     if shd and method.startswith("S-TLLR"):
@@ -331,7 +335,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
         x_te, y_te = _load(task["paths"]["test"])
         trainer, record["lr"] = make_trainer(task["method"], task["arch"], x_tr.shape[2], task["n_classes"],
                                              task["seed"], task["network"], task["lr"], task["device"],
-                                             task["shd"])
+                                             task["shd"], task.get("recurrent_step"))
         n_hidden = len(trainer.net.hidden)
         record["layer_lr"] = [o.param_groups[0]["lr"] for o in trainer.optimizers]  # what each layer got
         record["readout_init"] = trainer.net.readout_init
@@ -508,7 +512,9 @@ def write_results(out: Path, header: Dict[str, Any], runs: List[Dict[str, Any]],
              f"{header['date']}; {header['args']['seeds']} seed(s), {header['args']['epochs']} epochs, batch "
              f"{header['args']['batch']}, Adam lr {_rates(header['args']['lr'])} per layer; neuron "
              f"gamma {header['network']['gamma']:g}, v_th {header['network']['v_th']:g}, read-out gamma "
-             f"{header['network']['readout_gamma']:g}", "",
+             f"{header['network']['readout_gamma']:g}"
+             + (f"; recurrent block's step {header['args']['recurrent_step']:g} of the input block's"
+                if header["args"].get("recurrent_step") is not None else ""), "",
              "test accuracy, mean ± std over seeds; s/epoch per set in the order of the columns", "",
              "| method | arch | " + " | ".join(set_names) + " | s/epoch (per set) |",
              "|---|---|" + "---|" * len(set_names) + "---|"]
@@ -552,6 +558,10 @@ def main() -> int:
     parser.add_argument("--lr", type=learning_rates, default=1e-3,
                         help="Adam's rate for every layer, or one per layer, comma-separated (the hidden "
                              "layers', then the read-out's; 1e-20 all but freezes a layer)")
+    parser.add_argument("--recurrent-step", type=float, default=None,
+                        help="rec: the recurrent block's optimiser step relative to the input block's "
+                             "(Recurrent(recurrent_step=...); 0 keeps the recurrent weights at their start; "
+                             "default: the network's, the ratio of the blocks' scales)")
     parser.add_argument("--gamma", type=float, default=TEMPORAL_NETWORK["neuron"].gamma,
                         help="hidden neurons' leak (TEMPORAL_NETWORK)")
     parser.add_argument("--readout-gamma", type=float, default=TEMPORAL_NETWORK["readout_gamma"],
@@ -573,6 +583,8 @@ def main() -> int:
             parser.error(f"unknown {label}(s) {unknown}; choose from {', '.join(known)}")
     if args.epochs < 1 or args.seeds < 1 or args.jobs < 1 or args.batch < 1:
         parser.error("--epochs, --seeds, --jobs and --batch must be positive")
+    if args.recurrent_step is not None and not args.recurrent_step >= 0:
+        parser.error("--recurrent-step must be >= 0")
     if isinstance(args.lr, list):
         for arch in archs:
             if len(args.lr) != len(hidden_layers(arch)) + 1:
@@ -605,7 +617,8 @@ def main() -> int:
         print(f"SHD: no data ({missing[SHD].splitlines()[0]})", flush=True)
 
     tasks = [dict(set=name, method=m, arch=a, seed=seed, paths=d["paths"], n_classes=d["n_classes"], shd=d["shd"],
-                  network=network, lr=args.lr, epochs=args.epochs, batch=args.batch, device=args.device)
+                  network=network, lr=args.lr, epochs=args.epochs, batch=args.batch, device=args.device,
+                  recurrent_step=args.recurrent_step)
              for name, d in data.items() for m, a in pairs for seed in range(args.seeds)]
     header = {
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),

@@ -153,6 +153,32 @@ def test_temporal_takes_one_rate_per_layer(tmp_path):
         assert out.returncode == 2 and why in out.stderr, out.stderr[-2000:]
 
 
+def test_temporal_recurrent_step_reaches_the_recurrent_block(tmp_path):
+    """``--recurrent-step 0`` keeps the recurrent network's recurrent weights at their start
+    while its input weights learn; the value is in the table's header, and a negative one
+    is refused before anything runs."""
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np, temporal; "
+             "trainer, _ = temporal.make_trainer('S-TLLR (bp)', 'rec', 6, 3, 0, temporal.TEMPORAL_NETWORK, 1e-2, "
+             "'cpu', recurrent_step=0.0); w = trainer.params[0].detach().clone(); "
+             "rng = np.random.default_rng(0); "
+             "trainer.fit_epoch((rng.random((8, 20, 6)) < 0.4).astype(np.uint8), rng.integers(0, 3, 8), batch_size=4); "
+             "d = (trainer.params[0].detach() - w).abs(); print(float(d[:, :6].max()), float(d[:, 6:].max()))")
+    out = subprocess.run([sys.executable, "-c", child, str(ROOT / "benchmarks")], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    moved_input, moved_recurrent = map(float, out.stdout.split())
+    assert moved_input > 0 and moved_recurrent == 0
+    _toy_wheel(tmp_path)
+    command = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets",
+               "Toy", "--epochs", "1", "--seeds", "1", "--methods", "S-TLLR (bp)", "--arch", "rec",
+               "--out", str(tmp_path)]
+    out = subprocess.run(command + ["--recurrent-step", "0"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "recurrent block's step 0 of the input block's" in (tmp_path / "temporal.md").read_text()
+    out = subprocess.run(command + ["--recurrent-step", "-1"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 2 and "--recurrent-step must be >= 0" in out.stderr, out.stderr[-2000:]
+
+
 def test_temporal_runs_the_basis_options_by_name(tmp_path):
     """The basis options are names ``--methods`` (a comma-separated list) can hold; each
     runs with the basis and scale its name says, recorded with the run."""
