@@ -51,7 +51,9 @@ TESS), at random under S-TLLR (bp)); BPTT's at random, as BPTT baselines start.
 Architectures: ``ff`` = n_in -> 256 -> 128 -> leaky read-out; ``rec`` = S-TLLR's SHD network,
 one recurrent LIF layer of 256 (``Recurrent(256)``: each weight block drawn and stepped at
 its own scale) and the read-out (``REC_METHODS``: every rule at its default, BPTT, read-out
-only and the filter and read-out options). The neuron is ``TEMPORAL_NETWORK`` for every set
+only and the filter and read-out options); named only, ``rec2`` = two recurrent layers, 256
+and 128, for the same methods (``filtered="auto"`` filters the upper one alone). The neuron
+is ``TEMPORAL_NETWORK`` for every set
 and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
 shuffle), CPU with one thread per run; ``--jobs N`` runs N runs at a time in worker
 processes.
@@ -143,6 +145,8 @@ BASIS_METHODS = {"TESS (unscaled basis)": {"scale": None}, "TESS (rate-scaled ba
 NAMED_METHODS = (HARDWARE_METHODS + tuple(BASIS_METHODS) + SIGNAL_METHODS + READOUT_METHODS + FIXED_READOUT_METHODS
                  + CENTRED_READOUT_METHODS)
 ARCHS = ("ff", "rec")
+# run only when named: two recurrent layers, where filtered="auto" filters the upper one alone
+NAMED_ARCHS = ("rec2",)
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "LLS", "S-TLLR", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
                *BASIS_METHODS, "TESS (unfiltered)", "LLS (unfiltered)", "S-TLLR (unfiltered bp)",
@@ -199,7 +203,11 @@ def hidden_layers(arch: str, recurrent_step: Optional[float] = None) -> Tuple[An
     network's default, 0: the recurrent weights stay at their start)."""
     from lava_local.network import Recurrent
 
-    return (256, 128) if arch == "ff" else (Recurrent(256, recurrent_step=recurrent_step),)
+    if arch == "ff":
+        return (256, 128)
+    if arch == "rec2":
+        return (Recurrent(256, recurrent_step=recurrent_step), Recurrent(128, recurrent_step=recurrent_step))
+    return (Recurrent(256, recurrent_step=recurrent_step),)
 
 
 def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, network: Dict[str, Any],
@@ -551,7 +559,8 @@ def main() -> int:
                                      epilog=__doc__.split("\n\n", 2)[2])
     parser.add_argument("--sets", default=DEFAULT_SETS, help="UEA/UCR data sets in the aeon wheel, comma-separated")
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, of: {', '.join(METHODS)}; also {', '.join(NAMED_METHODS)}")
-    parser.add_argument("--arch", default=",".join(ARCHS), help="ff (256-128) and/or rec (recurrent 256)")
+    parser.add_argument("--arch", default=",".join(ARCHS), help="ff (256-128) and/or rec (recurrent 256); also rec2 "
+                        "(recurrent 256, recurrent 128)")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
     parser.add_argument("--batch", type=int, default=16)
@@ -577,7 +586,7 @@ def main() -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     archs = [a.strip() for a in args.arch.split(",") if a.strip()]
     set_names = [s.strip() for s in args.sets.split(",") if s.strip()]
-    for label, chosen, known in (("method", methods, METHODS + NAMED_METHODS), ("arch", archs, ARCHS)):
+    for label, chosen, known in (("method", methods, METHODS + NAMED_METHODS), ("arch", archs, ARCHS + NAMED_ARCHS)):
         unknown = sorted(set(chosen) - set(known))
         if unknown:
             parser.error(f"unknown {label}(s) {unknown}; choose from {', '.join(known)}")
@@ -627,7 +636,8 @@ def main() -> int:
         "args": vars(args) | {"out": str(args.out)},
         "network": {"gamma": network["neuron"].gamma, "v_th": network["neuron"].v_th,
                     "reset": network["neuron"].reset, "readout_gamma": network["readout_gamma"],
-                    "ff": "n_in -> 256 -> 128 -> leaky read-out", "rec": "n_in -> recurrent 256 -> leaky read-out"},
+                    "ff": "n_in -> 256 -> 128 -> leaky read-out", "rec": "n_in -> recurrent 256 -> leaky read-out",
+                    "rec2": "n_in -> recurrent 256 -> recurrent 128 -> leaky read-out"},
         "downsample": UCR_DOWNSAMPLE,
         "rules": {m: dataclasses.asdict(make_rule(m)) for m in methods if m in RULES + NAMED_METHODS
                   and split_method(m)[0] not in ("BPTT", "read-out only")},

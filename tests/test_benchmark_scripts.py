@@ -156,7 +156,8 @@ def test_temporal_takes_one_rate_per_layer(tmp_path):
 def test_temporal_recurrent_step_reaches_the_recurrent_block(tmp_path):
     """``--recurrent-step 0`` keeps the recurrent network's recurrent weights at their start
     while its input weights learn; the value is in the table's header, and a negative one
-    is refused before anything runs."""
+    is refused before anything runs. ``--arch rec2`` runs two recurrent layers, the upper
+    one alone filtered by the rule's default."""
     child = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np, temporal; "
              "trainer, _ = temporal.make_trainer('S-TLLR (bp)', 'rec', 6, 3, 0, temporal.TEMPORAL_NETWORK, 1e-2, "
              "'cpu', recurrent_step=0.0); w = trainer.params[0].detach().clone(); "
@@ -170,11 +171,19 @@ def test_temporal_recurrent_step_reaches_the_recurrent_block(tmp_path):
     assert moved_input > 0 and moved_recurrent == 0
     _toy_wheel(tmp_path)
     command = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets",
-               "Toy", "--epochs", "1", "--seeds", "1", "--methods", "S-TLLR (bp)", "--arch", "rec",
+               "Toy", "--epochs", "1", "--seeds", "1", "--methods", "S-TLLR (bp)", "--arch", "rec2",
                "--out", str(tmp_path)]
     out = subprocess.run(command + ["--recurrent-step", "0"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "recurrent block's step 0 of the input block's" in (tmp_path / "temporal.md").read_text()
+    (run,) = json.loads((tmp_path / "temporal.json").read_text())["runs"]
+    assert run["arch"] == "rec2" and len(run["rates"]) == 2 and not run["error"]
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import temporal; "
+             "trainer, _ = temporal.make_trainer('S-TLLR (bp)', 'rec2', 6, 3, 0, temporal.TEMPORAL_NETWORK, 1e-3, "
+             "'cpu'); print(trainer.net.rule.filtered, trainer.net.recurrent)")
+    out = subprocess.run([sys.executable, "-c", child, str(ROOT / "benchmarks")], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert out.stdout.split(None, 1) == ["last", "[True, True]\n"], out.stderr[-2000:]
     out = subprocess.run(command + ["--recurrent-step", "-1"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 2 and "--recurrent-step must be >= 0" in out.stderr, out.stderr[-2000:]
 
