@@ -210,8 +210,7 @@ def main() -> None:
         # BPTT and S-TLLR's back-propagated signal go through the weights at every step; the
         # local signals through a C-row basis; the control learns only its read-out.
         base = split_method(method)[0]
-        through_weights = base == "BPTT" or base == "SLAYER" or (base.startswith("S-TLLR")
-                                                                 and not base.startswith("S-TLLR (local)"))
+        through_weights = base in ("BPTT", "SLAYER") or net.rule.feedback != "local"
         macs = bptt_signal_macs(net, 10) if through_weights else learning_signal_macs(net, 10)
         rows[method]["signal_MMACs_T10"] = 0.0 if base == "readout-only" else macs / 1e6
     if "memory" in parts:
