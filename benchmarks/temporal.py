@@ -116,12 +116,13 @@ HARDWARE_METHODS = ("TESS (clipped)", "TESS (pwl_softmax)", "TESS (Loihi timing)
 # papers' rules, where the default filters the last hidden layer, filtered="auto": TESS, LLS,
 # S-TLLR (bp))
 FILTER_METHODS = {"TESS (filtered)": ("TESS", True), "S-TLLR (filtered)": ("S-TLLR", True),
+                  "S-TLLR (filtered bp)": ("S-TLLR (bp)", True),
                   "LLS (filtered)": ("LLS", True),
                   "TESS (last layer filtered)": ("TESS", "last"), "S-TLLR (last layer filtered)": ("S-TLLR", "last"),
                   "S-TLLR (last layer filtered bp)": ("S-TLLR (bp)", "last"), "LLS (last layer filtered)": ("LLS", "last"),
                   "TESS (unfiltered)": ("TESS", False), "S-TLLR (unfiltered bp)": ("S-TLLR (bp)", False),
                   "LLS (unfiltered)": ("LLS", False)}
-SIGNAL_METHODS = ("S-TLLR (dfa)", "S-TLLR (filtered bp)") + tuple(FILTER_METHODS)
+SIGNAL_METHODS = ("S-TLLR (dfa)",) + tuple(FILTER_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -176,10 +177,8 @@ def make_rule(method: str, shd: bool = False):
         base, filtered = FILTER_METHODS[method]
         return make_rule(base, shd).with_(filtered=filtered)
     if method.startswith("S-TLLR"):
-        feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa", "S-TLLR (filtered bp)": "bp"}.get(method, "local")
+        feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)
-        if method == "S-TLLR (filtered bp)":
-            rule = rule.with_(filtered=True)
     elif method == "LLS":
         rule = LLS()
     elif method == "LLS (pre trace)":  # an option of the rule, not its default
