@@ -19,6 +19,12 @@ be captured gets its error in the table instead of a time.
 ``--compile`` adds TESS step by step with each layer's step through ``torch.compile``
 (compiled during the warm-up step; its time is not in the figures).
 
+``--only LABELS`` runs the named rows alone (comma-separated, as they appear in the table,
+without " (CUDA graph)"). ``--profile N`` adds, for each row run eagerly, torch.profiler's
+N costliest operations of one training step (device time on a GPU, CPU time on a CPU) and
+the kernel launches of that step, written to ``results/vgg9_profile.txt``: where a step's
+time goes.
+
 ``--width 0.03 --size 16 --batch 1`` keeps VGG-9's sequence of operations with almost no
 arithmetic: the per-operation overhead that bounds small steps on a GPU, measurable on
 a CPU.
@@ -32,6 +38,7 @@ import json
 import statistics
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Callable
 
@@ -114,6 +121,33 @@ def measure(make_trainer: Callable, args, device: torch.device, graph: bool = Fa
     return {"ms_per_step": statistics.median(times) * 1000, "memory_MiB": memory, "operations": operations}
 
 
+def profile_step(make_trainer: Callable, args, limit: int) -> str:
+    """torch.profiler's ``limit`` costliest operations of one training step (after a warm-up
+    step), and on a GPU the number of kernel launches in it."""
+    from torch.profiler import ProfilerActivity, profile
+
+    trainer = make_trainer()
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.random((args.batch, args.steps, 2 * args.size * args.size)) < 0.05,
+                        dtype=torch.float32, device=trainer.device)
+    y = torch.as_tensor(rng.integers(0, 11, args.batch), device=trainer.device)
+    cuda = trainer.device.type == "cuda"
+    trainer.train_step(x, y)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        trainer.train_step(x, y)
+        if cuda:
+            torch.cuda.synchronize()
+    events = prof.key_averages()
+    sort_by = "self_device_time_total" if cuda else "self_cpu_time_total"
+    head = ""
+    if cuda:
+        kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+        busy_ms = sum(e.device_time for e in kernels) / 1000
+        head = f"{len(kernels)} device events (kernels and copies), {busy_ms:.1f} ms of device time\n"
+    return head + events.table(sort_by=sort_by, row_limit=limit)
+
+
 def _shown(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -132,6 +166,10 @@ def main() -> None:
                         help="also TESS step by step with each layer's step through torch.compile")
     parser.add_argument("--width", type=float, default=1.0, help="channel multiplier (1.0: the papers' VGG-9)")
     parser.add_argument("--size", type=int, default=32, help="input height and width")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated row labels to run (BPTT, TESS, TESS window K, TESS compiled)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="also write each eager row's N costliest operations of one step")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -155,7 +193,15 @@ def main() -> None:
 
     if args.compile:
         runs.append(("TESS compiled", compiled_trainer))
+    if args.only:
+        wanted = [label.strip() for label in args.only.split(",")]
+        known = [label for label, _ in runs]
+        unknown = [label for label in wanted if label not in known]
+        if unknown:
+            parser.error(f"--only: unknown rows {unknown}; with these options the rows are {known}")
+        runs = [(label, make) for label, make in runs if label in wanted]
     rows = {}
+    profiles = []
     for label, make in runs:
         for graph in (False, True) if args.graph else (False,):
             key = label + (" (CUDA graph)" if graph else "")
@@ -169,7 +215,16 @@ def main() -> None:
                     raise
                 rows[key] = {"error": f"{type(error).__name__}: {error}"[:300]}
                 print(f"{key}: {rows[key]['error']}", flush=True)
+                traceback.print_exc()
+        if args.profile and label != "TESS compiled":  # compiling again would cost more than it shows
+            try:
+                listing = profile_step(make, args, args.profile)
+            except Exception as error:  # the timings above stand without it
+                listing = f"profiler failed: {type(error).__name__}: {error}"
+            profiles.append(f"## {label}, T = {args.steps}, batch {args.batch}, device {name}\n{listing}")
     args.out.mkdir(parents=True, exist_ok=True)
+    if profiles:
+        (args.out / "vgg9_profile.txt").write_text("\n\n".join(profiles) + "\n")
     (args.out / "vgg9_step.json").write_text(json.dumps(
         {"device": name, "args": vars(args) | {"out": str(args.out)}, "rows": rows}, indent=2))
     lines = [f"VGG-9 (width {args.width}), 2x{args.size}x{args.size}, T = {args.steps}, batch {args.batch}, "
@@ -179,18 +234,21 @@ def main() -> None:
              "|---|---|---|---|---|---|---|"]
     for graph_suffix in ("", " (CUDA graph)"):
         bptt = rows.get("BPTT" + graph_suffix, {})
+        bptt = None if "error" in bptt or not bptt else bptt  # no ratios without a BPTT time (--only)
         for key, row in rows.items():
             if key.endswith(" (CUDA graph)") != bool(graph_suffix):
                 continue
-            if "error" in row or "error" in bptt:
-                lines.append(f"| {key} | {row.get('error', '-')} | | | | | |")
+            if "error" in row:
+                lines.append(f"| {key} | {row['error']} | | | | | |")
                 continue
-            ratio = None if row["memory_MiB"] is None else row["memory_MiB"] / bptt["memory_MiB"]
+            speed_up = None if bptt is None else bptt["ms_per_step"] / row["ms_per_step"]
+            ratio = (None if row["memory_MiB"] is None or bptt is None or not bptt["memory_MiB"]
+                     else row["memory_MiB"] / bptt["memory_MiB"])
             # with a CUDA graph the count is what runs outside the replay: no ratio to BPTT's
-            operations = (None if row["operations"] is None or graph_suffix or not bptt["operations"]
+            operations = (None if row["operations"] is None or graph_suffix or bptt is None or not bptt["operations"]
                           else row["operations"] / bptt["operations"])
             lines.append(f"| {key} | {row['ms_per_step']:.1f} | {_shown(row['memory_MiB'], '.0f')} | "
-                         f"{_shown(row['operations'], 'd')} | {bptt['ms_per_step'] / row['ms_per_step']:.2f}x | "
+                         f"{_shown(row['operations'], 'd')} | {'-' if speed_up is None else f'{speed_up:.2f}x'} | "
                          f"{_shown(ratio, '.2f')} | {_shown(operations, '.2f')} |")
     (args.out / "vgg9_step.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -27,6 +27,33 @@ def test_vgg9_step_writes_its_table(tmp_path):
     assert "| TESS window 3 |" in table and "operations per step" in table
 
 
+def test_vgg9_step_runs_named_rows_and_profiles_them(tmp_path):
+    """``--only`` runs the named rows alone (the table without a BPTT row has no ratios);
+    ``--profile N`` writes each eager row's costliest operations; an unknown row is refused."""
+    script = [sys.executable, str(ROOT / "benchmarks" / "vgg9_step.py"), "--width", "0.03", "--size", "16",
+              "--batch", "2", "--steps", "2", "--windows", "2", "--repeats", "1"]
+    out = subprocess.run(script + ["--only", "TESS window 2", "--profile", "5", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "vgg9_step.json").read_text())
+    assert set(result["rows"]) == {"TESS window 2"}
+    assert "| TESS window 2 |" in (tmp_path / "vgg9_step.md").read_text()
+    listing = (tmp_path / "vgg9_profile.txt").read_text()
+    assert listing.startswith("## TESS window 2, T = 2") and "Self CPU" in listing
+    assert listing.count("\n## ") == 0  # one row, one listing
+    refused = subprocess.run(script + ["--only", "TESS window 3", "--out", str(tmp_path)],
+                             capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert refused.returncode == 2 and "unknown rows ['TESS window 3']" in refused.stderr
+
+
+def test_gpu_figures_script_is_valid_bash():
+    """The GPU script runs only where CUDA is; here its syntax, and the scripts it calls."""
+    script = ROOT / "benchmarks" / "gpu_figures.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    for called in ("vgg9_step.py", "conv_costs.py", "compare_rules.py"):
+        assert f"benchmarks/{called}" in script.read_text() and (ROOT / "benchmarks" / called).exists()
+
+
 def test_learning_memory_writes_the_vgg9_rows(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "learning_memory.py"), "--hidden", "16", "--steps", "5",
