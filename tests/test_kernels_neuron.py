@@ -116,3 +116,20 @@ def test_add_into_writes_in_place_only_where_the_result_fits(xp):
         np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
         np.testing.assert_array_equal(np.asarray(small), [1.0, 2.0, 3.0])  # not written over
     assert add_into(np.float64(2.0), 1.0, 3.0) == 7.0
+
+
+def test_broadcasts_into_agrees_with_numpy_broadcasting(rng):
+    """``broadcasts_into(shape, target)`` is ``np.broadcast_shapes(target, shape) == target``
+    (False where they do not broadcast at all), over random shapes with ones, equal and
+    unequal dimensions, and fewer or more dimensions than the target."""
+    from lava_local.kernels._array import broadcasts_into
+
+    for _ in range(2000):
+        target = tuple(int(d) for d in rng.integers(1, 4, rng.integers(0, 4)))
+        shape = tuple(int(d) for d in rng.integers(1, 4, rng.integers(0, 5)))
+        try:
+            expected = np.broadcast_shapes(target, shape) == target
+        except ValueError:
+            expected = False
+        assert broadcasts_into(shape, target) == expected, (shape, target)
+        assert broadcasts_into(torch.Size(shape), torch.Size(target)) == expected
