@@ -70,7 +70,8 @@ key ``"lava_local"``: on the graph the network's settings (surrogate, read-out l
 rate, seed, fixed-point scale and profile, ...); on every hidden neuron node the layer's
 neuron, its learning rule (class, traces, basis, scale, feedback, every parameter),
 for conv layers the signal's pooling and weight standardisation, and for recurrent layers
-the recurrent block's optimiser step (``Recurrent.recurrent_step``). A conv layer with weight
+the recurrent block's optimiser step where ``Recurrent.recurrent_step`` gave one (without
+one, the importer leaves the trainer its default). A conv layer with weight
 standardisation is exported with the standardised weights (what its forward pass uses) and
 keeps the raw ones in the Conv2d node's metadata (``"lava_local_weight"``) to go on
 learning.
@@ -242,7 +243,8 @@ def _graph(net: Network, dt: float, readout: bool):
             n_ff = w.shape[1] - (w.shape[0] if recurrent else 0)
             append(f"{prefix}.linear", nir.Linear(weight=np.array(w[:, :n_ff], dtype=float)))
             shape = (w.shape[0],)
-            if recurrent:  # how the trainers step its recurrent block (Recurrent.recurrent_step)
+            if recurrent and net.recurrent_step_given[i]:  # a given Recurrent.recurrent_step; without
+                # one the importer resolves the same default (which depends on the trainer's signal)
                 layer["recurrent_step"] = float(net.recurrent_steps[i])
         append(f"{prefix}.lif", _neuron_node(nir, net.neuron.gamma, shape, dt, net.neuron.v_th, layer))
         if recurrent:

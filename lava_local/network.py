@@ -77,13 +77,24 @@ class Recurrent:
 
     The trainers' optimiser steps move the recurrent block by ``recurrent_step`` times what
     they move the input block (``None``: the ratio of the two blocks' initial scales,
-    ``recurrent_gain * sqrt(n_in / size)``). Adam moves every weight by about its learning
+    ``recurrent_gain * sqrt(n_in / size)``; and 0, the recurrent block kept at its start, for
+    a recurrent layer below the last hidden layer of a network that learns from a local
+    signal, :meth:`Network.trainer_recurrent_steps`). Adam moves every weight by about its learning
     rate whatever the weight's scale, so without it a block drawn 6.5 times smaller (256
     neurons, 24 inputs) changes 6.5 times faster relative to its size; a recurrent block
     rebuilt that fast cost TESS 2 to 10 points on six time series sets and BPTT 7 on OSULeaf
     (benchmarks/RESULTS.md, "The recurrent layer's initial weights and its step"). With
     ``recurrent_gain=0`` and ``recurrent_step=None`` the recurrence stays off; give
     ``recurrent_step`` to let it be learned from zero.
+
+    Under a local signal (TESS, LLS, S-TLLR's local signal) a recurrent layer below the last
+    hidden layer learns its own local classifier's task, step by step; its recurrent weights,
+    moved by that loss, pulled two stacked recurrent layers below their own frozen start on
+    OSULeaf (TESS 0.431, LLS 0.466, control 0.577), and kept at their start lifted both by 12
+    points there and 4 to 6 on ACSF1, the other sets unchanged within their spread
+    (benchmarks/RESULTS.md, "Two recurrent layers"). So with ``recurrent_step=None`` such a
+    layer's recurrent block stays at its start; its input block learns. A given
+    ``recurrent_step`` always holds.
     """
 
     size: int
@@ -272,6 +283,9 @@ class Network:
         #: per hidden layer, the recurrent block's optimiser step relative to the input block's
         #: (:class:`Recurrent`; 1 for a layer without one)
         self.recurrent_steps: List[float] = []
+        #: per hidden layer, whether its :class:`Recurrent` gave ``recurrent_step`` (else the
+        #: default, which :meth:`trainer_recurrent_steps` resolves per signal)
+        self.recurrent_step_given: List[bool] = []
         shape = self.in_shape
         sizes = [self.n_in]
         hidden = tuple(hidden)
@@ -298,6 +312,7 @@ class Network:
                 geometry = None
                 shape = (_validate.integer("hidden size", spec, 1),)
             self.recurrent.append(isinstance(spec, Recurrent))
+            self.recurrent_step_given.append(isinstance(spec, Recurrent) and spec.recurrent_step is not None)
             if isinstance(spec, Recurrent):
                 self.recurrent_steps.append(spec.step_ratio(sizes[-1]))
             else:
@@ -412,6 +427,19 @@ class Network:
                 rule.signal.basis_scale(1)  # raises, saying how to measure the rates
             return rule.for_rate(self.signal_sizes[i], 1.0)
         return rule.for_rate(self.signal_sizes[i], self.signal_rates[i])
+
+    def trainer_recurrent_steps(self, local_signal: bool) -> List[float]:
+        """Each hidden layer's recurrent-block step, relative to its input block's, for a
+        trainer: :attr:`recurrent_steps`, except that with ``local_signal`` (each layer
+        learns from its own local loss) a recurrent layer below the last hidden layer whose
+        :class:`Recurrent` gave no ``recurrent_step`` keeps its recurrent block at its
+        start (0; the reason is in :class:`Recurrent`)."""
+        steps = list(self.recurrent_steps)
+        if local_signal:
+            for i in range(len(steps) - 1):
+                if self.recurrent[i] and not self.recurrent_step_given[i]:
+                    steps[i] = 0.0
+        return steps
 
     def layer_filtered(self, i: int) -> bool:
         """Whether hidden layer ``i`` learns with the filtered eligibility (``rule.filtered``:

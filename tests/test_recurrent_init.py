@@ -98,3 +98,46 @@ def test_a_gain_of_zero_keeps_the_recurrence_off_unless_given_a_step():
     assert not np.any(d_rec)
     _, d_rec, _ = adam_steps("local", Recurrent(30, recurrent_gain=0.0, recurrent_step=1.0))
     assert np.median(d_rec[d_rec > 1e-9]) == pytest.approx(1e-3, rel=1e-3)
+
+
+def _stacked_moves(trainer_name, rule, lower, upper=Recurrent(12)):
+    """One training step of ``20 -> lower -> upper -> read-out``; each layer's moves per
+    block, ``[(input block, recurrent block), ...]``."""
+    torch = pytest.importorskip("torch")
+    from lava_local.trainer import BPTTTrainer, LocalTrainer
+
+    net = Network(20, hidden=(lower, upper), n_classes=3, rule=rule, init_scale=3.0, seed=4)
+    trainer = {"local": LocalTrainer, "bptt": BPTTTrainer}[trainer_name](net, device="cpu", dtype=torch.float64, lr=1e-3)
+    x = (np.random.default_rng(0).random((6, 12, 20)) < 0.3).astype(np.float64)
+    before = [p.detach().clone().numpy() for p in trainer.params[:2]]
+    trainer.train_step(torch.as_tensor(x), torch.as_tensor(np.arange(6) % 3))
+    moves = [np.abs(p.detach().numpy() - b) for p, b in zip(trainer.params[:2], before)]
+    return [(d[:, :d.shape[1] - d.shape[0]], d[:, d.shape[1] - d.shape[0]:]) for d in moves]
+
+
+def test_a_lower_recurrent_layer_keeps_its_recurrence_under_a_local_signal():
+    """Under a local signal a recurrent layer below the last hidden layer keeps its recurrent
+    block at its start unless its step is given; its input block learns, and so does the
+    last layer's recurrent block. BPTT and S-TLLR's bp signal (the read-out's error at
+    every layer) learn both layers' recurrent blocks."""
+    from lava_local.rules import LLS, STLLR, TESS
+
+    for rule in (TESS(), LLS(), STLLR()):
+        (low_in, low_rec), (up_in, up_rec) = _stacked_moves("local", rule, Recurrent(16))
+        assert not np.any(low_rec), type(rule).__name__
+        assert np.count_nonzero(low_in) > 100 and np.count_nonzero(up_in) > 50 and np.count_nonzero(up_rec) > 50
+    for trainer_name, rule in (("local", STLLR(feedback="bp")), ("bptt", TESS())):
+        (low_in, low_rec), _ = _stacked_moves(trainer_name, rule, Recurrent(16))
+        assert np.count_nonzero(low_rec) > 100 and np.count_nonzero(low_in) > 100, trainer_name
+    # a given step holds: the recurrent block moves by it (Adam's first step: step * lr)
+    (_, low_rec), _ = _stacked_moves("local", TESS(), Recurrent(16, recurrent_step=0.5))
+    np.testing.assert_allclose(np.median(low_rec[low_rec > 1e-9]), 0.5e-3, rtol=1e-3)
+
+
+def test_trainer_recurrent_steps_resolves_the_default_per_signal():
+    net = Network(20, hidden=(Recurrent(16), 10, Recurrent(12), Recurrent(8, recurrent_step=0.3), Recurrent(6)),
+                  n_classes=3, seed=0)
+    kappa = [0.5 * np.sqrt(20 / 16), 1.0, 0.5 * np.sqrt(10 / 12), 0.3, 0.5 * np.sqrt(8 / 6)]
+    np.testing.assert_allclose(net.trainer_recurrent_steps(local_signal=False), kappa)
+    np.testing.assert_allclose(net.trainer_recurrent_steps(local_signal=True), [0.0, 1.0, 0.0, 0.3, kappa[4]])
+    assert net.recurrent_step_given == [False, False, False, True, False]

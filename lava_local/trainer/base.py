@@ -174,11 +174,17 @@ class TrainerBase:
                 self.optimizer_step(i)
             opt.zero_grad(set_to_none=True)
 
+    #: whether each hidden layer learns from its own local loss (LocalTrainer under a local
+    #: signal), which keeps lower recurrent layers' recurrent blocks at their start by default
+    #: (:meth:`~lava_local.network.Network.trainer_recurrent_steps`)
+    learns_locally: bool = False
+
     def optimizer_step(self, i: int) -> None:
         """Layer ``i``'s optimiser step; a recurrent layer's recurrent block moves by its
         ``recurrent_step`` times that (:class:`~lava_local.network.Recurrent`), so both blocks
         change at one pace relative to their scales."""
-        step = self.net.recurrent_steps[i] if i < len(self.net.recurrent_steps) else 1.0
+        steps = self.net.trainer_recurrent_steps(self.learns_locally)
+        step = steps[i] if i < len(steps) else 1.0
         if step == 1.0:
             self.optimizers[i].step()
             return

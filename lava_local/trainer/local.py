@@ -258,6 +258,12 @@ class LocalTrainer(TrainerBase):
 
         return step
 
+    @property
+    def learns_locally(self) -> bool:
+        """Under a local signal each hidden layer learns from its own local loss; S-TLLR's
+        ``"bp"`` and ``"dfa"`` signals bring the read-out's error to every layer."""
+        return self.net.rule.feedback == "local"
+
     @torch.no_grad()  # nothing here is differentiated (and the states are written over in place)
     def _run(self, x: torch.Tensor, y: Optional[torch.Tensor], learn_hidden: bool):
         if self.net.rule.feedback != "local" or self.net.rule.filtered:
