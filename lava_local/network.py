@@ -90,9 +90,9 @@ class Recurrent:
     Under a local signal (TESS, LLS, S-TLLR's local signal) a recurrent layer below the last
     hidden layer learns its own local classifier's task, step by step; its recurrent weights,
     moved by that loss, pulled two stacked recurrent layers below their own frozen start on
-    OSULeaf (TESS 0.431, LLS 0.466, control 0.577), and kept at their start lifted both by 12
-    points there and 4 to 6 on ACSF1, the other sets unchanged within their spread
-    (benchmarks/RESULTS.md, "Two recurrent layers"). So with ``recurrent_step=None`` such a
+    OSULeaf (TESS 0.431, LLS 0.466, control 0.577); kept at their start, they lift both by 12
+    points there and TESS by 11 on GunPoint (where two of six seeds had fallen to 0.61), the
+    other sets within their spread (6 seeds; benchmarks/RESULTS.md, "Two recurrent layers"). So with ``recurrent_step=None`` such a
     layer's recurrent block stays at its start; its input block learns. A given
     ``recurrent_step`` always holds.
     """
