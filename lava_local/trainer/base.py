@@ -65,6 +65,9 @@ class TrainerBase:
         if not isinstance(net, Network):
             raise TypeError("net must be a lava_local.network.Network")
         self.net = net
+        #: each hidden layer's recurrent-block step relative to its input block's, resolved once
+        #: for this trainer's signal (:meth:`~lava_local.network.Network.trainer_recurrent_steps`)
+        self.recurrent_steps: List[float] = net.trainer_recurrent_steps(self.learns_locally)
         self.device = resolve_device(device)
         self.dtype = dtype
         self.params: List[torch.nn.Parameter] = [
@@ -183,8 +186,7 @@ class TrainerBase:
         """Layer ``i``'s optimiser step; a recurrent layer's recurrent block moves by its
         ``recurrent_step`` times that (:class:`~lava_local.network.Recurrent`), so both blocks
         change at one pace relative to their scales."""
-        steps = self.net.trainer_recurrent_steps(self.learns_locally)
-        step = steps[i] if i < len(steps) else 1.0
+        step = self.recurrent_steps[i] if i < len(self.recurrent_steps) else 1.0
         if step == 1.0:
             self.optimizers[i].step()
             return
