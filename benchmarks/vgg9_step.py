@@ -85,13 +85,18 @@ def graphed_train_step(trainer, x: torch.Tensor, y: torch.Tensor) -> Callable:
     return step
 
 
+def step_inputs(args, device: torch.device):
+    """One batch of the benchmark: 2 x size x size input spikes at 5 % for T steps, 11
+    classes; the same every call (seed 0)."""
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.random((args.batch, args.steps, 2 * args.size * args.size)) < 0.05,
+                        dtype=torch.float32, device=device)
+    return x, torch.as_tensor(rng.integers(0, 11, args.batch), device=device)
+
+
 def measure(make_trainer: Callable, args, device: torch.device, graph: bool = False) -> dict:
     trainer = make_trainer()
-    rng = np.random.default_rng(0)
-    size = args.size
-    x = torch.as_tensor(rng.random((args.batch, args.steps, 2 * size * size)) < 0.05, dtype=torch.float32,
-                        device=trainer.device)
-    y = torch.as_tensor(rng.integers(0, 11, args.batch), device=trainer.device)
+    x, y = step_inputs(args, trainer.device)
     cuda = trainer.device.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     trainer.train_step(x, y)  # warm-up; creates the optimisers' state, outside the measure
@@ -127,10 +132,7 @@ def profile_step(make_trainer: Callable, args, limit: int) -> str:
     from torch.profiler import ProfilerActivity, profile
 
     trainer = make_trainer()
-    rng = np.random.default_rng(0)
-    x = torch.as_tensor(rng.random((args.batch, args.steps, 2 * args.size * args.size)) < 0.05,
-                        dtype=torch.float32, device=trainer.device)
-    y = torch.as_tensor(rng.integers(0, 11, args.batch), device=trainer.device)
+    x, y = step_inputs(args, trainer.device)
     cuda = trainer.device.type == "cuda"
     trainer.train_step(x, y)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])

@@ -58,6 +58,11 @@ class TrainerBase:
     for every layer, or a list with one per layer (hidden layers first, read-out last).
     """
 
+    #: whether each hidden layer learns from its own local loss (LocalTrainer under a local
+    #: signal), which keeps lower recurrent layers' recurrent blocks at their start by default
+    #: (:meth:`~lava_local.network.Network.trainer_recurrent_steps`)
+    learns_locally: bool = False
+
     def __init__(self, net, device: Any = None, dtype: torch.dtype = torch.float32,
                  optimizer: str = "adam", lr: Any = 1e-3) -> None:
         from lava_local.network import Network
@@ -176,11 +181,6 @@ class TrainerBase:
             if p.grad is not None:
                 self.optimizer_step(i)
             opt.zero_grad(set_to_none=True)
-
-    #: whether each hidden layer learns from its own local loss (LocalTrainer under a local
-    #: signal), which keeps lower recurrent layers' recurrent blocks at their start by default
-    #: (:meth:`~lava_local.network.Network.trainer_recurrent_steps`)
-    learns_locally: bool = False
 
     def optimizer_step(self, i: int) -> None:
         """Layer ``i``'s optimiser step; a recurrent layer's recurrent block moves by its
