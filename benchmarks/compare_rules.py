@@ -18,7 +18,10 @@ v_th 0.6, triangular Psi as BPTT's surrogate), Adam 1e-3 per layer, batch 32:
   (rate-scaled split basis): both); SLAYER is lava-dl's
   BPTT on the same layer sizes (CUBA neurons with the same decay and threshold, reset to zero); S-TLLR
   (filtered) is ``STLLR(feedback="bp", filtered=True)``, S-TLLR (local) the rule's default
-  ``STLLR()``, TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
+  ``STLLR()`` (its last hidden layer filtered, at TESS's basis scale), S-TLLR (local
+  unfiltered) ``STLLR(filtered=False)`` (its local signal's default before, every layer at the
+  +-1 basis), S-TLLR (local basis over sqrt(d)) ``STLLR(signal=SignalParams(scale="1/sqrt(d)"))``
+  (TESS's scale on every layer), TESS (filtered) ``TESS(filtered=True)`` (its local signal on the spikes
   filtered by the read-out's leak, the eligibility filtered alike), TESS (last layer
   filtered) ``TESS(filtered="last")`` (so for the last hidden layer alone; TESS's default,
   ``filtered="auto"``, is that on these dense networks), TESS (unfiltered)
@@ -66,7 +69,8 @@ METHODS = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS 
            "readout-only + random read-out", "LLS + random read-out", "S-TLLR (local)",
            "S-TLLR (local) + random read-out", "TESS (filtered)", "TESS (filtered) + fixed read-out",
            "TESS (last layer filtered)", "TESS (unfiltered)", "LLS (last layer filtered)", "LLS (unfiltered)",
-           "S-TLLR (last layer filtered)", "S-TLLR (unfiltered)")
+           "S-TLLR (last layer filtered)", "S-TLLR (unfiltered)", "S-TLLR (local unfiltered)",
+           "S-TLLR (local basis over sqrt(d))")
 #: the read-out's input less its running mean (Network(readout_centred=True), the network's
 #: default) named explicitly, and the papers' read-out on the spikes (readout_centred=False)
 CENTRED_METHODS = tuple(f"{m} + {kind} read-out" for kind in ("centred", "plain")
@@ -94,7 +98,9 @@ def make(method: str, n_in: int, seed: int):
              "TESS (last layer filtered)": TESS(filtered="last"), "TESS (unfiltered)": TESS(filtered=False),
              "LLS (last layer filtered)": LLS(filtered="last"), "LLS (unfiltered)": LLS(filtered=False),
              "S-TLLR (last layer filtered)": STLLR(feedback="bp", filtered="last"),
-             "S-TLLR (unfiltered)": STLLR(feedback="bp", filtered=False)}
+             "S-TLLR (unfiltered)": STLLR(feedback="bp", filtered=False),
+             "S-TLLR (local unfiltered)": STLLR(filtered=False),
+             "S-TLLR (local basis over sqrt(d))": STLLR(signal=SignalParams(scale="1/sqrt(d)"))}
     method, start = split_method(method)  # the read-out's start (benchmarks/method_labels.py)
     rule = rules.get(method, TESS())
     net = Network(n_in, hidden=(512, 256), rule=rule, frozen=(method == "readout-only"), seed=seed,
@@ -217,6 +223,7 @@ def main() -> None:
         learners = ("TESS", "TESS-B/d", "TESS-B/sqrt(d)", "TESS (unscaled basis)", "TESS (rate-scaled basis)",
                     "TESS (split basis)", "TESS (rate-scaled split basis)",
                     "S-TLLR", "S-TLLR (filtered)", "S-TLLR (last layer filtered)", "S-TLLR (unfiltered)",
+                    "S-TLLR (local)", "S-TLLR (local unfiltered)",
                     "LLS", "BPTT", "TESS (filtered)", "TESS (last layer filtered)", "TESS (unfiltered)")
         for method in [m for m in methods if m in learners]:
             for batch in (int(b) for b in args.memory_batch.split(",")):

@@ -22,21 +22,26 @@ S-TLLR rows use the library's ``STLLR.shd`` preset (eligibility and learning rat
 
 Methods, each rule at its library default (``Network`` gives it the set's class count):
 ``TESS`` = ``TESS()`` (its last hidden layer filtered, ``filtered="auto"``), ``S-TLLR`` =
-``STLLR()`` (local signal, unfiltered), ``S-TLLR (bp)`` = ``STLLR(feedback="bp")`` (its last hidden
-layer filtered, as TESS), ``LLS`` = ``LLS()``
+``STLLR()`` (local signal; its last hidden layer filtered, as TESS, and at TESS's basis scale,
+``SignalParams(filtered_scale="1/sqrt(d)")``), ``S-TLLR (bp)`` = ``STLLR(feedback="bp")`` (its
+last hidden layer filtered, as TESS), ``LLS`` = ``LLS()``
 (filtered as TESS), ``LLS (pre trace)`` = ``LLS.with_pre_trace()`` (an option of the rule), ``BPTT`` (``BPTTTrainer``), ``read-out only`` (random frozen hidden
 layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TESS
 (pwl_softmax)`` (``SignalParams(error=...)``, the errors a neuro-core computes), ``TESS
 (Loihi timing)`` (``TESS(timing="loihi")``, the chip's pairing) and ``TESS (Loihi drain)``
 (``TESS(timing="loihi", drain=True)``); ``S-TLLR (dfa)`` (``STLLR(feedback="dfa")``: the read-out's
 error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedback="bp",
-filtered=True)``: the eligibility filtered by the read-out's leak); ``TESS (filtered)``,
+filtered=True)``: the eligibility filtered by the read-out's leak); ``S-TLLR (basis over
+sqrt(d))`` (S-TLLR's local signal at TESS's scale on every layer, not on its filtered last one
+only); ``TESS (filtered)``,
 ``S-TLLR (filtered)`` and ``LLS (filtered)`` (the rule ``.with_(filtered=True)`` under its local
 signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
 eligibility is filtered alike); ``TESS (last layer filtered)``, ``S-TLLR (last layer
 filtered)``, ``S-TLLR (last layer filtered bp)`` and ``LLS (last layer filtered)`` (the rule
 ``.with_(filtered="last")``: the last hidden layer alone); ``TESS (unfiltered)``, ``S-TLLR
-(unfiltered bp)`` and ``LLS (unfiltered)`` (``.with_(filtered=False)``, the papers' rules); ``<method> + basis read-out`` and ``<method> + random
+(unfiltered)`` (S-TLLR's local signal before ``filtered="auto"`` filtered it: every layer at the
++-1 basis), ``S-TLLR (unfiltered bp)`` and ``LLS (unfiltered)`` (``.with_(filtered=False)``, the
+papers' rules); ``<method> + basis read-out`` and ``<method> + random
 read-out`` (the read-out's start named, ``Network(readout_init=...)``); ``TESS (filtered) +
 fixed read-out``, ``LLS (filtered) + fixed read-out``, ``TESS + fixed read-out`` and ``BPTT +
 fixed read-out`` (the read-out kept at
@@ -121,8 +126,10 @@ FILTER_METHODS = {"TESS (filtered)": ("TESS", True), "S-TLLR (filtered)": ("S-TL
                   "TESS (last layer filtered)": ("TESS", "last"), "S-TLLR (last layer filtered)": ("S-TLLR", "last"),
                   "S-TLLR (last layer filtered bp)": ("S-TLLR (bp)", "last"), "LLS (last layer filtered)": ("LLS", "last"),
                   "TESS (unfiltered)": ("TESS", False), "S-TLLR (unfiltered bp)": ("S-TLLR (bp)", False),
-                  "LLS (unfiltered)": ("LLS", False)}
-SIGNAL_METHODS = ("S-TLLR (dfa)",) + tuple(FILTER_METHODS)
+                  "LLS (unfiltered)": ("LLS", False), "S-TLLR (unfiltered)": ("S-TLLR", False)}
+# S-TLLR's local signal with TESS's basis scale on every layer, not only on its filtered last one
+STLLR_SCALED = "S-TLLR (basis over sqrt(d))"
+SIGNAL_METHODS = ("S-TLLR (dfa)", STLLR_SCALED) + tuple(FILTER_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -151,6 +158,7 @@ NAMED_ARCHS = ("rec2",)
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "LLS", "S-TLLR", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
                *BASIS_METHODS, "TESS (unfiltered)", "LLS (unfiltered)", "S-TLLR (unfiltered bp)",
+               "S-TLLR (unfiltered)", STLLR_SCALED,
                "TESS (last layer filtered)",
                "S-TLLR (last layer filtered bp)") \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
@@ -176,6 +184,9 @@ def make_rule(method: str, shd: bool = False):
     if method in FILTER_METHODS:  # an option of the rule, or the paper's rule where the default differs
         base, filtered = FILTER_METHODS[method]
         return make_rule(base, shd).with_(filtered=filtered)
+    if method == STLLR_SCALED:
+        rule = make_rule("S-TLLR", shd)
+        return rule.with_(signal=dataclasses.replace(rule.signal, scale="1/sqrt(d)"))
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)

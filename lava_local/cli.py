@@ -174,7 +174,7 @@ def _network_options() -> argparse.ArgumentParser:
                         "spikes, filtered by the read-out's leak (one state per synapse; dense and recurrent "
                         "layers): all (filtered=True; the flag alone), last (the last hidden layer), none, "
                         "or auto (the last hidden layer where it can hold it). Default: the rule's own "
-                        "(auto for every rule; stllr's local signal resolves it to none)")
+                        "(auto for every rule)")
     g.add_argument("--rate-scale", action="store_true", default=None,
                    help="the local signal's basis scaled by 2 / sqrt(d r) per layer, r the layer's firing rate "
                         "measured before training (SignalParams(scale='rate'); tess, lls, stllr; an option "

@@ -416,10 +416,14 @@ class Network:
         ``learning=False`` (or a frozen network): a run where nothing learns, which never uses
         the signal, may build an uncalibrated network (the scale then stands at ``k / sqrt(d)``).
         A rule with ``filtered="last"`` gives the layer ``filtered=True`` or ``False``
-        (:meth:`layer_filtered`)."""
+        (:meth:`layer_filtered`); a filtered layer under a local signal takes the signal's
+        ``filtered_scale`` (:meth:`SignalParams.for_filtered
+        <lava_local.kernels.learning_signal.SignalParams.for_filtered>`)."""
         rule = self.rule
         if rule.filtered == "last":
             rule = rule.with_(filtered=self.layer_filtered(i))
+        if rule.filtered is True and rule.feedback == "local":  # its classifier reads filtered spikes
+            rule = rule.with_(signal=rule.signal.for_filtered())
         if rule.signal.scale != "rate":
             return rule
         if self.signal_rates is None:

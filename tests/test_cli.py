@@ -128,7 +128,7 @@ def test_readout_init_reaches_the_network(options, want, capsys, tmp_path, built
 @pytest.mark.parametrize("options, want, kept", [
     ((), ("last", True), "auto"),  # TESS's default, resolved by the network
     (("--rule", "lls"), ("last", True), "auto"),
-    (("--rule", "stllr"), (False, True), "auto"),  # S-TLLR's local signal: resolved unfiltered
+    (("--rule", "stllr"), ("last", True), "auto"),
     (("--rule", "stllr-bp"), ("last", True), "auto"),
     (("--filtered",), (True, True), "all"),
     (("--filtered", "last", "--rule", "stllr-bp"), ("last", True), "last"),

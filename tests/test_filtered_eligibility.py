@@ -78,12 +78,12 @@ def test_the_filter_written_out_element_by_element(rng, backend, monkeypatch):
     np.testing.assert_allclose(dw, want, rtol=1e-12)
 
 
-def _local_loss_gradients(net, x, y):
+def _local_loss_gradients(net, x, y, scale):
     """Each hidden layer's gradient of its own summed local loss
-    ``sum_t mean_b CE(s B o_bar[t], y)``, ``o_bar[t] = gamma_ro o_bar[t-1] + o[t]``, by
-    autograd through ``u[t] = gamma (u[t-1] - v_th o[t-1]) + W x[t]`` (reset detached; the
-    spike's surrogate gradient is BPTT's), each layer's input taken as given (a local rule
-    credits no layer below)."""
+    ``sum_t mean_b CE(s B o_bar[t], y)``, ``o_bar[t] = gamma_ro o_bar[t-1] + o[t]``, ``s =
+    scale(d)``, by autograd through ``u[t] = gamma (u[t-1] - v_th o[t-1]) + W x[t]`` (reset
+    detached; the spike's surrogate gradient is BPTT's), each layer's input taken as given (a
+    local rule credits no layer below)."""
     from lava_local.kernels.basis import make_basis
     from lava_local.trainer.bptt import _Spike
 
@@ -93,7 +93,7 @@ def _local_loss_gradients(net, x, y):
     for w0 in net.weights[:-1]:
         w = torch.tensor(w0, dtype=torch.float64, requires_grad=True)
         basis = torch.tensor(make_basis(signal.basis, net.n_classes, w.shape[0]), dtype=torch.float64)
-        basis = basis * signal.basis_scale(w.shape[0])
+        basis = basis * scale(w.shape[0])
         u = o = o_bar = torch.zeros(x.shape[0], w.shape[0], dtype=torch.float64)
         loss, out = 0.0, []
         for t in range(x.shape[1]):
@@ -113,12 +113,13 @@ def _local_loss_gradients(net, x, y):
 def test_filtered_local_signal_is_the_gradient_of_each_layers_own_local_loss(rule, rng):
     """S-TLLR's causal eligibility (pre trace decaying as the membrane) filtered by the
     read-out's leak, met by the local signal of the spikes filtered alike: each of two hidden
-    layers learns the gradient of its own per-step local loss; without the filter it does not."""
+    layers learns the gradient of its own per-step local loss, its classifier at the basis
+    over sqrt(d) (S-TLLR's ``filtered_scale``); without the filter it does not."""
     assert rule.feedback == "local" and rule.eligibility.alpha_post == 0
     x = torch.as_tensor(rng.random((3, 30, 20)) < 0.3, dtype=torch.float64)
     y = torch.as_tensor(rng.integers(0, 4, 3))
     make = lambda r: Network(20, hidden=(16, 12), n_classes=4, rule=r, init_scale=3.0, seed=1, **TEMPORAL)  # noqa: E731
-    want = _local_loss_gradients(make(rule), x, y)
+    want = _local_loss_gradients(make(rule), x, y, scale=lambda d: d ** -0.5)
     got = _grads(LocalTrainer(make(rule), device="cpu", dtype=torch.float64), x, y)
     plain = _grads(LocalTrainer(make(rule.with_(filtered=False)), device="cpu", dtype=torch.float64), x, y)
     for i, w in enumerate(want):
@@ -187,10 +188,10 @@ def test_filtered_auto_filters_the_last_hidden_layer_where_it_can_hold_the_state
     assert resolved(()) is False
     assert resolved((16,), timing="loihi") is False and resolved((16,), apply="step") is False
     assert resolved((16,), filtered=False) is False  # a value given is kept
-    # S-TLLR filters under its back-propagated signal only (its unscaled local basis saturates)
+    # S-TLLR filters under its back-propagated and local signals; its DFA signal's filter is unmeasured
     stllr = lambda feedback: Network(20, hidden=(16, 12), n_classes=4,  # noqa: E731
                                      rule=STLLR(feedback=feedback)).rule.filtered
-    assert stllr("bp") == "last" and stllr("local") is False and stllr("dfa") is False
+    assert stllr("bp") == "last" and stllr("local") == "last" and stllr("dfa") is False
 
     x = torch.as_tensor(rng.random((3, 20, 20)) < 0.3, dtype=torch.float64)
     y = torch.as_tensor(rng.integers(0, 4, 3))
@@ -329,3 +330,47 @@ def test_the_fixed_point_filtered_step_tracks_the_float_one():
     assert np.abs(fix.e_bar / eligibility_unit - flt.e_bar).max() < 0.15 * np.abs(flt.e_bar).max()
     assert errors[False] > 0.01  # the integer pre trace's floor decay: about 10 % here
     assert errors[True] < 1.5 * errors[False]
+
+
+def test_stllr_local_signal_gives_its_filtered_last_layer_the_readouts_scale():
+    """``STLLR()``: the layers below the last learn from the +-1 basis, the last hidden layer,
+    filtered by default, from the basis over sqrt(d), which is where the read-out starts (its
+    local loss is then that of the read-out at its start); the trainer's bases written out.
+    Unfiltered, every layer stays at +-1; ``filtered=True`` puts every layer at 1/sqrt(d); TESS
+    and LLS, whose ``filtered_scale`` is their scale, are unchanged."""
+    from lava_local.interchange import rule_config, rule_from_config
+    from lava_local.kernels.basis import make_basis
+
+    def bases(rule):
+        net = Network(20, hidden=(16, 12), n_classes=4, rule=rule, seed=1)
+        return net, LocalTrainer(net, device="cpu", dtype=torch.float64).signal_bases
+
+    square = [torch.as_tensor(make_basis("square", 4, d), dtype=torch.float64) for d in (16, 12)]
+    net, got = bases(STLLR())
+    assert net.rule.filtered == "last"
+    torch.testing.assert_close(got[0], square[0], rtol=0, atol=0)
+    torch.testing.assert_close(got[1], square[1] / 12 ** 0.5, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(net.weights[-1], got[1].numpy(), rtol=1e-15)  # the read-out's start
+    for rule, scales in ((STLLR(filtered=False), (1.0, 1.0)), (STLLR(filtered=True), (16 ** -0.5, 12 ** -0.5)),
+                         (TESS(), (16 ** -0.5, 12 ** -0.5))):
+        for g, b, s in zip(bases(rule)[1], square, scales):
+            torch.testing.assert_close(g, b * s, rtol=1e-15, atol=0)
+    for g, d in zip(bases(LLS())[1], (16, 12)):  # LLS's sine basis keeps its 1/sqrt(d) on both layers
+        torch.testing.assert_close(g, torch.as_tensor(make_basis("sine", 4, d), dtype=torch.float64) / d ** 0.5,
+                                   rtol=1e-15, atol=0)
+    assert rule_from_config(rule_config(STLLR())) == STLLR()  # checkpoints and NIR files keep it
+
+
+def test_filtered_scale_is_validated_and_resolved():
+    from lava_local.kernels.learning_signal import SignalParams
+
+    signal = SignalParams(scale=None, filtered_scale="1/sqrt(d)")
+    assert signal.for_filtered().basis_scale(64) == 0.125 and signal.basis_scale(64) == 1.0
+    assert SignalParams(scale="1/d").for_filtered() == SignalParams(scale="1/d")  # "scale": kept
+    assert SignalParams(filtered_scale=0.5).for_filtered().basis_scale(64) == 0.5
+    with pytest.raises(ValueError, match="scale='rate'"):
+        SignalParams(filtered_scale="rate")
+    with pytest.raises(ValueError, match="filtered_scale"):
+        SignalParams(filtered_scale=-1.0)
+    with pytest.raises((TypeError, ValueError), match="filtered_scale"):
+        SignalParams(filtered_scale="1/d^2")

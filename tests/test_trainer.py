@@ -195,13 +195,14 @@ def test_stllr_dfa_trains_and_lava_rejects_nonlocal_feedback(rng):
 
 def test_recurrent_layer_is_a_dense_layer_on_input_and_its_own_last_spikes(rng):
     """S-TLLR's SHD network: a recurrent LIF layer sees [o_pre[t], o[t-1]]; the local rule
-    treats the fed-back spikes as pre-synaptic input. Checked by hand against the kernel."""
+    treats the fed-back spikes as pre-synaptic input. Checked by hand against the kernel (the
+    unfiltered one: the filtered eligibility has its own tests)."""
     from lava_local.kernels.basis import make_basis
     from lava_local.kernels.layer import dense_layer_init, dense_layer_step
     from lava_local.kernels.learning_signal import one_hot
     from lava_local.network import Recurrent
 
-    net = Network(20, hidden=(Recurrent(12),), rule=STLLR.shd(), init_scale=3.0, seed=3)
+    net = Network(20, hidden=(Recurrent(12),), rule=STLLR.shd(filtered=False), init_scale=3.0, seed=3)
     assert net.weights[0].shape == (12, 32)
     trainer = LocalTrainer(net, device="cpu", dtype=torch.float64)
     x = (rng.random((1, 15, 20)) < 0.3).astype(float)
@@ -300,7 +301,7 @@ def test_windowed_updates_equal_step_by_step_updates(window, kind, rng):
         make = lambda: Network((2, 8, 8), hidden=(Conv(4, kernel=3, padding=1, pool=2, pool_out=2), 12),  # noqa: E731
                                rule=TESS(filtered=False), init_scale=3.0, seed=9)  # windows: unfiltered
     else:  # S-TLLR's SHD layout, learning from step 2 on (inputs before the window are traces)
-        make = lambda: Network(128, hidden=(Recurrent(12), 10), rule=STLLR.shd(t_l=2),  # noqa: E731
+        make = lambda: Network(128, hidden=(Recurrent(12), 10), rule=STLLR.shd(t_l=2, filtered=False),  # noqa: E731
                                init_scale=3.0, seed=9)
     x, y = torch.as_tensor(frames, dtype=torch.float64), torch.as_tensor(labels)
     plain = LocalTrainer(make(), device="cpu", dtype=torch.float64)

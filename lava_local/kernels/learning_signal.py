@@ -91,6 +91,10 @@ ERRORS = ("softmax", "identity", "clipped", "pwl_softmax")
 SCALES = ("1/d", "1/sqrt(d)", "rate")
 """The named basis scales :class:`SignalParams` accepts besides ``None`` and a number."""
 
+AS_SCALE = "scale"
+"""``SignalParams(filtered_scale=AS_SCALE)`` (the default): a layer that reads filtered
+spikes keeps the signal's ``scale``."""
+
 RATE_FLOOR = 1e-3
 """The least rate ``scale="rate"`` divides by: a layer silent on the calibration samples
 gets the scale of one spike per neuron in 1,000 steps, not an infinite one."""
@@ -119,6 +123,15 @@ class SignalParams:
     The rate is the network's to measure (:meth:`~lava_local.network.Network.calibrate_signal`);
     :meth:`for_rate` turns this signal into one layer's, with that number as its scale.
 
+    ``filtered_scale``: the scale of a layer whose local classifier reads its spikes filtered
+    by the read-out's leak (``LearningRule.filtered`` under a local signal,
+    :meth:`for_filtered`); ``"scale"`` (the default) keeps ``scale``. Filtered spikes are up to
+    ``1 / (1 - gamma_ro)`` times the instantaneous ones, and such a layer's classifier is, at
+    the network's default, the read-out's start (the basis over ``sqrt(d)``): S-TLLR's local
+    signal keeps the +-1 basis on the layers below and gives the filtered last layer
+    ``"1/sqrt(d)"`` (benchmarks/RESULTS.md, "S-TLLR's local signal: the filtered last layer at
+    the read-out's scale"). Any scale but ``"rate"``.
+
     ``error``: the local error, one of :data:`ERRORS` (module docstring). ``clip``: the
     range ``(lo, hi)`` of the ``"clipped"`` error's prediction, in logit units (after the
     basis scale and the temperature; the target's range (0, 1) by default). ``pwl_width``:
@@ -135,6 +148,7 @@ class SignalParams:
     clip: Tuple[float, float] = (0.0, 1.0)
     pwl_width: float = 2.0
     rate_gain: float = 2.0
+    filtered_scale: Any = AS_SCALE
 
     def __post_init__(self) -> None:
         if self.n_classes is not None:
@@ -143,6 +157,10 @@ class SignalParams:
             raise ValueError(f"unknown basis kind {self.basis!r}; choose one of {', '.join(BASIS_KINDS)}")
         if self.scale is not None and self.scale not in SCALES:
             _validate.positive("scale", self.scale)
+        if self.filtered_scale == "rate":
+            raise ValueError("filtered_scale='rate' is not measured per layer: give scale='rate' for every layer")
+        if self.filtered_scale not in (AS_SCALE, None) + SCALES:
+            _validate.positive("filtered_scale", self.filtered_scale)
         _validate.positive("rate_gain", self.rate_gain)
         _validate.positive("temperature", self.temperature)
         if self.error not in ERRORS:
@@ -168,6 +186,13 @@ class SignalParams:
         if self.scale == "1/sqrt(d)":
             return 1.0 / size**0.5
         return float(self.scale)
+
+    def for_filtered(self) -> "SignalParams":
+        """This signal for a layer whose classifier reads filtered spikes: ``filtered_scale``
+        as its scale, unless that is ``"scale"`` (then this signal itself)."""
+        if self.filtered_scale == AS_SCALE:
+            return self
+        return replace(self, scale=self.filtered_scale, filtered_scale=AS_SCALE)
 
     def for_rate(self, size: int, rate: float) -> "SignalParams":
         """This signal for a layer of ``size`` signal inputs firing at ``rate`` (spikes per
