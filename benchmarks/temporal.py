@@ -23,8 +23,8 @@ S-TLLR rows use the library's ``STLLR.shd`` preset (eligibility and learning rat
 Methods, each rule at its library default (``Network`` gives it the set's class count):
 ``TESS`` = ``TESS()`` (its last hidden layer filtered, ``filtered="auto"``), ``S-TLLR`` =
 ``STLLR()`` (local signal; its last hidden layer filtered, as TESS, and at TESS's basis scale,
-``SignalParams(filtered_scale="1/sqrt(d)")``), ``S-TLLR (bp)`` = ``STLLR(feedback="bp")`` (its
-last hidden layer filtered, as TESS), ``LLS`` = ``LLS()``
+``SignalParams(filtered_scale="1/sqrt(d)")``, the layers below at the +-1 basis), ``S-TLLR
+(bp)`` = ``STLLR(feedback="bp")`` (its last hidden layer filtered, as TESS), ``LLS`` = ``LLS()``
 (filtered as TESS), ``LLS (pre trace)`` = ``LLS.with_pre_trace()`` (an option of the rule), ``BPTT`` (``BPTTTrainer``), ``read-out only`` (random frozen hidden
 layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TESS
 (pwl_softmax)`` (``SignalParams(error=...)``, the errors a neuro-core computes), ``TESS

@@ -177,8 +177,8 @@ def _network_options() -> argparse.ArgumentParser:
                         "(auto for every rule)")
     g.add_argument("--rate-scale", action="store_true", default=None,
                    help="the local signal's basis scaled by 2 / sqrt(d r) per layer, r the layer's firing rate "
-                        "measured before training (SignalParams(scale='rate'); tess, lls, stllr; an option "
-                        "for sparse layers)")
+                        "measured before training (SignalParams(scale='rate'); tess, lls, stllr, whose filtered "
+                        "last layer keeps the basis over sqrt(d); an option for sparse layers)")
     g.add_argument("--fixed-readout", action="store_true", default=None,
                    help="keep the read-out at its start (Network(readout_learns=False)); at the basis and "
                         "with --filtered, the last hidden layer's local loss is the network's loss")
