@@ -12,8 +12,10 @@ library's default steps per sample spread over the sample's T steps, 1e-2 / T fo
 1e-2 / T for the read-out; ``--lr`` and ``--readout-lr`` set steps per time step instead).
 Methods: ``TESS`` (the default rule: its last hidden layer filtered, ``filtered="auto"``),
 ``TESS (unfiltered)`` (``--filtered none``), ``TESS
-(filtered)`` (``--filtered``), ``+ fixed read-out`` (``--fixed-readout``) and ``read-out only``
-(``--method readout-only``). Writes ``<out>/temporal_lava.{md,json}``: test accuracy after the
+(filtered)`` (``--filtered``), ``+ fixed read-out`` (``--fixed-readout``), ``read-out only``
+(``--method readout-only``), ``S-TLLR`` (``--rule stllr``: its local signal at its default,
+the last hidden layer filtered at the read-out's scale) and ``S-TLLR (unfiltered)`` (``--rule
+stllr --filtered none``, its default before). Writes ``<out>/temporal_lava.{md,json}``: test accuracy after the
 last epoch, mean +- std over seeds, and seconds per epoch, per method and numeric.
 """
 from __future__ import annotations
@@ -33,7 +35,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = {"TESS": [], "TESS (unfiltered)": ["--filtered", "none"], "TESS (filtered)": ["--filtered"],
            "TESS (filtered) + fixed read-out":
-           ["--filtered", "--fixed-readout"], "read-out only": ["--method", "readout-only"]}
+           ["--filtered", "--fixed-readout"], "read-out only": ["--method", "readout-only"],
+           "S-TLLR": ["--rule", "stllr"], "S-TLLR (unfiltered)": ["--rule", "stllr", "--filtered", "none"]}
 
 
 def command(task: Dict[str, Any], args: argparse.Namespace, out: Path) -> List[str]:
@@ -85,7 +88,8 @@ def table(records: List[Dict[str, Any]], sets: List[str], methods: List[str], nu
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default="PickupGestureWiimoteZ", help="UEA/UCR sets, comma-separated")
-    parser.add_argument("--methods", default=",".join(m for m in METHODS if m != "TESS (filtered)"),
+    parser.add_argument("--methods", default=",".join(m for m in METHODS if m != "TESS (filtered)"
+                                                      and not m.startswith("S-TLLR")),
                         help=f"comma-separated, of: {', '.join(METHODS)}")
     parser.add_argument("--numerics", default="float,fixed", help="float and/or fixed")
     parser.add_argument("--epochs", type=int, default=10)
