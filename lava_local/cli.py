@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"save DIR/{CHECKPOINT_NAME} after every epoch (trainer backend)")
     g.add_argument("--resume", action="store_true",
                    help=f"continue from DIR/{CHECKPOINT_NAME}; network and data options left out are "
-                        "taken from it")
+                        "taken from it, the learning rule as the network resolved it")
     g.add_argument("--out", type=Path, default=Path("results/cli"), help="output folder (default results/cli)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     g.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -367,6 +367,10 @@ def _fill(args: argparse.Namespace, stored: Dict[str, Any], defaults: Dict[str, 
 
 def _resolve_options(args: argparse.Namespace, stored: Optional[Dict[str, Any]] = None) -> None:
     stored = stored or {}
+    if stored and all(getattr(args, key, None) is None for key in ("rule", "filtered", "rate_scale")):
+        # the rule the checkpoint trained with, as its network resolved it: a library default
+        # changed since (``filtered="auto"``, the signal's scales) does not change a resumed run
+        args.rule_config = stored.get("rule_config") or _legacy_rule_config(stored)
     _fill(args, stored, NETWORK_DEFAULTS)
     _fill(args, stored, DATA_DEFAULTS)
     for key in ("steps", "gamma", "readout_gamma", "limit", "test_npz"):
@@ -496,6 +500,21 @@ def make_rule(name: str, filtered: Union[str, bool, None] = None, rate_scale: bo
     return rule.with_(filtered=filtered if isinstance(filtered, bool) else FILTERED_CHOICES[filtered])
 
 
+def _legacy_rule_config(stored: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The rule of a checkpoint written before the resolved rule was kept (``rule_config``),
+    where the library's default has changed since: S-TLLR's local signal (``--rule stllr``)
+    resolved ``"auto"`` to unfiltered and kept the +-1 basis on a filtered layer. ``None``
+    where the options rebuild the rule it trained with."""
+    from lava_local.interchange import rule_config
+    from lava_local.kernels.learning_signal import AS_SCALE
+
+    if stored.get("rule") != "stllr":
+        return None
+    filtered = stored.get("filtered", NETWORK_DEFAULTS["filtered"])
+    rule = make_rule("stllr", "none" if filtered == "auto" else filtered, bool(stored.get("rate_scale")))
+    return rule_config(rule.with_(signal=replace(rule.signal, filtered_scale=AS_SCALE)))
+
+
 def filtered_choice(name: str) -> str:
     """The ``--filtered`` choice of rule ``name``'s library default."""
     value = make_rule(name).filtered
@@ -511,7 +530,13 @@ def build_network(args: argparse.Namespace, data: Dataset, lava: bool = False):
     from lava_local.kernels.neuron import LIFParams
     from lava_local.network import Network
 
-    rule = make_rule(args.rule, args.filtered, args.rate_scale)
+    stored_rule = getattr(args, "rule_config", None)  # a resumed run's (_resolve_options)
+    if stored_rule is not None:
+        from lava_local.interchange import rule_from_config
+
+        rule = rule_from_config(stored_rule)
+    else:
+        rule = make_rule(args.rule, args.filtered, args.rate_scale)
     extra = {}
     if lava and args.lr is not None:
         rule = rule.with_(lr=args.lr)
@@ -696,6 +721,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train with the trainer or in Lava; write history.json and plots; print a summary."""
+    from lava_local.interchange import rule_config
+
     log = _logger(args)
     lava = args.backend.startswith("lava-")
     stored: Dict[str, Any] = {}
@@ -737,8 +764,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     log(f"{data.description}; network {data.n_in} -> {' -> '.join(map(str, net.hidden)) or '(none)'} -> "
         f"{data.n_classes}, {learning}, backend {args.backend}")
     args.out.mkdir(parents=True, exist_ok=True)
-    config = dict(_config(args), backend=args.backend, epochs=epochs, lr=lr, readout_lr=readout_lr,
-                  **({} if lava else {"batch_size": args.batch_size}))
+    config = dict(_config(args), rule_config=rule_config(net.rule), backend=args.backend, epochs=epochs, lr=lr,
+                  readout_lr=readout_lr, **({} if lava else {"batch_size": args.batch_size}))
     trainer_info: Dict[str, Any] = {"notes": []}
     trainer, generator, first, previous = None, None, 0, []
     if not lava:

@@ -198,6 +198,63 @@ def test_the_readout_is_centred_by_default_plain_on_request_and_a_fixed_readout_
     assert code == 2 and "--fixed-readout keeps it at its start" in err
 
 
+def _rewrite_cli_config(path: Path, change) -> None:
+    """Edit the options the CLI kept in a checkpoint (``change(config)`` in place)."""
+    import torch
+
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    change(payload["extra"]["cli"])
+    torch.save(payload, path)
+
+
+@pytest.mark.timeout(240)
+def test_a_resumed_run_keeps_the_rule_its_network_trained_with(capsys, tmp_path, built):
+    """The checkpoint keeps the network's rule as the network resolved it; a resumed run, an
+    eval and a deploy rebuild that rule, not the library's default of the day. A checkpoint
+    from before the rule was kept, of ``--rule stllr`` with ``--filtered auto``, resumes as
+    S-TLLR's local signal was then: unfiltered, its basis at +-1."""
+    from dataclasses import replace as replace_field
+
+    from lava_local.interchange import rule_config
+
+    code, _, err = run(capsys, *TINY, "--rule", "stllr", "--epochs", "1", "--out", tmp_path / "a",
+                       "--checkpoint", tmp_path / "ckpt")
+    assert code == 0, err
+    trained = built[-1].rule
+    assert (trained.filtered, trained.signal.filtered_scale) == ("last", "1/sqrt(d)")
+    kept = json.loads((tmp_path / "a" / "history.json").read_text())["config"]["rule_config"]
+    assert kept == json.loads(json.dumps(rule_config(trained)))
+
+    # the kept rule, not one rebuilt from the options: change it in the file and resume
+    changed = replace_field(trained, eligibility=replace_field(trained.eligibility, alpha_post=0.5))
+    _rewrite_cli_config(tmp_path / "ckpt" / "last.pt", lambda c: c.update(rule_config=rule_config(changed)))
+    built.clear()
+    code, _, err = run(capsys, "train", "--checkpoint", tmp_path / "ckpt", "--resume", "--epochs", "2", "--out",
+                       tmp_path / "b", "--no-progress")
+    assert code == 0, err
+    assert built and {net.rule for net in built} == {changed}
+    built.clear()
+    code, _, err = run(capsys, "eval", "--checkpoint", tmp_path / "ckpt", "--json")
+    assert code == 0, err
+    assert {net.rule for net in built} == {changed}
+
+    # written before the rule was kept: "auto" was unfiltered under S-TLLR's local signal
+    _rewrite_cli_config(tmp_path / "ckpt" / "last.pt", lambda c: c.pop("rule_config"))
+    built.clear()
+    code, _, err = run(capsys, "train", "--checkpoint", tmp_path / "ckpt", "--resume", "--epochs", "3", "--out",
+                       tmp_path / "c", "--no-progress")
+    assert code == 0, err
+    legacy = {net.rule for net in built}
+    assert len(legacy) == 1 and legacy.pop().filtered is False
+    assert json.loads((tmp_path / "c" / "history.json").read_text())["config"]["rule_config"]["filtered"] is False
+    # options given on resume still rebuild the rule from them
+    built.clear()
+    code, _, err = run(capsys, "train", "--checkpoint", tmp_path / "ckpt", "--resume", "--epochs", "3",
+                       "--filtered", "last", "--out", tmp_path / "d", "--no-progress")
+    assert code == 0, err
+    assert {(net.rule.filtered, net.rule.signal.filtered_scale) for net in built} == {("last", "1/sqrt(d)")}
+
+
 @pytest.mark.timeout(240)
 def test_resume_continues_at_epoch_two_as_an_uninterrupted_run(trained, capsys, tmp_path):
     _, out, ckpt = trained
