@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/temporal.py [--sets PickupGestureWiimoteZ,BasicMotions,OSULeaf,ACSF1]
         [--methods TESS,S-TLLR,S-TLLR (bp),LLS,LLS (pre trace),BPTT,read-out only] [--arch ff,rec]
-        [--epochs 30] [--seeds 3] [--batch 16] [--lr 1e-3 | --lr 1e-3,1e-3,1e-3] [--jobs 1] [--device cpu]
+        [--epochs 30] [--seeds 3] [--first-seed 0] [--batch 16] [--lr 1e-3 | --lr 1e-3,1e-3,1e-3] [--jobs 1]
+        [--device cpu]
         [--recurrent-step S] [--gamma 0.9] [--readout-gamma 0.9] [--shd-root DIR] [--cache-dir DIR]
         [--out results]
 
@@ -411,6 +412,11 @@ def _rates(lr: Union[float, List[float]]) -> str:
     return " / ".join(f"{r:g}" for r in lr) if isinstance(lr, list) else f"{lr:g}"
 
 
+def _seed_range(args: Dict[str, Any]) -> str:
+    first, n = args.get("first_seed", 0), args["seeds"]
+    return f"{n} seed(s)" if first == 0 else f"{n} seed(s), {first}-{first + n - 1}"
+
+
 def _fmt(value: Optional[float], digits: int = 3) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
@@ -527,7 +533,7 @@ def write_results(out: Path, header: Dict[str, Any], runs: List[Dict[str, Any]],
     present = [n for n in set_names if n not in missing]
     lines = [f"command: `{header['command']}`", "",
              f"machine: {header['cpu_count']} CPUs ({header['machine']}), device {header['args']['device']}, "
-             f"{header['date']}; {header['args']['seeds']} seed(s), {header['args']['epochs']} epochs, batch "
+             f"{header['date']}; {_seed_range(header['args'])}, {header['args']['epochs']} epochs, batch "
              f"{header['args']['batch']}, Adam lr {_rates(header['args']['lr'])} per layer; neuron "
              f"gamma {header['network']['gamma']:g}, v_th {header['network']['v_th']:g}, read-out gamma "
              f"{header['network']['readout_gamma']:g}"
@@ -572,7 +578,10 @@ def main() -> int:
     parser.add_argument("--arch", default=",".join(ARCHS), help="ff (256-128) and/or rec (recurrent 256); also rec2 "
                         "(recurrent 256, recurrent 128)")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1 (from --first-seed on)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="the first seed: --first-seed 6 --seeds 4 runs seeds 6-9, to add seeds to earlier runs "
+                             "(temporal_paired.py pairs the folders)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=learning_rates, default=1e-3,
                         help="Adam's rate for every layer, or one per layer, comma-separated (the hidden "
@@ -602,6 +611,8 @@ def main() -> int:
             parser.error(f"unknown {label}(s) {unknown}; choose from {', '.join(known)}")
     if args.epochs < 1 or args.seeds < 1 or args.jobs < 1 or args.batch < 1:
         parser.error("--epochs, --seeds, --jobs and --batch must be positive")
+    if args.first_seed < 0:
+        parser.error("--first-seed must be 0 or more")
     if args.recurrent_step is not None and not args.recurrent_step >= 0:
         parser.error("--recurrent-step must be >= 0")
     if isinstance(args.lr, list):
@@ -638,7 +649,8 @@ def main() -> int:
     tasks = [dict(set=name, method=m, arch=a, seed=seed, paths=d["paths"], n_classes=d["n_classes"], shd=d["shd"],
                   network=network, lr=args.lr, epochs=args.epochs, batch=args.batch, device=args.device,
                   recurrent_step=args.recurrent_step)
-             for name, d in data.items() for m, a in pairs for seed in range(args.seeds)]
+             for name, d in data.items() for m, a in pairs
+             for seed in range(args.first_seed, args.first_seed + args.seeds)]
     header = {
         "command": shlex.join([Path(sys.executable).name, *sys.argv]),
         "cpu_count": os.cpu_count(), "machine": f"{platform.machine()} {platform.processor() or platform.system()}",

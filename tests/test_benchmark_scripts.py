@@ -161,6 +161,60 @@ def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
     assert "| set | arch | BPTT | S-TLLR (bp) gap | TESS gap |" in table and "| Toy | rec |" in table
 
 
+def test_temporal_first_seed_adds_the_seeds_a_longer_run_has(tmp_path):
+    """``--first-seed 1 --seeds 1`` runs seed 1 alone, equal to seed 1 of ``--seeds 2``."""
+    _toy_wheel(tmp_path)
+    base = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
+            "--epochs", "2", "--methods", "TESS", "--arch", "ff"]
+    runs = {}
+    for name, seeds in (("both", ["--seeds", "2"]), ("second", ["--seeds", "1", "--first-seed", "1"])):
+        out = subprocess.run(base + seeds + ["--out", str(tmp_path / name)], capture_output=True, text=True,
+                             timeout=300, cwd=ROOT)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        runs[name] = json.loads((tmp_path / name / "temporal.json").read_text())["runs"]
+    assert [r["seed"] for r in runs["both"]] == [0, 1] and [r["seed"] for r in runs["second"]] == [1]
+    for key in ("accuracy", "train_accuracy"):
+        assert runs["second"][0][key] == runs["both"][1][key]
+    assert runs["both"][0]["train_accuracy"] != runs["both"][1]["train_accuracy"]  # seeds differ
+    assert "1 seed(s), 1-1" in (tmp_path / "second" / "temporal.md").read_text()
+
+
+@pytest.mark.timeout(400)
+def test_gradient_alignment_probes_without_changing_the_training(tmp_path):
+    """``gradient_alignment.py`` trains as ``temporal.py`` does (the same final accuracy for
+    the same seed) while it probes; on the feed-forward network S-TLLR (bp)'s last hidden
+    layer, filtered by the read-out's leak, is BPTT's gradient (cosine 1, every sign agrees),
+    its first layer only close to it; a recurrent layer is reported by block."""
+    _toy_wheel(tmp_path)
+    common = ["--cache-dir", str(tmp_path), "--sets", "Toy", "--epochs", "2", "--seeds", "1",
+              "--methods", "S-TLLR (bp)"]
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gradient_alignment.py"), *common,
+                          "--arch", "ff,rec", "--probe-epochs", "0,1,2", "--out", str(tmp_path / "a")],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "temporal.py"), *common, "--arch", "ff,rec",
+                          "--out", str(tmp_path / "t")], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    aligned = json.loads((tmp_path / "a" / "alignment.json").read_text())
+    trained = {r["arch"]: r["accuracy"] for r in json.loads((tmp_path / "t" / "temporal.json").read_text())["runs"]}
+    assert {r["arch"]: r["accuracy"] for r in aligned["runs"]} == trained
+    rows = aligned["rows"]
+    assert {(r["arch"], r["layer"], r["block"]) for r in rows} == {
+        ("ff", 0, "all"), ("ff", 1, "all"), ("rec", 0, "in"), ("rec", 0, "rec")}
+    assert {r["epoch"] for r in rows} == {0, 1, 2}
+    for r in rows:
+        assert -1.0 <= r["cos_epoch"] <= 1.0 + 1e-5 and 0.0 <= r["sign_agree"] <= 1.0 and r["norm_ratio"] > 0
+        if (r["arch"], r["layer"]) == ("ff", 1):
+            assert r["cos_epoch"] == pytest.approx(1.0, abs=1e-4) and r["sign_agree"] > 0.99
+        if (r["arch"], r["layer"]) == ("ff", 0):
+            assert 0.3 < r["cos_epoch"] < 0.9999
+    assert "| Toy | S-TLLR (bp) | rec | 0 (rec) |" in (tmp_path / "a" / "alignment.md").read_text()
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gradient_alignment.py"), *common,
+                          "--methods", "BPTT", "--out", str(tmp_path / "b")], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert out.returncode == 2 and "learns with a rule" in out.stderr
+
+
 def test_temporal_takes_one_rate_per_layer(tmp_path):
     """``--lr`` per layer reaches each layer's optimiser; a list that does not fit the
     network, or a rate that is not positive, is refused before anything runs."""
