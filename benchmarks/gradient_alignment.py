@@ -214,8 +214,15 @@ def main() -> int:
         if arch not in temporal.ARCHS + temporal.NAMED_ARCHS:
             parser.error(f"unknown --arch {arch!r}: ff, rec or rec2")
     args.out.mkdir(parents=True, exist_ok=True)
-    data = {name: temporal.encode_uea_ucr(name, args.cache_dir, args.out / "encoded")
-            for name in (s.strip() for s in args.sets.split(",")) if name}
+    data = {}
+    for name in (s.strip() for s in args.sets.split(",")):
+        if not name:
+            continue
+        try:
+            data[name] = temporal.encode_uea_ucr(name, args.cache_dir, args.out / "encoded")
+        except (FileNotFoundError, ValueError) as error:  # no wheel (and pip failed), or no such set
+            print(error, file=sys.stderr)
+            return 2
     runs = []
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     total = len(data) * len(methods) * len(archs) * len(seeds)

@@ -213,6 +213,10 @@ def test_gradient_alignment_probes_without_changing_the_training(tmp_path):
                           "--methods", "BPTT", "--out", str(tmp_path / "b")], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)
     assert out.returncode == 2 and "learns with a rule" in out.stderr
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gradient_alignment.py"), *common,
+                          "--sets", "NoSuchSet", "--out", str(tmp_path / "c")], capture_output=True, text=True,
+                         timeout=120, cwd=ROOT)
+    assert out.returncode == 2 and "NoSuchSet" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_temporal_takes_one_rate_per_layer(tmp_path):
