@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/gradient_alignment.py [--sets OSULeaf] [--methods "S-TLLR (bp)"]
         [--arch ff,rec] [--seeds 3] [--first-seed 0] [--epochs 30] [--probe-epochs 0,1,15,30]
-        [--batch 16] [--cache-dir DIR] [--out results/alignment]
+        [--batch 16] [--encoding delta|delta+rate] [--cache-dir DIR] [--out results/alignment]
 
 A rule that learns locally in time (S-TLLR, TESS, LLS) follows eligibility traces where BPTT
 follows the gradient of the read-out's loss through every layer and step. This program trains
@@ -191,6 +191,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (or is fetched to with pip)")
+    parser.add_argument("--encoding", choices=("delta", "delta+rate"), default=None,
+                        help="the sets' code, as temporal.py's --encoding (default: the library's standard)")
     parser.add_argument("--out", type=Path, default=Path("results/alignment"))
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -219,7 +221,7 @@ def main() -> int:
         if not name:
             continue
         try:
-            data[name] = temporal.encode_uea_ucr(name, args.cache_dir, args.out / "encoded")
+            data[name] = temporal.encode_uea_ucr(name, args.cache_dir, args.out / "encoded", args.encoding)
         except (FileNotFoundError, ValueError) as error:  # no wheel (and pip failed), or no such set
             print(error, file=sys.stderr)
             return 2

@@ -4,7 +4,8 @@
         [--methods TESS,S-TLLR,S-TLLR (bp),LLS,LLS (pre trace),BPTT,read-out only] [--arch ff,rec]
         [--epochs 30] [--seeds 3] [--first-seed 0] [--batch 16] [--lr 1e-3 | --lr 1e-3,1e-3,1e-3] [--jobs 1]
         [--device cpu]
-        [--recurrent-step S] [--gamma 0.9] [--readout-gamma 0.9] [--shd-root DIR] [--cache-dir DIR]
+        [--recurrent-step S] [--gamma 0.9] [--readout-gamma 0.9] [--encoding delta|delta+rate]
+        [--shd-root DIR] [--cache-dir DIR]
         [--out results]
 
 Data: each UEA/UCR set is read out of the aeon 1.6.0 wheel (``load_uea_ucr``; the wheel is
@@ -14,7 +15,10 @@ channels) thresholds 0.1, 0.2, ..., 0.1 K training stds, up and down events (24 
 univariate set and for BasicMotions' 6 channels), padding at the end to the training set's
 longest series, after averaging the analog series over ``UCR_DOWNSAMPLE`` samples so that T
 stays near or below 200 (``lava_local.data.timeseries.encode_ucr_pair``, the library's standard
-encoding).
+encoding). ``--encoding delta+rate`` adds a population code of the level beside the delta
+code: max(4, 12 // channels) Gaussian receptive fields per channel over -2 ... +2 training
+stds, each firing at its response by sigma-delta (12 more inputs for a univariate set, 24 for
+BasicMotions).
 The test set is encoded with the training scaler and length. The encoded arrays are cached
 in ``<out>/encoded/`` (re-written by every run of this script), so worker processes load
 them instead of encoding again. SHD (``--shd-root``, files you already have; never
@@ -242,13 +246,14 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
 # --------------------------------------------------------------------------------- data
 
 
-def encode_uea_ucr(name: str, cache_dir: Optional[str], folder: Path) -> Dict[str, Any]:
-    """Read and delta-encode one set; save train/test as ``.npz``; return its record."""
+def encode_uea_ucr(name: str, cache_dir: Optional[str], folder: Path, encoder: Optional[str] = None) -> Dict[str, Any]:
+    """Read and encode one set (``encode_ucr_pair``; ``encoder`` None: the library's standard);
+    save train/test as ``.npz``; return its record."""
     from lava_local.data import load_uea_ucr, save_encoded_npz
-    from lava_local.data.timeseries import encode_ucr_pair
+    from lava_local.data.timeseries import UCR_ENCODER, encode_ucr_pair
 
     train, test = load_uea_ucr(name, cache_dir=cache_dir, download=True)
-    (x_tr, y_tr), (x_te, y_te), encoding = encode_ucr_pair(train, test)
+    (x_tr, y_tr), (x_te, y_te), encoding = encode_ucr_pair(train, test, encoder or UCR_ENCODER)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"train": str(save_encoded_npz(folder / f"{name}_train.npz", x_tr, y_tr, encoding)),
              "test": str(save_encoded_npz(folder / f"{name}_test.npz", x_te, y_te, encoding))}
@@ -594,6 +599,9 @@ def main() -> int:
                         help="hidden neurons' leak (TEMPORAL_NETWORK)")
     parser.add_argument("--readout-gamma", type=float, default=TEMPORAL_NETWORK["readout_gamma"],
                         help="the read-out's leak (TEMPORAL_NETWORK)")
+    parser.add_argument("--encoding", choices=("delta", "delta+rate"), default=None,
+                        help="the UEA/UCR sets' code: delta (the library's standard, the delta code of the changes) "
+                             "or delta+rate (a population code of the level beside it)")
     parser.add_argument("--shd-root", default=None, help="folder holding SHD/shd_{train,test}.h5 (never downloaded)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (or is fetched to with pip)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time, in worker processes")
@@ -630,7 +638,7 @@ def main() -> int:
     missing: Dict[str, str] = {}
     for name in set_names:
         try:
-            data[name] = encode_uea_ucr(name, args.cache_dir, folder)
+            data[name] = encode_uea_ucr(name, args.cache_dir, folder, args.encoding)
         except (FileNotFoundError, ValueError) as error:  # no wheel (and pip failed), or no such set
             print(error, file=sys.stderr)
             return 2

@@ -38,11 +38,21 @@ def load_runs(folders: List[Path], arch: str, same: Dict[str, str]) -> Tuple[Run
     runs: Runs = {}
     methods: List[str] = []
     sets: List[str] = []
+    codes: Dict[str, Tuple[str, Path]] = {}  # set -> (its encoder, the first folder that has it)
     for folder in folders:
         path = folder / "temporal.json"
         if not path.is_file():
             raise SystemExit(f"{path}: not found (a folder written by benchmarks/temporal.py)")
-        for run in json.loads(path.read_text())["runs"]:
+        result = json.loads(path.read_text())
+        # runs of one set under two encodings (temporal.py --encoding) are not one configuration,
+        # even where their seeds do not overlap
+        for name, record in result.get("encodings", {}).items():
+            code = str(record.get("encoding", {}).get("encoder", ""))
+            first = codes.setdefault(name, (code, folder))
+            if first[0] != code:
+                raise SystemExit(f"{name}: encoded {first[0]!r} in {first[1]} and {code!r} in {folder}: "
+                                 f"pair runs of one encoding")
+        for run in result["runs"]:
             if run["arch"] != arch or run.get("error") or not math.isfinite(run["accuracy"]):
                 continue
             method = same.get(run["method"], run["method"])

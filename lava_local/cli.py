@@ -462,7 +462,7 @@ def load_data(args: argparse.Namespace) -> Dataset:
         if limit:
             train, test = (train[0][:limit], train[1][:limit]), (test[0][:limit], test[1][:limit])
         return Dataset(spec, train, test, n_classes, network=dict(UCR_NETWORK),
-                       description=f"UEA/UCR {name} ({train[1].size}/{test[1].size}), delta encoded, "
+                       description=f"UEA/UCR {name} ({train[1].size}/{test[1].size}), {encoding['encoder']} encoded, "
                                    f"{train[0].shape[2]} inputs, T = {encoding['n_steps']}")
     path = Path(spec)
     if path.suffix != ".npz":

@@ -154,11 +154,29 @@ def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
         ("TESS (filtered) + fixed read-out", "basis", False)}
     assert not any(r["error"] for r in result["runs"])
     encoding = result["encodings"]["Toy"]["encoding"]
-    assert encoding["n_inputs"] == 24 and encoding["thresholds"][-1] == 1.2 and encoding["n_steps"] == 40
+    assert encoding["encoder"] == "delta" and encoding["n_inputs"] == 24
+    assert encoding["thresholds"][-1] == 1.2 and encoding["n_steps"] == 40
     assert "SHD" in result["missing"]  # no --shd-root: that column says so, nothing is downloaded
     table = (tmp_path / "temporal.md").read_text()
     assert "| method | arch | Toy | SHD |" in table and "no data" in table
     assert "| set | arch | BPTT | S-TLLR (bp) gap | TESS gap |" in table and "| Toy | rec |" in table
+
+
+def test_temporal_encoding_option_adds_the_level_code(tmp_path):
+    """``--encoding delta+rate``: the delta inputs and 12 level fields after them (one channel),
+    recorded with the run."""
+    _toy_wheel(tmp_path)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
+         "--epochs", "1", "--seeds", "1", "--methods", "BPTT", "--arch", "ff", "--encoding", "delta+rate",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    result = json.loads((tmp_path / "temporal.json").read_text())
+    encoding = result["encodings"]["Toy"]["encoding"]
+    assert encoding["encoder"] == "delta+rate" and encoding["n_inputs"] == 36 and encoding["n_delta_inputs"] == 24
+    assert encoding["sampling"] == "sigma-delta" and result["encodings"]["Toy"]["n_inputs"] == 36
+    assert result["args"]["encoding"] == "delta+rate" and not result["runs"][0]["error"]
 
 
 def test_temporal_first_seed_adds_the_seeds_a_longer_run_has(tmp_path):
@@ -390,12 +408,14 @@ def test_readout_common_mode_raw_run_is_the_networks_and_centring_changes_it(tmp
     assert (tmp_path / "readout_common_mode.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _temporal_json(folder, runs) -> None:
-    """A ``temporal.py`` output holding ``runs``: (method, set, seed, accuracy), feed-forward."""
+def _temporal_json(folder, runs, encoder: str = "delta") -> None:
+    """A ``temporal.py`` output holding ``runs``: (method, set, seed, accuracy), feed-forward,
+    set A encoded by ``encoder``."""
     folder.mkdir()
     records = [dict(method=m, set=n, seed=s, accuracy=a, arch="ff", error="") for m, n, s, a in runs]
     records.append(dict(method="TESS", set="A", seed=7, accuracy=0.99, arch="rec", error=""))  # another arch
-    (folder / "temporal.json").write_text(json.dumps({"runs": records}))
+    encodings = {"A": {"encoding": {"encoder": encoder}}}
+    (folder / "temporal.json").write_text(json.dumps({"runs": records, "encodings": encodings}))
 
 
 def test_temporal_paired_differences_are_per_seed(tmp_path):
@@ -428,6 +448,11 @@ def test_temporal_paired_differences_are_per_seed(tmp_path):
     out = subprocess.run(command[:2] + [str(tmp_path / "c")] + command[2:-2], capture_output=True, text=True,
                          timeout=60, cwd=ROOT)
     assert out.returncode != 0 and "two configurations under one name" in out.stderr
+    # other seeds of set A under another encoding: refused, although no run disagrees
+    _temporal_json(tmp_path / "d", [("TESS", "A", 5, 0.51)], encoder="delta+rate")
+    out = subprocess.run(command[:2] + [str(tmp_path / "d")] + command[2:-2], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert out.returncode != 0 and "encoded 'delta+rate'" in out.stderr and "pair runs of one encoding" in out.stderr
 
 
 def _gone(pid: int) -> bool:

@@ -28,7 +28,7 @@ from lava_local.data import (
     save_npz_dataset,
 )
 from lava_local.data import timeseries as ts_module
-from lava_local.data.timeseries import downsample_series
+from lava_local.data.timeseries import downsample_series, encode_ucr_pair, sigma_delta_spikes
 
 HEADER = """@problemName Toy
 @timeStamps false
@@ -271,6 +271,32 @@ def test_rate_encode_mean_rate_matches_field_response():
         np.testing.assert_allclose(rate, expected, atol=5 * 0.5 / math.sqrt(n_steps))
 
 
+def test_sigma_delta_fires_the_floor_of_the_summed_rate_by_every_step(rng):
+    # rates on a grid of 1/8: every partial sum is exact, so the count to step t must be
+    # floor(sum of the rates to t), the modulator's defining property
+    rate = rng.integers(0, 9, size=(200, 7)) / 8.0
+    spikes = sigma_delta_spikes(rate)
+    assert spikes.dtype == np.uint8 and set(np.unique(spikes)) <= {0, 1}
+    np.testing.assert_array_equal(np.cumsum(spikes, axis=0), np.floor(np.cumsum(rate, axis=0)))
+    # rate 1 fires every step, 0 never, 1/2 every second step from the second on
+    constant = sigma_delta_spikes(np.tile([1.0, 0.0, 0.5], (6, 1)))
+    np.testing.assert_array_equal(constant.T, [[1] * 6, [0] * 6, [0, 1, 0, 1, 0, 1]])
+    for bad in (np.array([[1.5]]), np.array([[-0.1]]), np.array(0.5)):
+        with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+            sigma_delta_spikes(bad)
+
+
+def test_rate_encode_sigma_delta_is_deterministic_and_follows_the_fields(rng):
+    x = np.sin(np.linspace(0, 6, 300))[:, None] * np.array([1.0, 0.5])
+    a = rate_encode(x, 5, -1.0, 1.0, rng=3, sampling="sigma-delta")
+    b = rate_encode(x, 5, -1.0, 1.0, rng=4, sampling="sigma-delta")
+    np.testing.assert_array_equal(a, b)  # no sampling: the generator is not used
+    response = receptive_fields(x, 5, -1.0, 1.0)
+    np.testing.assert_array_equal(a.sum(axis=0), np.floor(response.sum(axis=0)))
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        rate_encode(x, 5, -1.0, 1.0, sampling="poisson")
+
+
 def test_triangular_fields_by_hand():
     x = np.array([[-1.0], [-0.25], [0.5], [1.0]])
     p = receptive_fields(x, 3, -1.0, 1.0, shape="triangular")  # centres -1, 0, 1, width 1
@@ -386,6 +412,49 @@ def test_encode_set_rate_is_seeded():
     assert not np.array_equal(a, c)
     assert a[1, 20:].sum() == 0  # padding carries no spikes
     assert info["width"] == pytest.approx(0.4) and info["seed"] == 5
+
+
+def test_encode_set_delta_and_rate_side_by_side(rng):
+    series = [np.cumsum(rng.normal(size=(n, 2)), axis=0) for n in (30, 12)]
+    ts = make_set(series, [0, 1])
+    scaler = fit_scaler(ts)
+    common = dict(thresholds=(0.5, 1.0), n_neurons=5, low=-2.0, high=2.0, scaler=scaler, downsample=2)
+    both, labels, info = encode_set(ts, "delta+rate", sampling="sigma-delta", **common)
+    delta, _, _ = encode_set(ts, "delta", **common)
+    rate, _, _ = encode_set(ts, "rate", sampling="sigma-delta", **common)
+    assert both.shape == (2, 15, 8 + 10) and labels.tolist() == [0, 1]
+    np.testing.assert_array_equal(both[..., :8], delta)
+    np.testing.assert_array_equal(both[..., 8:], rate)
+    # the level code of a series written out: its averaged, scaled values through the fields
+    averaged = (series[1].reshape(6, 2, 2).mean(axis=1) - scaler.mean) / scaler.std
+    expected = sigma_delta_spikes(receptive_fields(averaged, 5, -2.0, 2.0))
+    np.testing.assert_array_equal(both[1, :6, 8:], expected)
+    assert both[1, 6:].sum() == 0  # padding carries no spikes
+    assert info["encoder"] == "delta+rate" and info["n_delta_inputs"] == 8 and info["n_inputs"] == 18
+    assert info["thresholds"] == [0.5, 1.0] and info["n_neurons"] == 5 and info["sampling"] == "sigma-delta"
+    assert "seed" not in info and info["layout"].startswith("delta ") and "then rate" in info["layout"]
+    assert json.loads(json.dumps(info)) == info
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        encode_set(ts, "rate", sampling="poisson")
+
+
+def test_encode_ucr_pair_the_delta_code_and_the_level_beside_it(rng):
+    """The standard encoding: 24 delta inputs; ``encoder="delta+rate"`` adds max(4, 12 // C)
+    level fields per channel after them."""
+    for n_channels, n_fields in ((1, 12), (6, 4), (12, 4)):
+        train = make_set([rng.normal(size=(40, n_channels)) for _ in range(4)], [0, 1, 0, 1])
+        test = make_set([rng.normal(size=(50, n_channels)) for _ in range(2)], [1, 0])
+        (d, _), (d_test, _), delta_info = encode_ucr_pair(train, test)
+        assert delta_info["encoder"] == "delta" and delta_info["n_inputs"] == 24 and "n_neurons" not in delta_info
+        (x, _), (x_test, _), info = encode_ucr_pair(train, test, encoder="delta+rate")
+        assert x.shape == (4, 40, 24 + n_channels * n_fields) and x_test.shape == (2, 40, x.shape[2])
+        assert info["n_delta_inputs"] == 24 and info["n_neurons"] == n_fields
+        assert (info["low"], info["high"], info["sampling"]) == (-2.0, 2.0, "sigma-delta")
+        np.testing.assert_array_equal(x[..., :24], d)
+        np.testing.assert_array_equal(x_test[..., :24], d_test)
+        assert info["n_test_truncated"] == 2
+    with pytest.raises(ValueError, match="'delta\\+rate' or 'delta'"):
+        encode_ucr_pair(train, test, encoder="rate")
 
 
 # ---------------------------------------------------------------------------- npz files

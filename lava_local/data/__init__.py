@@ -29,6 +29,7 @@ from .timeseries import (
     delta_encode,
     downsample_series,
     encode_set,
+    encode_ucr_pair,
     find_aeon_wheel,
     fit_scaler,
     list_uea_ucr,
@@ -39,6 +40,7 @@ from .timeseries import (
     read_ts,
     receptive_fields,
     save_encoded_npz,
+    sigma_delta_spikes,
 )
 from .tonic_datasets import (
     FramePreprocessing,
@@ -106,6 +108,7 @@ __all__ = [
     "delta_encode",
     "downsample_series",
     "encode_set",
+    "encode_ucr_pair",
     "find_aeon_wheel",
     "fit_scaler",
     "list_uea_ucr",
@@ -116,4 +119,5 @@ __all__ = [
     "read_ts",
     "receptive_fields",
     "save_encoded_npz",
+    "sigma_delta_spikes",
 ]
