@@ -106,7 +106,7 @@ if str(ROOT) not in sys.path:  # the repository's lava_local, also without an in
     sys.path.insert(0, str(ROOT))
 
 from lava_local.kernels.neuron import LIFParams  # noqa: E402  (after the path fix above)
-from lava_local.data.timeseries import UCR_DOWNSAMPLE  # noqa: E402
+from lava_local.data.timeseries import UCR_DOWNSAMPLE, UCR_ENCODERS  # noqa: E402
 
 
 # The network's setting, not a rule's: the same for every set and method. Time constants
@@ -599,7 +599,7 @@ def main() -> int:
                         help="hidden neurons' leak (TEMPORAL_NETWORK)")
     parser.add_argument("--readout-gamma", type=float, default=TEMPORAL_NETWORK["readout_gamma"],
                         help="the read-out's leak (TEMPORAL_NETWORK)")
-    parser.add_argument("--encoding", choices=("delta", "delta+rate"), default=None,
+    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=None,
                         help="the UEA/UCR sets' code: delta (the library's standard, the delta code of the changes) "
                              "or delta+rate (a population code of the level beside it)")
     parser.add_argument("--shd-root", default=None, help="folder holding SHD/shd_{train,test}.h5 (never downloaded)")

@@ -737,7 +737,9 @@ UCR_THRESHOLD_INPUTS, UCR_THRESHOLD_STEP = 12, 0.1
 #: fields per channel (12 for one channel), centred on -2 ... +2 training standard
 #: deviations, spikes by sigma-delta
 UCR_FIELD_INPUTS, UCR_MIN_FIELDS, UCR_FIELD_RANGE = 12, 4, (-2.0, 2.0)
-#: the standard encoding of a UEA/UCR set: the delta code ("delta+rate" adds the level code)
+#: the encodings of a UEA/UCR set, and the standard one: the delta code ("delta+rate" adds
+#: the level code)
+UCR_ENCODERS = ("delta", "delta+rate")
 UCR_ENCODER = "delta"
 
 
@@ -776,7 +778,7 @@ def encode_ucr_pair(
     Padding at the end; the test set with the training scaler and length. Returns ``((x, y),
     (x_test, y_test), encoding)``, the encoding of the training set with the test set's source
     added."""
-    if encoder not in ("delta", "delta+rate"):
+    if encoder not in UCR_ENCODERS:
         raise ValueError(f"the UEA/UCR encoding is 'delta+rate' or 'delta', got {encoder!r}")
     options = dict(encoder=encoder, thresholds=ucr_thresholds(train.n_channels), scaler=fit_scaler(train),
                    pad="end", downsample=ucr_downsample(train.name, train.max_length))
