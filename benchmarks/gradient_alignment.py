@@ -191,7 +191,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (or is fetched to with pip)")
-    parser.add_argument("--encoding", choices=temporal.UCR_ENCODERS, default=None,
+    parser.add_argument("--encoding", choices=temporal.UCR_ENCODERS, default=temporal.UCR_ENCODER,
                         help="the sets' code, as temporal.py's --encoding (default: the library's standard)")
     parser.add_argument("--out", type=Path, default=Path("results/alignment"))
     args = parser.parse_args()

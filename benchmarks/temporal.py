@@ -106,7 +106,7 @@ if str(ROOT) not in sys.path:  # the repository's lava_local, also without an in
     sys.path.insert(0, str(ROOT))
 
 from lava_local.kernels.neuron import LIFParams  # noqa: E402  (after the path fix above)
-from lava_local.data.timeseries import UCR_DOWNSAMPLE, UCR_ENCODERS  # noqa: E402
+from lava_local.data.timeseries import UCR_DOWNSAMPLE, UCR_ENCODER, UCR_ENCODERS  # noqa: E402
 
 
 # The network's setting, not a rule's: the same for every set and method. Time constants
@@ -246,14 +246,14 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
 # --------------------------------------------------------------------------------- data
 
 
-def encode_uea_ucr(name: str, cache_dir: Optional[str], folder: Path, encoder: Optional[str] = None) -> Dict[str, Any]:
-    """Read and encode one set (``encode_ucr_pair``; ``encoder`` None: the library's standard);
-    save train/test as ``.npz``; return its record."""
+def encode_uea_ucr(name: str, cache_dir: Optional[str], folder: Path, encoder: str = UCR_ENCODER) -> Dict[str, Any]:
+    """Read and encode one set (``encode_ucr_pair`` with ``encoder``); save train/test as
+    ``.npz``; return its record."""
     from lava_local.data import load_uea_ucr, save_encoded_npz
-    from lava_local.data.timeseries import UCR_ENCODER, encode_ucr_pair
+    from lava_local.data.timeseries import encode_ucr_pair
 
     train, test = load_uea_ucr(name, cache_dir=cache_dir, download=True)
-    (x_tr, y_tr), (x_te, y_te), encoding = encode_ucr_pair(train, test, encoder or UCR_ENCODER)
+    (x_tr, y_tr), (x_te, y_te), encoding = encode_ucr_pair(train, test, encoder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"train": str(save_encoded_npz(folder / f"{name}_train.npz", x_tr, y_tr, encoding)),
              "test": str(save_encoded_npz(folder / f"{name}_test.npz", x_te, y_te, encoding))}
@@ -599,7 +599,7 @@ def main() -> int:
                         help="hidden neurons' leak (TEMPORAL_NETWORK)")
     parser.add_argument("--readout-gamma", type=float, default=TEMPORAL_NETWORK["readout_gamma"],
                         help="the read-out's leak (TEMPORAL_NETWORK)")
-    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=None,
+    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
                         help="the UEA/UCR sets' code: delta (the library's standard, the delta code of the changes) "
                              "or delta+rate (a population code of the level beside it)")
     parser.add_argument("--shd-root", default=None, help="folder holding SHD/shd_{train,test}.h5 (never downloaded)")
