@@ -38,7 +38,8 @@ layers, ``LocalTrainer``). Named in ``--methods`` only: ``TESS (clipped)``, ``TE
 error through fixed random matrices) and ``S-TLLR (filtered bp)`` (``STLLR(feedback="bp",
 filtered=True)``: the eligibility filtered by the read-out's leak); ``S-TLLR (basis over
 sqrt(d))`` (S-TLLR's local signal at TESS's scale on every layer, not on its filtered last one
-only); ``TESS (filtered)``,
+only) and ``S-TLLR (split basis)`` (its local signal on ``SignalParams(basis="square_split")``,
+the basis of ``TESS (split basis)``); ``TESS (filtered)``,
 ``S-TLLR (filtered)`` and ``LLS (filtered)`` (the rule ``.with_(filtered=True)`` under its local
 signal: each layer's classifier reads its spikes filtered by the read-out's leak, and the
 eligibility is filtered alike); ``TESS (last layer filtered)``, ``S-TLLR (last layer
@@ -134,7 +135,9 @@ FILTER_METHODS = {"TESS (filtered)": ("TESS", True), "S-TLLR (filtered)": ("S-TL
                   "LLS (unfiltered)": ("LLS", False), "S-TLLR (unfiltered)": ("S-TLLR", False)}
 # S-TLLR's local signal with TESS's basis scale on every layer, not only on its filtered last one
 STLLR_SCALED = "S-TLLR (basis over sqrt(d))"
-SIGNAL_METHODS = ("S-TLLR (dfa)", STLLR_SCALED) + tuple(FILTER_METHODS)
+# S-TLLR's local signal on the split square basis (TESS (split basis)'s basis, S-TLLR's scales)
+STLLR_SPLIT = "S-TLLR (split basis)"
+SIGNAL_METHODS = ("S-TLLR (dfa)", STLLR_SCALED, STLLR_SPLIT) + tuple(FILTER_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -163,7 +166,7 @@ NAMED_ARCHS = ("rec2",)
 # the recurrent network runs for these methods only
 REC_METHODS = ("TESS", "S-TLLR (bp)", "LLS", "S-TLLR", "BPTT", "read-out only", "S-TLLR (filtered bp)", "TESS (filtered)",
                *BASIS_METHODS, "TESS (unfiltered)", "LLS (unfiltered)", "S-TLLR (unfiltered bp)",
-               "S-TLLR (unfiltered)", STLLR_SCALED,
+               "S-TLLR (unfiltered)", STLLR_SCALED, STLLR_SPLIT,
                "TESS (last layer filtered)",
                "S-TLLR (last layer filtered bp)") \
     + tuple(f"{m} + {start} read-out" for start in READOUT_STARTS + ("centred", "plain")
@@ -189,9 +192,10 @@ def make_rule(method: str, shd: bool = False):
     if method in FILTER_METHODS:  # an option of the rule, or the paper's rule where the default differs
         base, filtered = FILTER_METHODS[method]
         return make_rule(base, shd).with_(filtered=filtered)
-    if method == STLLR_SCALED:
+    if method in (STLLR_SCALED, STLLR_SPLIT):
         rule = make_rule("S-TLLR", shd)
-        return rule.with_(signal=dataclasses.replace(rule.signal, scale="1/sqrt(d)"))
+        change = {"scale": "1/sqrt(d)"} if method == STLLR_SCALED else {"basis": "square_split"}
+        return rule.with_(signal=dataclasses.replace(rule.signal, **change))
     if method.startswith("S-TLLR"):
         feedback = {"S-TLLR (bp)": "bp", "S-TLLR (dfa)": "dfa"}.get(method, "local")
         rule = STLLR.shd(feedback=feedback) if shd else STLLR(feedback=feedback)

@@ -295,7 +295,8 @@ def test_temporal_runs_the_basis_options_by_name(tmp_path):
     """The basis options are names ``--methods`` (a comma-separated list) can hold; each
     runs with the basis and scale its name says, recorded with the run."""
     _toy_wheel(tmp_path)
-    methods = ("TESS (rate-scaled basis)", "TESS (split basis)", "TESS (rate-scaled split basis)")
+    methods = ("TESS (rate-scaled basis)", "TESS (split basis)", "TESS (rate-scaled split basis)",
+               "S-TLLR (split basis)")
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
          "--epochs", "1", "--seeds", "1", "--methods", ",".join(methods), "--arch", "ff", "--out", str(tmp_path)],
@@ -304,8 +305,11 @@ def test_temporal_runs_the_basis_options_by_name(tmp_path):
     result = json.loads((tmp_path / "temporal.json").read_text())
     signals = {m: (result["rules"][m]["signal"]["basis"], result["rules"][m]["signal"]["scale"]) for m in methods}
     assert signals == {methods[0]: ("square", "rate"), methods[1]: ("square_split", "1/sqrt(d)"),
-                       methods[2]: ("square_split", "rate")}
-    assert not any(r["error"] for r in result["runs"]) and len(result["runs"]) == 3
+                       methods[2]: ("square_split", "rate"), methods[3]: ("square_split", None)}
+    # S-TLLR's own rule otherwise: its causal eligibility and its filtered last layer's scale
+    assert result["rules"][methods[3]]["eligibility"]["alpha_post"] == 0.0
+    assert result["rules"][methods[3]]["signal"]["filtered_scale"] == "1/sqrt(d)"
+    assert not any(r["error"] for r in result["runs"]) and len(result["runs"]) == 4
 
 
 @pytest.mark.timeout(400)
