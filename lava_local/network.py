@@ -595,7 +595,7 @@ class Network:
             source, layers, readout = self.build(frames, labels, schedule, learn, snap, per_epoch, numeric)
             bar = _progress(total, f"{numeric} {self.rule.name if not self.frozen else 'frozen'}", progress)
             start = time.perf_counter()
-            clock = {"done": 0, "chunk_start": start, "epoch_start": start, "epochs": 0}
+            clock = {"done": 0, "chunk_start": start, "epoch_start": start, "epochs": 0, "checked_at": 0}
 
             def on_chunk(steps_run: int) -> None:
                 now = time.perf_counter()
@@ -613,7 +613,9 @@ class Network:
                 if clock["done"] // per_epoch > clock["epochs"]:  # an epoch ended: its snapshots are there
                     clock["epochs"] = clock["done"] // per_epoch
                     try:
-                        self._check_health(snap, layers, readout, numeric, initial_norms, mapping, spikes_counted)
+                        self._check_health(snap, layers, readout, numeric, initial_norms, mapping, spikes_counted,
+                                           per_epoch, clock["done"] - clock["checked_at"])
+                        clock["checked_at"] = clock["done"]
                     except TrainingCollapse as error:  # stops the runtime (lava_local.run), says when
                         raise TrainingCollapse(f"epoch {clock['epochs']}: {error}") from None
 
@@ -687,33 +689,36 @@ class Network:
         return spikes
 
     def _check_health(self, folder: Path, layers, readout, numeric: str, initial_norms: List[float],
-                      mapping: str, spikes_counted: List[int]) -> None:
+                      mapping: str, spikes_counted: List[int], per_epoch: int, steps_since_check: int) -> None:
         """:func:`lava_local.health.check_network` on the epoch's snapshots: each layer's
-        weights and each fused hidden layer's spike count over the epoch. The Loihi
-        mapping's hidden layers write no snapshot: their weights and spike counts are read
-        from the paused runtime (the Vars aliased to the learning engine's weights and to
-        the neurons' count), the spikes since the last check (``spikes_counted``, updated
-        here: about an epoch, as the check runs at the end of the first run segment after
-        each epoch's end). A fused layer whose snapshot is not there yet (down the Loihi
-        timing's pipeline it is written a step after the epoch ends) is checked at the next
-        epoch."""
+        weights and each fused hidden layer's firing rate over the epoch (its spike count over
+        the ``per_epoch`` steps the snapshot covers). The Loihi mapping's hidden layers write
+        no snapshot: their weights and spike counts are read from the paused runtime (the
+        Vars aliased to the learning engine's weights and to the neurons' count), the spikes
+        since the last check (``spikes_counted``, updated here) over the
+        ``steps_since_check`` steps run since then: about an epoch, as the check runs at the
+        end of the first run segment after each epoch's end. A fused layer whose snapshot is
+        not there yet (down the Loihi timing's pipeline it is written a step after the epoch
+        ends) is checked at the next epoch."""
         norms: List[Optional[float]] = []
-        counts: List[Optional[int]] = []
+        rates: List[Optional[float]] = []
         for i, layer in enumerate(layers):
+            neurons = int(np.prod(layer.s_out.shape))
             path = folder / f"hidden{i}.npy"
             if mapping == "loihi":
                 norms.append(float(np.linalg.norm(self._var_weights(layer, numeric))))
                 total = int(np.asarray(layer.spike_count.get())[0])
-                counts.append(total - spikes_counted[i])
+                rates.append((total - spikes_counted[i]) / (neurons * max(steps_since_check, 1)))
                 spikes_counted[i] = total
                 continue
             weights = self._snapshot_weights(path, layer, numeric)
             norms.append(None if weights is None else float(np.linalg.norm(weights)))
             spike_path = spike_count_path(str(path))
-            counts.append(int(np.load(spike_path)[0]) if weights is not None and spike_path.is_file() else None)
+            rates.append(int(np.load(spike_path)[0]) / (neurons * per_epoch)
+                         if weights is not None and spike_path.is_file() else None)
         weights = self._snapshot_weights(folder / "readout.npy", readout, numeric)
         norms.append(None if weights is None else float(np.linalg.norm(weights)))
-        check_network(norms, initial_norms, counts, learns=not self.frozen)
+        check_network(norms, initial_norms, rates, learns=not self.frozen)
 
     @staticmethod
     def _var_weights(layer, numeric: str) -> np.ndarray:

@@ -196,6 +196,19 @@ def test_loihi_mapping_stops_when_hidden_weights_explode(rng):
     assert len(history.test_accuracy) == 2
 
 
+def test_loihi_mapping_stops_when_a_hidden_layer_saturates(rng):
+    """The Loihi mapping's spike count over the steps run since the last check: hidden
+    weights all positive and 5 times their drawn size make the first layer fire at nearly
+    every step, and fit stops in the first epoch with the reason."""
+    frames, labels = _data(rng, 12, 10, 10)
+    train, test = (frames[:8], labels[:8]), (frames[8:], labels[8:])
+    rule = TESS(signal=SignalParams(basis="square"), lr=1e-3, timing="loihi", apply="step")
+    net = Network(N_IN, hidden=(16, 8), n_classes=C, rule=rule, seed=0)
+    net.weights[0] = np.abs(net.weights[0]) * 5.0
+    with pytest.raises(TrainingCollapse, match="^epoch 1: hidden layer 0 saturated"):
+        net.fit(train, test, epochs=3, progress=False, mapping="loihi")
+
+
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
 def test_loihi_mapping_stops_when_a_hidden_layer_falls_silent(numeric, rng):
     """The Loihi mapping's neurons count their spikes in a Var that fit reads at each

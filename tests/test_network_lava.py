@@ -259,6 +259,26 @@ def test_fit_stops_when_a_layer_falls_silent(numeric, rng):
     assert len(history.test_accuracy) == 1
 
 
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+def test_fit_stops_when_a_layer_saturates(numeric, rng):
+    """Hidden weights all positive and 5 times their drawn size: the first hidden layer
+    fires at nearly every step of the first epoch (its spike count over the epoch's neuron
+    steps, test samples and drain steps included, is at least 0.95), and fit stops there
+    with the reason; the same network frozen is no collapse."""
+    frames, labels = _data(rng, n=12, steps=10, n_in=30)
+    train, test = (frames[:8], labels[:8]), (frames[8:], labels[8:])
+
+    def saturated(frozen: bool) -> Network:
+        net = Network(30, hidden=(16, 8), n_classes=10, rule=TESS(lr=0.05), seed=0, frozen=frozen)
+        net.weights[0] = np.abs(net.weights[0]) * 5.0
+        return net
+
+    with pytest.raises(TrainingCollapse, match=r"^epoch 1: hidden layer 0 saturated: its neurons fired at (0\.9[5-9]\d|1\.000) of"):
+        saturated(False).fit(train, test, epochs=3, numeric=numeric, progress=False)
+    history = saturated(True).fit(train, test, epochs=1, numeric=numeric, progress=False)
+    assert len(history.test_accuracy) == 1
+
+
 def test_fit_stops_when_weights_explode(rng):
     """LLS with its basis unscaled and an SGD step of 1000 drives the hidden weights
     past 100 times their initial norm in the first epoch; at the rule's default rate the

@@ -86,6 +86,51 @@ def test_a_layer_driven_silent_is_reported_as_collapse():
     assert broken.last_firing_rates[1] == 0.0
 
 
+def test_a_saturated_layer_is_reported_as_collapse():
+    """Hidden weights all positive and 5 times their drawn size drive every neuron over
+    threshold at nearly every step: the trainer's rate (spikes over neuron steps, checked
+    against the LIF written out on the same weights and input) reaches 0.95 and the epoch ends with the
+    reason; the same network frozen (only the read-out learns) is no collapse."""
+    rng = np.random.default_rng(0)
+    x, y = spikes(rng, 16, 10, 10), rng.integers(0, 3, 16)
+
+    def saturated(frozen: bool) -> LocalTrainer:
+        net = Network(10, hidden=(6,), n_classes=3, frozen=frozen)
+        net.weights[0] = np.abs(net.weights[0]) * 5.0
+        return LocalTrainer(net, device="cpu")
+
+    trainer = saturated(False)
+    with pytest.raises(TrainingCollapse, match=r"hidden layer 0 saturated: its neurons fired at 0\.9"):
+        trainer.fit_epoch(x, y, batch_size=8)
+    w = saturated(True).params[0].detach().double().numpy()
+    lif = LIFParams()  # its LIF written out: u = gamma (u - v_th o) + I, o = H(u - v_th)
+    u, o, fired = np.zeros((len(x), 6)), np.zeros((len(x), 6)), 0
+    for t in range(x.shape[1]):
+        u = lif.gamma * (u - lif.v_th * o) + x[:, t].astype(float) @ w.T
+        o = (u > lif.v_th).astype(float)
+        fired += int(o.sum())
+    assert fired / (len(x) * x.shape[1] * 6) >= 0.95
+    assert trainer.last_firing_rates[0] == pytest.approx(fired / (len(x) * x.shape[1] * 6), abs=1e-12)
+    frozen = saturated(True)
+    frozen.fit_epoch(x, y, batch_size=8)
+    assert frozen.last_firing_rates[0] >= 0.95
+
+
+def test_the_collapse_check_at_its_bounds():
+    """``check_network`` alone: a rate of exactly SATURATED_RATE saturates, just under it
+    does not; an unmeasured layer (None) and a frozen network are let be."""
+    from lava_local.health import SATURATED_RATE, check_network
+    check_network([1.0, 1.0], [1.0, 1.0], [0.5, SATURATED_RATE - 1e-9])
+    check_network([1.0, 1.0], [1.0, 1.0], [None, 0.0], learns=False)
+    check_network([1.0, 1.0], [1.0, 1.0], [None])
+    with pytest.raises(TrainingCollapse, match="hidden layer 1 saturated"):
+        check_network([1.0, 1.0], [1.0, 1.0], [0.5, SATURATED_RATE])
+    with pytest.raises(TrainingCollapse, match="hidden layer 0 fell silent"):
+        check_network([1.0, 1.0], [1.0, 1.0], [0.0, 0.5])
+    with pytest.raises(TrainingCollapse, match="the read-out's weights exploded"):
+        check_network([1.0, 101.0], [1.0, 1.0], [0.5])
+
+
 def test_non_finite_and_exploded_weights_are_reported():
     rng = np.random.default_rng(0)
     x, y = spikes(rng, 16, 5, 10), rng.integers(0, 3, 16)

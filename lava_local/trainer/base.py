@@ -208,7 +208,7 @@ class TrainerBase:
 
         ``check``: count each hidden layer's spikes during the epoch (kept in
         :attr:`last_firing_rates`) and raise :class:`~lava_local.health.TrainingCollapse` at its end if a
-        layer that learns fell silent or the weights became non-finite or exploded.
+        layer that learns fell silent or saturated or the weights became non-finite or exploded.
         """
         self._check(frames, labels)
         correct = 0
@@ -247,8 +247,8 @@ class TrainerBase:
 
     def check_health(self) -> None:
         """Raise :class:`~lava_local.health.TrainingCollapse` if a weight is non-finite or a
-        layer's weights exploded, or a hidden layer that learns was silent through the last
-        counted epoch (:func:`lava_local.health.check_network`)."""
+        layer's weights exploded, or a hidden layer that learns was silent or saturated through
+        the last counted epoch (:func:`lava_local.health.check_network`)."""
         check_network([float(p.detach().norm()) for p in self.params], self._initial_norms,
                       getattr(self, "last_firing_rates", []), learns=not self.net.frozen)
 
