@@ -551,7 +551,7 @@ def test_learning_signal_is_finite_for_finite_input(backend, error, scale, basis
     basis = _to(backend, _basis(basis_kind, n_classes, d))
     signal = SignalParams(n_classes=n_classes, basis=basis_kind, scale=scale, temperature=temperature, error=error)
     if projected:
-        target = project_target(target, basis)
+        target = project_target(target, basis, error)
     m = learning_signal(o, target, basis, signal)
     assert tuple(m.shape) == lead + (d,)
     assert _finite(m)

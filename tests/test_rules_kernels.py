@@ -102,12 +102,12 @@ def test_projected_target_gives_the_same_signal(error, scale, rng):
     o = (rng.random((4, 3, 12)) < 0.4).astype(float)  # 4 steps, batch of 3
     y = one_hot(labels, 5)
     expected = learning_signal(o, y, basis, params)
-    projected = project_target(y, basis)
+    projected = project_target(y, basis, error)
     np.testing.assert_allclose(learning_signal(o, projected, basis, params), expected, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(learning_signal(o[0, 1], project_target(y[1], basis), basis, params), expected[0, 1],
+    np.testing.assert_allclose(learning_signal(o[0, 1], project_target(y[1], basis, error), basis, params), expected[0, 1],
                                rtol=1e-12, atol=1e-14)
     t_basis, t_y = torch.as_tensor(basis), torch.as_tensor(y)
-    t_projected = project_target(t_y, t_basis)
+    t_projected = project_target(t_y, t_basis, error)
     for t_o, want in ((torch.as_tensor(o[2]), expected[2]), (torch.as_tensor(o), expected)):
         got = learning_signal(t_o, t_projected, t_basis, params)
         np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-14)

@@ -35,9 +35,22 @@ one integer division per error unit.
 synapse update ``W -= lr * m (x) eligibility`` descends the local loss. No error from any
 other layer enters: the signal is local in space.
 
-A caller that runs many steps on one label may project the label once,
-``y* B`` (:func:`project_target`): ``m = s (softmax(z / T) B - y* B)`` is then one product
-per step for the error and the back-projection (an ``addmm`` in torch).
+The softmax and ``pwl_softmax`` errors sum to zero over the classes, so ``B^T e`` equals
+``(B - 1 B[0])^T e``, the back-projection through each class's basis row relative to the
+first class's (:func:`back_projection_basis`). The kernels back-project through that
+difference: it is the same signal, except on a neuron whose basis column is the same for
+every class (:func:`~.basis.constant_columns`: one in 2 at two classes under the square
+basis). Its signal is zero in exact arithmetic, and through the difference it is exactly
+zero; through ``B`` itself it is ``B[0, j]`` times the float round-off of ``sum(e)``, about
+1e-7 of a signal, which an optimiser that normalises each weight's step (Adam) turns into a
+step as large as a learning neuron's (benchmarks/RESULTS.md, "The neurons without a signal
+move: float round-off under Adam"). In integers the rounded error need not sum to zero
+either, and the difference keeps those neurons still there too.
+
+A caller that runs many steps on one label may project the label once, ``y* B``
+(:func:`project_target`, through the back-projection basis): ``m = s (softmax(z / T) B - y*
+B)`` is then one product per step for the error and the back-projection (an ``addmm`` in
+torch).
 
 LLS-M multiplies the logits by a trainable C-vector ``g`` (``z = g * s B o``); its local
 gradient is ``e * (s B o)`` (:func:`lls_m_gradient`).
@@ -74,6 +87,8 @@ __all__ = [
     "ProjectedTarget",
     "project_target",
     "learning_signal",
+    "ZERO_SUM_ERRORS",
+    "back_projection_basis",
     "lls_m_gradient",
     "one_hot",
     "SoftmaxTable",
@@ -83,10 +98,15 @@ __all__ = [
     "fixed_error",
     "local_error_fixed",
     "learning_signal_fixed",
+    "back_project_error_fixed",
 ]
 
 ERRORS = ("softmax", "identity", "clipped", "pwl_softmax")
 """The local errors :class:`SignalParams` accepts (see the module docstring)."""
+
+ZERO_SUM_ERRORS = ("softmax", "pwl_softmax")
+"""The errors whose values sum to zero over the classes (a prediction that sums to one, less
+the one-hot label): these back-project through :func:`back_projection_basis`'s difference."""
 
 SCALES = ("1/d", "1/sqrt(d)", "rate")
 """The named basis scales :class:`SignalParams` accepts besides ``None`` and a number."""
@@ -251,16 +271,37 @@ def local_error(z: Any, target: Any, params: SignalParams) -> Any:
 
 
 class ProjectedTarget(NamedTuple):
-    """A label given by its back-projection ``y* B`` (``(..., d)``, the basis as the
+    """A label given by its back-projection ``y* B'`` (``(..., d)``), with ``B'`` the basis
+    the error is back-projected through (:func:`back_projection_basis`, the basis as the
     signal uses it): what :func:`learning_signal` needs of the label, computed once per
     sample by :func:`project_target`."""
 
     projection: Any
+    back: Any
+    """``B'``: ``B - 1 B[0]`` for an error that sums to zero, else ``B``."""
+    error: str
+    """The error kind (:data:`ERRORS`) it was projected for."""
 
 
-def project_target(target: Any, basis: Any) -> ProjectedTarget:
-    """``y* B`` for one-hot ``target`` ``(..., C)`` and the basis ``(C, d)``."""
-    return ProjectedTarget(target @ basis)
+def project_target(target: Any, basis: Any, error: str) -> ProjectedTarget:
+    """``y* B'`` for one-hot ``target`` ``(..., C)``, the basis ``(C, d)`` and the ``error``
+    kind the signal uses (``B'`` from :func:`back_projection_basis`, made once here and
+    not at every step)."""
+    back = back_projection_basis(basis, error)
+    return ProjectedTarget(target @ back, back, error)
+
+
+def back_projection_basis(basis: Any, error: str) -> Any:
+    """The basis an ``error`` (a :data:`ERRORS` kind) is back-projected through:
+    ``B - 1 B[0]`` (each class's row less the first's) for an error that sums to zero over
+    the classes (:data:`ZERO_SUM_ERRORS`), ``B`` for the others.
+
+    For such an error ``e``, ``(B - 1 B[0])^T e = B^T e - B[0] sum(e) = B^T e``; a column
+    the classes share is exactly zero in the difference, so its neuron's signal is exactly
+    zero whatever the round-off of ``sum(e)`` (module docstring). NumPy or torch; a +-1
+    basis gives entries 0 and +-2, integers as exact as the basis.
+    """
+    return basis - basis[0] if error in ZERO_SUM_ERRORS else basis
 
 
 def learning_signal(o: Any, target: Any, basis: Any, params: SignalParams) -> Any:
@@ -268,19 +309,25 @@ def learning_signal(o: Any, target: Any, basis: Any, params: SignalParams) -> An
 
     ``target``: the one-hot label ``(..., C)``, or its :class:`ProjectedTarget`, with which
     the error and the back-projection are one product, ``softmax(z / T) B - y* B`` (the
-    same signal, summed in another order).
+    same signal, summed in another order). An error that sums to zero is back-projected
+    through :func:`back_projection_basis`'s difference, so a neuron whose basis column the
+    classes share gets exactly zero.
     """
     s = params.basis_scale(basis.shape[-1])
     z = local_logits(o, basis, s)
     if isinstance(target, ProjectedTarget):
-        m = _back_project_error(local_prediction(z, params), basis, target.projection)
+        if (target.error in ZERO_SUM_ERRORS) != (params.error in ZERO_SUM_ERRORS):
+            raise ValueError(f"the target was projected for the {target.error!r} error, the signal's is "
+                             f"{params.error!r}: project it with project_target(..., error={params.error!r})")
+        m = _back_project_error(local_prediction(z, params), target.back, target.projection)
     else:
-        m = local_error(z, target, params) @ basis
+        m = local_error(z, target, params) @ back_projection_basis(basis, params.error)
     return m if s == 1 else s * m  # a caller may pass s B with scale 1 (the batched trainer does)
 
 
 def _back_project_error(p: Any, basis: Any, c: Any) -> Any:
-    """``m = p B - y* B`` from the prediction ``p`` and the label's projection ``c = y* B``:
+    """``m = p B - y* B`` from the prediction ``p`` and the label's projection ``c = y* B``
+    (``B`` here the back-projection basis, :class:`ProjectedTarget`'s ``back``):
     one ``addmm`` for a torch batch ``(B, C)`` with ``c`` ``(B, d)``."""
     if namespace(p) is not np and p.ndim == 2 and tuple(c.shape) == (p.shape[0], basis.shape[-1]):
         return namespace(p).addmm(c, p, basis, beta=-1)
@@ -411,7 +458,7 @@ def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, err
                           o_frac_bits: int = 0) -> np.ndarray:
     """Integer learning signal for an integer basis (+-1 square waves) and binary spikes.
 
-    Returns ``m_int = B^T e_int`` with ``e_int`` from :func:`local_error_fixed` (``error``:
+    Returns ``m_int = B^T e_int`` (through :func:`back_project_error_fixed`) with ``e_int`` from :func:`local_error_fixed` (``error``:
     a :class:`FixedError`, or a :class:`SoftmaxTable` for the softmax); the float signal
     is ``s * m_int / 2**F``. ``label < 0`` (no label) gives zeros. ``o_frac_bits``: ``o``
     holds values with that many fractional bits (filtered spikes, ``rule.filtered``); the
@@ -423,4 +470,15 @@ def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, err
     z = basis_sign.astype(np.int64) @ np.asarray(o, dtype=np.int64)
     if o_frac_bits:
         z = (z + (1 << (o_frac_bits - 1))) >> o_frac_bits
-    return basis_sign.T.astype(np.int64) @ local_error_fixed(z, label, error)
+    return back_project_error_fixed(local_error_fixed(z, label, error), basis_sign, error)
+
+
+def back_project_error_fixed(e: np.ndarray, basis_sign: np.ndarray, error: Any) -> np.ndarray:
+    """``m_int = (B - 1 B[0])^T e_int`` for the integer errors that sum to zero (softmax,
+    ``pwl_softmax``; :func:`back_projection_basis`), ``B^T e_int`` for the others.
+
+    The rounded division leaves ``sum(e_int)`` a few units off zero; through the difference
+    a column the classes share still gets exactly zero. ``error``: a :class:`FixedError`
+    or a :class:`SoftmaxTable` (softmax)."""
+    kind = "softmax" if isinstance(error, SoftmaxTable) else error.kind
+    return back_projection_basis(np.asarray(basis_sign, np.int64), kind).T @ np.asarray(e, np.int64)

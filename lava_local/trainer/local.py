@@ -297,7 +297,8 @@ class LocalTrainer(TrainerBase):
         readout_target = target if net.readout_learns else None  # a fixed read-out accumulates no update
         input_sum = self.readout_input_sum(batch, y is not None, x)
         # each layer's y* B once per batch: a step's error and back-projection are one product
-        layer_targets = [None if target is None else project_target(target, b) for b in self.signal_bases]
+        layer_targets = [None if target is None else project_target(target, b, self.signal.error)
+                         for b in self.signal_bases]
         weights = self.effective_weights()
         windowed = self.window > 1 and target is not None and learn_hidden
         capacity = min(self.window, max(steps - rule.t_l, 1))
@@ -375,7 +376,7 @@ class LocalTrainer(TrainerBase):
         input_sum = self.readout_input_sum(batch, y is not None, x)
         softmax = SignalParams(n_classes=net.n_classes)
         local = rule.feedback == "local"
-        layer_targets = [project_target(target, b) if local and target is not None else None
+        layer_targets = [project_target(target, b, self.signal.error) if local and target is not None else None
                          for b in self.signal_bases]
         weights = self.effective_weights()
         for t in range(steps):
