@@ -458,8 +458,9 @@ def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, err
                           o_frac_bits: int = 0) -> np.ndarray:
     """Integer learning signal for an integer basis (+-1 square waves) and binary spikes.
 
-    Returns ``m_int = B^T e_int`` (through :func:`back_project_error_fixed`) with ``e_int`` from :func:`local_error_fixed` (``error``:
-    a :class:`FixedError`, or a :class:`SoftmaxTable` for the softmax); the float signal
+    Returns ``m_int = B^T e_int`` (through :func:`back_project_error_fixed`) with ``e_int``
+    from :func:`local_error_fixed` (``error``: a :class:`FixedError`, or a
+    :class:`SoftmaxTable` for the softmax); the float signal
     is ``s * m_int / 2**F``. ``label < 0`` (no label) gives zeros. ``o_frac_bits``: ``o``
     holds values with that many fractional bits (filtered spikes, ``rule.filtered``); the
     logits ``B o`` are rounded to whole spikes, the unit the error's constants count in.

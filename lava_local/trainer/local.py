@@ -296,7 +296,7 @@ class LocalTrainer(TrainerBase):
         target = one_hot(y, net.n_classes, like=x) if y is not None else None
         readout_target = target if net.readout_learns else None  # a fixed read-out accumulates no update
         input_sum = self.readout_input_sum(batch, y is not None, x)
-        # each layer's y* B once per batch: a step's error and back-projection are one product
+        # each layer's y* B' once per batch (B' = B - 1 B[0] for the softmax): one product per step
         layer_targets = [None if target is None else project_target(target, b, self.signal.error)
                          for b in self.signal_bases]
         weights = self.effective_weights()
