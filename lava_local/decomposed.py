@@ -70,7 +70,7 @@ import numpy as np
 
 from . import _validate
 from .kernels.basis import make_basis
-from .kernels.learning_signal import learning_signal, one_hot
+from .kernels.learning_signal import label_targets, learning_signal
 from .kernels.neuron import LIFParams, LIFState, lif_step
 from .kernels.plasticity import EligibilityParams, dense_update, eligibility_factors
 from .kernels.surrogate import Surrogate, psi
@@ -307,6 +307,7 @@ def stream_reference(
     total = np.zeros_like(w)
     if basis is None:
         basis = make_basis(rule.signal.basis, rule.signal.n_classes, n_out)
+    targets = label_targets(basis, rule.signal.error)  # every class's projected label, made once
     elig = rule.eligibility
     unit = EligibilityParams(elig.lambda_pre, elig.lambda_post, 1.0, 1.0)
     q, h = np.zeros(n_in), np.zeros(n_out)
@@ -319,7 +320,7 @@ def stream_reference(
         state = lif_step(state, pre @ w.T, neuron)
         psi_u = psi(state.u, neuron.v_th, surrogate)
         if lab[n] >= 0:
-            m = learning_signal(state.o, one_hot(lab[n], rule.signal.n_classes), basis, rule.signal)
+            m = learning_signal(state.o, targets[lab[n]], basis, rule.signal)
         else:
             m = np.zeros(n_out)
         a, b = eligibility_factors(m, psi_u, h, elig)

@@ -31,7 +31,7 @@ from .kernels.layer import (
     readout_step_fixed,
 )
 from .kernels.learning_engine import EngineRandoms, engine_apply, engine_params, factor_rng
-from .kernels.learning_signal import one_hot
+from .kernels.learning_signal import integer_basis, label_targets, one_hot
 
 __all__ = ["reference_run"]
 
@@ -81,6 +81,11 @@ def reference_run(
                     randoms.step()
                 engines[i] = (engine_params(rule.eligibility.lambda_pre, fixed.pre_impulse, net.profile),
                               engine_factor_scale(fixed, net.profile), randoms)
+    # each layer's projected labels (float) or integer basis (fixed), made once, as the models hold them
+    if numeric == "fixed":
+        integer_bases = [integer_basis(b, fixed.error) for b, (fixed, _) in zip(bases, hidden_fixed)]
+    else:
+        targets = [label_targets(b, r.signal.error) for b, r in zip(bases, rules)]
     x1 = [np.zeros(w.shape[1], np.int64) for w in weights[:-1]]
     predictions = np.full(len(schedule), -1, dtype=np.int64)
     dtype = np.int64 if numeric == "fixed" else float
@@ -109,14 +114,14 @@ def reference_run(
                         params, factors, randoms = engines[i]
                         step = EngineStep(params, factors, factor_rng(net.seed + i, k, t), randoms.step())
                     state = dense_layer_step_fixed(state, pre, weights[i], hidden_fixed[i][0],
-                                                   bases[i].astype(np.int64), layer_label, step)
+                                                   integer_bases[i], layer_label, step)
                     x1[i] = state.q
                 elif numeric == "fixed":
                     g = net.geometries[i]
                     state = conv_layer_step_fixed(state, pre.reshape(g.in_shape), weights[i], g, hidden_fixed[i][0],
-                                                  bases[i].astype(np.int64), layer_label)
+                                                  integer_bases[i], layer_label)
                 else:
-                    target = one_hot(layer_label, rule.signal.n_classes) if layer_label >= 0 else None
+                    target = targets[i][layer_label] if layer_label >= 0 else None
                     g = net.geometries[i]
                     if g is None:
                         state = dense_layer_step(state, pre, weights[i], net.neuron, net.surrogate,

@@ -26,6 +26,7 @@ from lava_local.kernels.learning_signal import (
     learning_signal,
     learning_signal_fixed,
     one_hot,
+    project_target,
     softmax_table,
 )
 from lava_local.kernels.neuron import LIFParams
@@ -84,12 +85,21 @@ def test_learning_signal_float_equals_kernel(rng, latency):
     proc = LearningSignal(n=N_OUT, signal=signal, latency=latency)
     got = _run_signal(proc, spikes, labels, "float")
     basis = make_basis("cosine", C, N_OUT)
+    # the model holds each class's projected label (label_targets); the same product order
+    # from the label projected here gives the same floats
     expected = np.array([
-        learning_signal(o, one_hot(c, C), basis, signal) if c >= 0 else np.zeros(N_OUT)
+        learning_signal(o, project_target(one_hot(c, C), basis, signal.error), basis, signal) if c >= 0
+        else np.zeros(N_OUT)
         for o, c in zip(spikes, labels)
     ])
     assert np.abs(expected).max() > 0
     np.testing.assert_array_equal(got, _delayed(expected, latency))
+    # and the one-hot form, summed in another order, to round-off
+    one_hot_form = np.array([
+        learning_signal(o, one_hot(c, C), basis, signal) if c >= 0 else np.zeros(N_OUT)
+        for o, c in zip(spikes, labels)
+    ])
+    np.testing.assert_allclose(got, _delayed(one_hot_form, latency), rtol=0, atol=1e-12)
 
 
 @pytest.mark.timeout(120)
@@ -220,8 +230,8 @@ def test_stream_reference_offset0_is_the_fused_kernel(rng):
     rule = _tess()
     basis = make_basis("square", C, N_OUT)
     state, w = dense_layer_init(N_IN, N_OUT), w0.copy()
-    for pre, c in zip(spikes, labels):
-        target = one_hot(c, C) if c >= 0 else None
+    for pre, c in zip(spikes, labels):  # the label projected, as the Lava models and the reference hold it
+        target = project_target(one_hot(c, C), basis, rule.signal.error) if c >= 0 else None
         state = dense_layer_step(state, pre, w, LIFParams(), Surrogate(), rule.eligibility, basis, rule.signal,
                                  target)
         w = w - rule.lr * state.dw

@@ -17,6 +17,8 @@ from lava_local.kernels.learning_signal import (
     SignalParams,
     back_projection_basis,
     fixed_error,
+    integer_basis,
+    label_targets,
     learning_signal,
     learning_signal_fixed,
     local_error_fixed,
@@ -109,6 +111,8 @@ def test_integer_signal_is_exactly_zero_where_the_classes_share_a_column(error, 
     shared = constant_columns(basis)
     signal = SignalParams(n_classes=n_classes, scale="1/sqrt(d)", error=error)
     err = fixed_error(signal, signal.basis_scale(size), 2 * size, 8)
+    held = integer_basis(basis, err)
+    assert integer_basis(held, err) is held
     off_zero = 0
     for _ in range(200):
         o = (rng.random(size) < rng.uniform(0.05, 0.5)).astype(np.int64)
@@ -117,6 +121,8 @@ def test_integer_signal_is_exactly_zero_where_the_classes_share_a_column(error, 
         off_zero += e.sum() != 0
         m = learning_signal_fixed(o, label, basis, err)
         assert m.dtype == np.int64
+        # a model's basis, made once, gives the same integers
+        np.testing.assert_array_equal(learning_signal_fixed(o, label, held, err), m)
         assert np.all(m[shared] == 0)
         want = [sum(int(basis[c, j]) * int(e[c]) for c in range(n_classes)) - int(basis[0, j]) * int(e.sum())
                 for j in range(size)]
@@ -163,3 +169,29 @@ def test_a_target_projected_for_another_error_is_refused():
         learning_signal(o, project_target(y, basis, "identity"), basis, SignalParams(n_classes=3, error="softmax"))
     projected = project_target(y, basis, "softmax")
     np.testing.assert_array_equal(projected.projection, y @ (basis - basis[0]))
+
+
+@pytest.mark.parametrize("error", ["softmax", "pwl_softmax", "identity", "clipped"])
+def test_each_class_projected_once_is_the_one_hot_label_projected(error, rng):
+    """label_targets (what a model holds, one per class) is project_target of each one-hot
+    label, float for float; with it a shared column's signal is exactly zero under an error
+    that sums to zero, and the other columns are the signal summed by hand."""
+    n_classes, size = 3, 40
+    basis = make_basis("square", n_classes, size)
+    targets = label_targets(basis, error)
+    assert len(targets) == n_classes
+    for c, held in enumerate(targets):
+        made = project_target(one_hot(c, n_classes), basis, error)
+        assert held.error == made.error == error
+        np.testing.assert_array_equal(held.projection, made.projection)
+        np.testing.assert_array_equal(held.back, made.back)
+    shared = constant_columns(basis)
+    params = SignalParams(n_classes=n_classes, scale="1/sqrt(d)", error=error)
+    for _ in range(20):
+        o = (rng.random(size) < 0.3).astype(float)
+        c = int(rng.integers(n_classes))
+        m = learning_signal(o, targets[c], basis, params)
+        np.testing.assert_allclose(m, learning_signal(o, one_hot(c, n_classes), basis, params), rtol=0, atol=1e-12)
+        if error in ("softmax", "pwl_softmax"):
+            assert np.all(m[shared] == 0.0)
+            np.testing.assert_allclose(m, _by_hand(o, c, basis, 1 / np.sqrt(size), error), rtol=0, atol=1e-12)

@@ -51,6 +51,7 @@ from .learning_signal import (
     SignalParams,
     SoftmaxTable,
     back_project_error_fixed,
+    integer_basis,
     learning_signal,
     learning_signal_fixed,
     local_error,
@@ -742,8 +743,9 @@ def conv_layer_step_fixed(
     dw = state.dw
     if label >= 0:
         pooled = sum_pool(np.asarray(lif.o, np.int64), g.pool).reshape(-1)
-        e = local_error_fixed(basis_sign @ pooled, label, params.error)
-        m_pooled = back_project_error_fixed(e, basis_sign, params.error).reshape(g.out_channels, g.pool, g.pool)
+        basis = integer_basis(basis_sign, params.error)
+        e = local_error_fixed(basis.sign @ pooled, label, params.error)
+        m_pooled = back_project_error_fixed(e, basis, params.error).reshape(g.out_channels, g.pool, g.pool)
         _, ho, wo = g.out_shape
         m = np.repeat(np.repeat(m_pooled, ho // g.pool, axis=-2), wo // g.pool, axis=-1)
         a = m * (params.alpha_pre * psi_u)

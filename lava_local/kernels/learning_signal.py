@@ -50,7 +50,9 @@ either, and the difference keeps those neurons still there too.
 A caller that runs many steps on one label may project the label once, ``y* B``
 (:func:`project_target`, through the back-projection basis): ``m = s (softmax(z / T) B - y*
 B)`` is then one product per step for the error and the back-projection (an ``addmm`` in
-torch).
+torch). A model that learns one sample at a time holds every class's projection once
+(:func:`label_targets`), and in integers the basis and its back-projection basis
+(:func:`integer_basis`), so that no step rebuilds them.
 
 LLS-M multiplies the logits by a trainable C-vector ``g`` (``z = g * s B o``); its local
 gradient is ``e * (s B o)`` (:func:`lls_m_gradient`).
@@ -86,6 +88,7 @@ __all__ = [
     "local_error",
     "ProjectedTarget",
     "project_target",
+    "label_targets",
     "learning_signal",
     "ZERO_SUM_ERRORS",
     "back_projection_basis",
@@ -98,6 +101,8 @@ __all__ = [
     "fixed_error",
     "local_error_fixed",
     "learning_signal_fixed",
+    "IntegerBasis",
+    "integer_basis",
     "back_project_error_fixed",
 ]
 
@@ -291,6 +296,15 @@ def project_target(target: Any, basis: Any, error: str) -> ProjectedTarget:
     return ProjectedTarget(target @ back, back, error)
 
 
+def label_targets(basis: Any, error: str) -> Tuple[ProjectedTarget, ...]:
+    """Every class's :class:`ProjectedTarget` for the basis ``(C, d)`` and the ``error``
+    kind, entry ``c`` the one-hot label ``c``'s (its projection is row ``c`` of the
+    back-projection basis, exactly as ``one_hot(c) @ B'`` is). For a model that learns one
+    labelled sample at a time: made once, picked per step, so that no step rebuilds ``B'``."""
+    back = back_projection_basis(basis, error)
+    return tuple(ProjectedTarget(back[c], back, error) for c in range(back.shape[0]))
+
+
 def back_projection_basis(basis: Any, error: str) -> Any:
     """The basis an ``error`` (a :data:`ERRORS` kind) is back-projected through:
     ``B - 1 B[0]`` (each class's row less the first's) for an error that sums to zero over
@@ -454,10 +468,31 @@ def local_error_fixed(z: np.ndarray, label: int, error: Any) -> np.ndarray:
     return e
 
 
-def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, error: Any,
+class IntegerBasis(NamedTuple):
+    """An integer basis (+-1 square waves) as the integer signal uses it, both int64 and
+    ``(C, d)``; made once per layer by :func:`integer_basis`."""
+
+    sign: np.ndarray
+    """``B``: the local classifier's weights, ``z = B o``."""
+    back: np.ndarray
+    """``B'``: the basis the error is back-projected through (:func:`back_projection_basis`)."""
+
+
+def integer_basis(basis_sign: Any, error: Any) -> IntegerBasis:
+    """:class:`IntegerBasis` of an integer basis for the integer ``error`` (a
+    :class:`FixedError`, or a :class:`SoftmaxTable`: softmax). Given one already, returns it."""
+    if isinstance(basis_sign, IntegerBasis):
+        return basis_sign
+    sign = np.asarray(basis_sign, np.int64)
+    return IntegerBasis(sign, back_projection_basis(sign, "softmax" if isinstance(error, SoftmaxTable) else error.kind))
+
+
+def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: Any, error: Any,
                           o_frac_bits: int = 0) -> np.ndarray:
     """Integer learning signal for an integer basis (+-1 square waves) and binary spikes.
 
+    ``basis_sign``: the basis's :class:`IntegerBasis` (a model's, made once), or the basis
+    itself, from which each call makes it.
     Returns ``m_int = B^T e_int`` (through :func:`back_project_error_fixed`) with ``e_int``
     from :func:`local_error_fixed` (``error``: a :class:`FixedError`, or a
     :class:`SoftmaxTable` for the softmax); the float signal
@@ -465,21 +500,21 @@ def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: np.ndarray, err
     holds values with that many fractional bits (filtered spikes, ``rule.filtered``); the
     logits ``B o`` are rounded to whole spikes, the unit the error's constants count in.
     """
-    d = basis_sign.shape[1]
+    basis = integer_basis(basis_sign, error)
     if label < 0:
-        return np.zeros(d, dtype=np.int64)
-    z = basis_sign.astype(np.int64) @ np.asarray(o, dtype=np.int64)
+        return np.zeros(basis.sign.shape[1], dtype=np.int64)
+    z = basis.sign @ np.asarray(o, dtype=np.int64)
     if o_frac_bits:
         z = (z + (1 << (o_frac_bits - 1))) >> o_frac_bits
-    return back_project_error_fixed(local_error_fixed(z, label, error), basis_sign, error)
+    return back_project_error_fixed(local_error_fixed(z, label, error), basis, error)
 
 
-def back_project_error_fixed(e: np.ndarray, basis_sign: np.ndarray, error: Any) -> np.ndarray:
+def back_project_error_fixed(e: np.ndarray, basis_sign: Any, error: Any) -> np.ndarray:
     """``m_int = (B - 1 B[0])^T e_int`` for the integer errors that sum to zero (softmax,
     ``pwl_softmax``; :func:`back_projection_basis`), ``B^T e_int`` for the others.
 
     The rounded division leaves ``sum(e_int)`` a few units off zero; through the difference
-    a column the classes share still gets exactly zero. ``error``: a :class:`FixedError`
-    or a :class:`SoftmaxTable` (softmax)."""
-    kind = "softmax" if isinstance(error, SoftmaxTable) else error.kind
-    return back_projection_basis(np.asarray(basis_sign, np.int64), kind).T @ np.asarray(e, np.int64)
+    a column the classes share still gets exactly zero. ``basis_sign``: an
+    :class:`IntegerBasis` or the basis (:func:`integer_basis`); ``error``: a
+    :class:`FixedError` or a :class:`SoftmaxTable` (softmax)."""
+    return integer_basis(basis_sign, error).back.T @ np.asarray(e, np.int64)

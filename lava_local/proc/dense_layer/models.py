@@ -20,7 +20,7 @@ from lava_local.kernels.layer import (
     dense_layer_step_fixed,
 )
 from lava_local.kernels.learning_engine import EngineRandoms, engine_apply, engine_params, engine_pre_trace, factor_rng
-from lava_local.kernels.learning_signal import one_hot
+from lava_local.kernels.learning_signal import integer_basis, label_targets
 from lava_local.proc.dense_layer.process import DenseLayer
 from lava_local.proc.guarded import GuardedModel
 from lava_local.proc.sample import LabelDelay, period, phase, write_snapshot
@@ -112,8 +112,13 @@ class FloatLayerModel(_DenseLayerModel):
     h: np.ndarray = LavaPyType(np.ndarray, float)
     psi: np.ndarray = LavaPyType(np.ndarray, float)
 
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        # every class's projected label, made once: no step rebuilds the back-projection basis
+        self.targets = label_targets(np.asarray(proc_params["basis"], float), self.rule.signal.error)
+
     def _target(self, label: int):
-        return one_hot(label, self.rule.signal.n_classes) if label >= 0 else None
+        return self.targets[label] if label >= 0 else None
 
     def _apply(self) -> None:
         self.weights -= self.rule.lr * self.dw
@@ -138,7 +143,9 @@ class FixedLayerModel(_DenseLayerModel):
         self.fixed = proc_params["fixed"]
         self.rng = np.random.default_rng(proc_params["seed"])
         basis = np.asarray(proc_params["basis"])
-        self.basis_sign = basis.astype(np.int64) if np.all(basis == np.round(basis)) else None
+        # the integer basis and its back-projection basis, made once (None: no integer form)
+        self.basis_sign = integer_basis(basis, self.fixed.error) \
+            if self.fixed is not None and np.all(basis == np.round(basis)) else None
         self.loaded = False
 
     def _integer_state(self) -> DenseLayerState:

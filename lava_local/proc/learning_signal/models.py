@@ -9,7 +9,14 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 # Absolute imports: Lava's model discovery executes this file as a top-level module.
-from lava_local.kernels.learning_signal import learning_signal, learning_signal_fixed, lls_m_gradient, one_hot
+from lava_local.kernels.learning_signal import (
+    integer_basis,
+    label_targets,
+    learning_signal,
+    learning_signal_fixed,
+    lls_m_gradient,
+    one_hot,
+)
 from lava_local.proc.guarded import GuardedModel
 from lava_local.proc.learning_signal.process import LearningSignal
 from lava_local.proc.sample import LabelDelay
@@ -69,6 +76,11 @@ class PyLearningSignalModelFloat(_LearningSignalModel):
     m: np.ndarray = LavaPyType(np.ndarray, float)
     gain: np.ndarray = LavaPyType(np.ndarray, float)
 
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        # every class's projected label, made once: no step rebuilds the back-projection basis
+        self.targets = label_targets(np.asarray(proc_params["basis"], float), proc_params["signal"].error)
+
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
         p = self.proc_params
         label = self._label(label_in)
@@ -79,7 +91,7 @@ class PyLearningSignalModelFloat(_LearningSignalModel):
             m, grad_gain = lls_m_gradient(o, target, p["basis"], self.gain, p["signal"])
             self.gain[:] = self.gain - p["gain_lr"] * grad_gain
         else:
-            m = learning_signal(np.asarray(s_in, float), one_hot(label, self.n_classes), p["basis"], p["signal"])
+            m = learning_signal(np.asarray(s_in, float), self.targets[label], p["basis"], p["signal"])
         self.m[:] = m
         return {"m_out": m}
 
@@ -97,7 +109,8 @@ class PyLearningSignalModelFixed(_LearningSignalModel):
     def __init__(self, proc_params) -> None:
         super().__init__(proc_params)
         basis = np.asarray(proc_params["basis"])
-        self.basis_int = basis.astype(np.int64) if proc_params["integer_basis"] else None
+        # the integer basis and its back-projection basis, made once
+        self.basis_int = integer_basis(basis, proc_params["error_fixed"]) if proc_params["integer_basis"] else None
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
         if self.proc_params["gain_lr"] is not None:

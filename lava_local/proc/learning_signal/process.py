@@ -33,9 +33,11 @@ class LearningSignal(LocalProcess):
         signal is then zero.
     m_out : OutPort (n,)
         The learning signal. ``floating_pt``: ``m = learning_signal(o, one_hot(label), B,
-        signal)``. ``fixed_pt``: ``m_int = learning_signal_fixed(o, label, B,
-        fixed_error(signal, s, 2 n, frac_bits))`` with ``frac_bits`` fractional bits and
-        without the basis scale ``s`` (the float signal is ``s * m_int / 2**frac_bits``).
+        signal)``, with the label's projection made once per class (``label_targets``).
+        ``fixed_pt``: ``m_int = learning_signal_fixed(o, label, B, fixed_error(signal, s,
+        2 n, frac_bits))`` with ``frac_bits`` fractional bits and without the basis scale
+        ``s`` (the float signal is ``s * m_int / 2**frac_bits``); ``B`` and its
+        back-projection basis are made once (``integer_basis``).
 
     Timing (``latency``)
     --------------------
