@@ -171,6 +171,28 @@ def test_a_target_projected_for_another_error_is_refused():
     np.testing.assert_array_equal(projected.projection, y @ (basis - basis[0]))
 
 
+def test_an_integer_basis_made_for_another_error_is_refused():
+    """The integer form, as the float one: a basis held for the softmax (B - 1 B[0]) used
+    with the clipped error (B) stops with a message, and one made for the pwl_softmax serves
+    the softmax, whose back-projection basis is the same."""
+    basis = make_basis("square", 3, 12).astype(np.int64)
+    signal = SignalParams(n_classes=3)
+    softmax_err = fixed_error(signal, 1.0, 24, 8)
+    clipped_err = fixed_error(SignalParams(n_classes=3, error="clipped"), 1.0, 24, 8)
+    pwl_err = fixed_error(SignalParams(n_classes=3, error="pwl_softmax"), 1.0, 24, 8)
+    held = integer_basis(basis, softmax_err)
+    assert held.error == "softmax"
+    np.testing.assert_array_equal(held.back, basis - basis[0])
+    o = np.ones(12, np.int64)
+    with pytest.raises(ValueError, match="integer_basis"):
+        learning_signal_fixed(o, 1, held, clipped_err)
+    with pytest.raises(ValueError, match="integer_basis"):
+        learning_signal_fixed(o, 1, integer_basis(basis, clipped_err), softmax_err)
+    held_pwl = integer_basis(basis, pwl_err)
+    np.testing.assert_array_equal(learning_signal_fixed(o, 1, held_pwl, softmax_err),
+                                  learning_signal_fixed(o, 1, basis, softmax_err))
+
+
 @pytest.mark.parametrize("error", ["softmax", "pwl_softmax", "identity", "clipped"])
 def test_each_class_projected_once_is_the_one_hot_label_projected(error, rng):
     """label_targets (what a model holds, one per class) is project_target of each one-hot

@@ -476,15 +476,28 @@ class IntegerBasis(NamedTuple):
     """``B``: the local classifier's weights, ``z = B o``."""
     back: np.ndarray
     """``B'``: the basis the error is back-projected through (:func:`back_projection_basis`)."""
+    error: str
+    """The error kind (:data:`ERRORS`) ``back`` was made for."""
+
+
+def _fixed_error_kind(error: Any) -> str:
+    """The :data:`ERRORS` kind of an integer error (a :class:`SoftmaxTable` is the softmax)."""
+    return "softmax" if isinstance(error, SoftmaxTable) else error.kind
 
 
 def integer_basis(basis_sign: Any, error: Any) -> IntegerBasis:
     """:class:`IntegerBasis` of an integer basis for the integer ``error`` (a
-    :class:`FixedError`, or a :class:`SoftmaxTable`: softmax). Given one already, returns it."""
+    :class:`FixedError`, or a :class:`SoftmaxTable`: softmax). Given one already, returns it,
+    after checking that it back-projects as ``error`` needs (as :func:`learning_signal`
+    checks a :class:`ProjectedTarget`)."""
+    kind = _fixed_error_kind(error)
     if isinstance(basis_sign, IntegerBasis):
+        if (basis_sign.error in ZERO_SUM_ERRORS) != (kind in ZERO_SUM_ERRORS):
+            raise ValueError(f"the integer basis was made for the {basis_sign.error!r} error, the signal's is "
+                             f"{kind!r}: make it with integer_basis(basis, error)")
         return basis_sign
     sign = np.asarray(basis_sign, np.int64)
-    return IntegerBasis(sign, back_projection_basis(sign, "softmax" if isinstance(error, SoftmaxTable) else error.kind))
+    return IntegerBasis(sign, back_projection_basis(sign, kind), kind)
 
 
 def learning_signal_fixed(o: np.ndarray, label: int, basis_sign: Any, error: Any,

@@ -36,4 +36,4 @@ class PyConvLayerModelFixed(_Flattened, FixedLayerModel):
     def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
         g = self.proc_params["geometry"]
         return conv_layer_step_fixed(self._integer_state(), np.asarray(s_in, np.int64).reshape(g.in_shape),
-                                     self.weights, g, self.fixed, self.basis_sign, label)
+                                     self.weights, g, self.fixed, self.int_basis, label)

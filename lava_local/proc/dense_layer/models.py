@@ -144,7 +144,7 @@ class FixedLayerModel(_DenseLayerModel):
         self.rng = np.random.default_rng(proc_params["seed"])
         basis = np.asarray(proc_params["basis"])
         # the integer basis and its back-projection basis, made once (None: no integer form)
-        self.basis_sign = integer_basis(basis, self.fixed.error) \
+        self.int_basis = integer_basis(basis, self.fixed.error) \
             if self.fixed is not None and np.all(basis == np.round(basis)) else None
         self.loaded = False
 
@@ -155,7 +155,7 @@ class FixedLayerModel(_DenseLayerModel):
         if not self.loaded:
             self.weights[:] = self.proc_params["weights_fixed"]
             self.loaded = True
-        if self.basis_sign is None:
+        if self.int_basis is None:
             raise ValueError("the fixed-point learning signal needs an integer basis: use basis='square'")
         return self._state()._replace(dw=self.dw.astype(np.int64))
 
@@ -210,7 +210,7 @@ class PyDenseLayerModelFixed(FixedLayerModel):
             step = EngineStep(self.engine, self.engine_factors, factor_rng(self.proc_params["seed"], k, t),
                               self.engine_randoms.step())
         return dense_layer_step_fixed(self._integer_state(), np.asarray(s_in, np.int64), self.weights, self.fixed,
-                                      self.basis_sign, label, step)
+                                      self.int_basis, label, step)
 
     def _apply(self) -> None:
         if self.engine is None:

@@ -110,15 +110,15 @@ class PyLearningSignalModelFixed(_LearningSignalModel):
         super().__init__(proc_params)
         basis = np.asarray(proc_params["basis"])
         # the integer basis and its back-projection basis, made once
-        self.basis_int = integer_basis(basis, proc_params["error_fixed"]) if proc_params["integer_basis"] else None
+        self.int_basis = integer_basis(basis, proc_params["error_fixed"]) if proc_params["integer_basis"] else None
 
     def step(self, s_in: np.ndarray, label_in: np.ndarray) -> Dict[str, np.ndarray]:
         if self.proc_params["gain_lr"] is not None:
             raise ValueError("LLS-M (gain_lr) has a float model only")
-        if self.basis_int is None:
+        if self.int_basis is None:
             raise ValueError("the fixed-point learning signal needs an integer basis: use basis='square'")
         p = self.proc_params
-        m = learning_signal_fixed(np.asarray(s_in, np.int64), self._label(label_in), self.basis_int,
+        m = learning_signal_fixed(np.asarray(s_in, np.int64), self._label(label_in), self.int_basis,
                                   p["error_fixed"])
         self.m[:] = m
         return {"m_out": m.astype(np.int32)}
