@@ -19,8 +19,9 @@ rule's library default, ``TESS()``), then:
 Data: ``nmnist`` the N-MNIST 1k/100 subset shipped with the library (T = 10, 2312 inputs,
 2312-512-256-10); ``fashion`` Fashion-MNIST from the Debian package ``dataset-fashion-mnist``
 (rate code, T = 10, 784-512-256-10; skipped with a message when the files are absent);
-``basicmotions`` the UEA set BasicMotions, delta-encoded as ``benchmarks/temporal.py`` does
-(``encode_ucr_pair``; the aeon wheel is fetched with pip on first use; 24-256-128-4, the
+``basicmotions`` the UEA set BasicMotions, encoded as ``benchmarks/temporal.py`` does
+(``encode_ucr_pair``, ``--encoding``: the level code by default; the aeon wheel is fetched
+with pip on first use; 48-256-128-4 with the level code, 24-256-128-4 with the delta code, the
 temporal network's neuron, gamma 0.9). ``--quick`` shrinks everything to seconds (a smoke
 run, not a result).
 
@@ -49,6 +50,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the repository's lava_local, also without an installed package
     sys.path.insert(0, str(ROOT))
+
+from lava_local.data.timeseries import UCR_ENCODER, UCR_ENCODERS  # noqa: E402
 
 DATASETS = ("nmnist", "fashion", "basicmotions")
 #: epochs and batch size of each set (basicmotions: benchmarks/temporal.py's defaults)
@@ -87,7 +90,7 @@ def load(name: str, quick: bool, args: argparse.Namespace) -> Optional[Tuple[Any
         except Exception as error:  # no network, no pip: say so and go on with the other sets
             print(f"basicmotions: skipped ({error})")
             return None
-        train, test, encoding = encode_ucr_pair(train_ts, test_ts)
+        train, test, encoding = encode_ucr_pair(train_ts, test_ts, args.encoding)
         return train, test, dict(n_in=encoding["n_inputs"], hidden=(32,) if quick else (256, 128),
                                  n_classes=len(train_ts.class_names), **TEMPORAL_NETWORK)
     raise ValueError(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
@@ -183,6 +186,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where the aeon wheel is (or is fetched to)")
+    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
+                        help="the UEA/UCR sets' code, as temporal.py's --encoding: delta+rate (the "
+                             "library's standard, the level code) or delta (the delta code alone)")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "deploy")
     args = parser.parse_args(argv)
 

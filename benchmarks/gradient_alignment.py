@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/gradient_alignment.py [--sets OSULeaf] [--methods "S-TLLR (bp)"]
         [--arch ff,rec] [--seeds 3] [--first-seed 0] [--epochs 30] [--probe-epochs 0,1,15,30]
-        [--batch 16] [--encoding delta|delta+rate] [--cache-dir DIR] [--out results/alignment]
+        [--batch 16] [--encoding delta+rate|delta] [--cache-dir DIR] [--out results/alignment]
 
 A rule that learns locally in time (S-TLLR, TESS, LLS) follows eligibility traces where BPTT
 follows the gradient of the read-out's loss through every layer and step. This program trains

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/online_steps.py [--sets nmnist,BasicMotions,...]
         [--readout-steps 0.1,0.01,0.003] [--hidden-steps 0.01] [--method TESS] [--plain-readout]
         [--numerics float,fixed]
-        [--epochs 5] [--seeds 3] [--jobs 2] [--limit N] [--cache-dir DIR] [--out results/online_steps]
+        [--epochs 5] [--seeds 3] [--jobs 2] [--limit N] [--encoding delta+rate|delta] [--cache-dir DIR]
+        [--out results/online_steps]
 
 Each run is ``Network.fit`` online (one sample at a time, SGD) at the library's defaults but
 for the read-out's and the hidden layers' steps per sample, which the run gives as
@@ -15,7 +16,7 @@ models (bit for bit what the Lava network computes,
 ``tests/test_network_lava.py``), which takes seconds where the Lava run takes minutes. Sets:
 ``nmnist`` (the shipped N-MNIST subset at T = 10, 2312 -> 256 -> 10, the demo's size, at
 ``Network``'s other defaults) and UEA/UCR sets from the aeon wheel (encoded as
-``benchmarks/temporal.py`` does, 24 -> 256 -> 128 -> C, hidden and read-out leak 0.9). The hidden
+``benchmarks/temporal.py`` does, ``--encoding``, 24 -> 256 -> 128 -> C, hidden and read-out leak 0.9). The hidden
 layers learn ``--method`` (a label of ``benchmarks/temporal.py`` that the Lava network runs:
 TESS, S-TLLR, LLS, their ``(filtered)`` options and a ``+ fixed read-out``; default TESS), by
 default at its default step per sample (``SAMPLE_STEP``). The read-out is the network's default,
@@ -40,6 +41,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
+
+from lava_local.data.timeseries import UCR_ENCODER, UCR_ENCODERS
 from method_labels import readout_options, split_method
 from temporal import TEMPORAL_NETWORK, hidden_layers, make_rule  # the temporal benchmark's network and rules
 
@@ -50,8 +53,10 @@ LAVA_METHODS = tuple(f"{rule}{option}{readout}" for rule in ("TESS", "S-TLLR", "
 _DATA: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = {}
 
 
-def load_set(name: str, cache_dir: str | None) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """``(x_train, y_train, x_test, y_test, n_classes)`` as spike counts, read once per process."""
+def load_set(name: str, cache_dir: str | None,
+             encoding: str = UCR_ENCODER) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(x_train, y_train, x_test, y_test, n_classes)`` as spike counts, read once per process
+    (a UEA/UCR set in the code ``encoding``)."""
     if name not in _DATA:
         if name == "nmnist":
             from lava_local.data import NMNISTSubset
@@ -63,7 +68,7 @@ def load_set(name: str, cache_dir: str | None) -> Tuple[np.ndarray, np.ndarray, 
             from lava_local.data.timeseries import encode_ucr_pair
 
             train, test = load_uea_ucr(name, cache_dir=cache_dir, download=True)
-            (x_tr, y_tr), (x_te, y_te), _ = encode_ucr_pair(train, test)
+            (x_tr, y_tr), (x_te, y_te), _ = encode_ucr_pair(train, test, encoding)
             n_classes = len(train.class_names)
         _DATA[name] = (x_tr, y_tr, x_te, y_te, n_classes)
     return _DATA[name]
@@ -75,7 +80,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     from lava_local.network import Network
     from lava_local.reference import reference_run
 
-    x_tr, y_tr, x_te, y_te, n_classes = load_set(task["set"], task["cache_dir"])
+    x_tr, y_tr, x_te, y_te, n_classes = load_set(task["set"], task["cache_dir"], task["encoding"])
     if task["limit"]:
         x_tr, y_tr, x_te, y_te = x_tr[:task["limit"]], y_tr[:task["limit"]], x_te[:task["limit"]], y_te[:task["limit"]]
     steps = x_tr.shape[1]
@@ -197,6 +202,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, in worker processes")
     parser.add_argument("--limit", type=int, default=0, help="keep the first N training and test samples (0: all)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
+    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
+                        help="the UEA/UCR sets' code, as temporal.py's --encoding: delta+rate (the "
+                             "library's standard, the level code) or delta (the delta code alone)")
     parser.add_argument("--out", type=Path, default=Path("results/online_steps"))
     args = parser.parse_args()
     sets, numerics = args.sets.split(","), args.numerics.split(",")
@@ -209,7 +217,8 @@ def main() -> int:
     if args.method not in LAVA_METHODS:
         parser.error(f"--method takes one of {', '.join(LAVA_METHODS)}, got {args.method!r}")
     tasks = [dict(set=s, readout_step=r, hidden_step=h, method=args.method, numeric=n, seed=seed, epochs=args.epochs,
-                  centred=False if args.plain_readout else None, cache_dir=args.cache_dir, limit=args.limit)
+                  centred=False if args.plain_readout else None, cache_dir=args.cache_dir, limit=args.limit,
+                  encoding=args.encoding)
              for s, r, h, n, seed in product(sets, rates, hidden_rates, numerics, range(args.seeds))]
     records, start = [], time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:

@@ -4,21 +4,22 @@
         [--methods TESS,S-TLLR,S-TLLR (bp),LLS,LLS (pre trace),BPTT,read-out only] [--arch ff,rec]
         [--epochs 30] [--seeds 3] [--first-seed 0] [--batch 16] [--lr 1e-3 | --lr 1e-3,1e-3,1e-3] [--jobs 1]
         [--device cpu]
-        [--recurrent-step S] [--gamma 0.9] [--readout-gamma 0.9] [--encoding delta|delta+rate]
+        [--recurrent-step S] [--gamma 0.9] [--readout-gamma 0.9] [--encoding delta+rate|delta]
         [--shd-root DIR] [--cache-dir DIR]
         [--out results]
 
 Data: each UEA/UCR set is read out of the aeon 1.6.0 wheel (``load_uea_ucr``; the wheel is
-fetched once with pip into ``--cache-dir``) and delta (level-crossing) encoded, the same rule
-for every set: the training set's per-channel mean and std (``fit_scaler``), K = max(1, 12 //
-channels) thresholds 0.1, 0.2, ..., 0.1 K training stds, up and down events (24 inputs for a
-univariate set and for BasicMotions' 6 channels), padding at the end to the training set's
-longest series, after averaging the analog series over ``UCR_DOWNSAMPLE`` samples so that T
-stays near or below 200 (``lava_local.data.timeseries.encode_ucr_pair``, the library's standard
-encoding). ``--encoding delta+rate`` adds a population code of the level beside the delta
-code: max(4, 12 // channels) Gaussian receptive fields per channel over -2 ... +2 training
-stds, each firing at its response by sigma-delta (12 more inputs for a univariate set, 24 for
-BasicMotions).
+fetched once with pip into ``--cache-dir``) and encoded by the library's standard encoding, the
+level code (``lava_local.data.timeseries.encode_ucr_pair``), the same rule for every set: the
+training set's per-channel mean and std (``fit_scaler``), the analog series averaged over
+``UCR_DOWNSAMPLE`` samples so that T stays near or below 200, then the delta (level-crossing)
+code of its changes, K = max(1, 12 // channels) thresholds 0.1, 0.2, ..., 0.1 K training stds,
+up and down events (24 inputs for a univariate set and for BasicMotions' 6 channels), and after
+them a population code of its level, max(4, 12 // channels) Gaussian receptive fields per
+channel over -2 ... +2 training stds, each firing at its response by sigma-delta (12 more
+inputs for a univariate set, 24 for BasicMotions); padding at the end to the training set's
+longest series. ``--encoding delta`` keeps the delta code alone (the standard before the level
+code; every temporal figure in RESULTS.md measured before "The level code by default" ran it).
 The test set is encoded with the training scaler and length. The encoded arrays are cached
 in ``<out>/encoded/`` (re-written by every run of this script), so worker processes load
 them instead of encoding again. SHD (``--shd-root``, files you already have; never
@@ -604,8 +605,9 @@ def main() -> int:
     parser.add_argument("--readout-gamma", type=float, default=TEMPORAL_NETWORK["readout_gamma"],
                         help="the read-out's leak (TEMPORAL_NETWORK)")
     parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
-                        help="the UEA/UCR sets' code: delta (the library's standard, the delta code of the changes) "
-                             "or delta+rate (a population code of the level beside it)")
+                        help="the UEA/UCR sets' code: delta+rate (the library's standard, the level code: the delta "
+                             "code of the changes and a population code of the level) or delta (the "
+                             "delta code alone)")
     parser.add_argument("--shd-root", default=None, help="folder holding SHD/shd_{train,test}.h5 (never downloaded)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (or is fetched to with pip)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time, in worker processes")

@@ -2,11 +2,13 @@
 
     .venv/bin/python benchmarks/temporal_lava.py [--sets PickupGestureWiimoteZ]
         [--methods "TESS,TESS (filtered) + fixed read-out,read-out only"] [--numerics float,fixed]
-        [--epochs 10] [--seeds 3] [--lr LR] [--readout-lr LR] [--jobs 2] [--cache-dir DIR] [--out results]
+        [--epochs 10] [--seeds 3] [--lr LR] [--readout-lr LR] [--jobs 2] [--encoding delta+rate|delta]
+        [--cache-dir DIR] [--out results]
 
 Each run is what a user runs: ``lava-local train --data ucr:NAME --hidden 256,128 --backend
 lava-float|lava-fixed`` (one process per run, ``--jobs`` at a time), so the network is the
-CLI's for a UEA/UCR set (delta encoding as ``benchmarks/temporal.py``, hidden and read-out
+CLI's for a UEA/UCR set (``--encoding``, the level code by default, as
+``benchmarks/temporal.py``; hidden and read-out
 leak 0.9) and it learns online, one sample at a time, with the Lava models' SGD (the
 library's default steps per sample spread over the sample's T steps, 1e-2 / T for the rule and
 1e-2 / T for the read-out; ``--lr`` and ``--readout-lr`` set steps per time step instead).
@@ -32,6 +34,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from lava_local.data.timeseries import UCR_ENCODER, UCR_ENCODERS
+
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = {"TESS": [], "TESS (unfiltered)": ["--filtered", "none"], "TESS (filtered)": ["--filtered"],
            "TESS (filtered) + fixed read-out":
@@ -49,7 +53,7 @@ def command(task: Dict[str, Any], args: argparse.Namespace, out: Path) -> List[s
             cmd += [option, str(value)]
     if args.cache_dir:
         cmd += ["--cache-dir", args.cache_dir]
-    return cmd
+    return cmd + ["--encoding", args.encoding]
 
 
 def run_one(task: Dict[str, Any], args: argparse.Namespace) -> Dict[str, Any]:
@@ -100,6 +104,9 @@ def main() -> int:
                         help="the read-out's SGD step per time step in Lava (default: the library's, 1e-2 / T)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (each its own process)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
+    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
+                        help="the UEA/UCR sets' code, as temporal.py's --encoding: delta+rate (the "
+                             "library's standard, the level code) or delta (the delta code alone)")
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     sets, methods, numerics = (s.split(",") for s in (args.sets, args.methods, args.numerics))

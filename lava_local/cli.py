@@ -43,6 +43,9 @@ import numpy as np
 PROG = "lava-local"
 RULE_CHOICES = ("tess", "stllr", "stllr-bp", "lls")
 METHOD_CHOICES = ("local", "bptt", "readout-only")
+# lava_local.data.timeseries.UCR_ENCODERS (the standard first), not imported here: --help
+# stays free of the data modules' imports
+UCR_ENCODING_CHOICES = ("delta+rate", "delta")
 BACKEND_CHOICES = ("trainer", "lava-float", "lava-fixed")
 VERSION_PACKAGES = ("numpy", "lava-nc", "lava-dl", "torch", "tonic", "nir")
 CHECKPOINT_NAME = "last.pt"
@@ -126,8 +129,12 @@ def _data_options() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--data", default=None,
                    help="nmnist (the shipped N-MNIST 1k/100 subset, default), fashion (Fashion-MNIST idx "
-                        "files, direct encoding), ucr:NAME (a UEA/UCR set from the aeon wheel, delta "
-                        "encoded as benchmarks/temporal.py does) or a PATH to a .npz data set")
+                        "files, direct encoding), ucr:NAME (a UEA/UCR set from the aeon wheel, encoded as "
+                        "benchmarks/temporal.py does, see --encoding) or a PATH to a .npz data set")
+    g.add_argument("--encoding", choices=UCR_ENCODING_CHOICES, default=None,
+                   help="ucr: sets' spike code: delta+rate (the library's standard, the level code: the delta "
+                        "code of the changes and a population code of the level) or delta (the delta code "
+                        "alone) (default delta+rate)")
     g.add_argument("--steps", type=_positive_int, default=None,
                    help="time steps per sample: N-MNIST bins (default 10), Fashion-MNIST repeats "
                         "(default 6), events in a .npz (default: the file's)")
@@ -373,6 +380,10 @@ def _resolve_options(args: argparse.Namespace, stored: Optional[Dict[str, Any]] 
         args.rule_config = stored.get("rule_config") or _legacy_rule_config(stored)
     _fill(args, stored, NETWORK_DEFAULTS)
     _fill(args, stored, DATA_DEFAULTS)
+    if getattr(args, "encoding", None) is None and str(args.data).startswith("ucr:"):
+        # a checkpoint keeps its set's code; one saved before --encoding ran the delta code,
+        # the standard then
+        args.encoding = stored.get("encoding", "delta") if stored else UCR_ENCODING_CHOICES[0]
     for key in ("steps", "gamma", "readout_gamma", "limit", "test_npz"):
         if getattr(args, key, None) is None and stored.get(key) is not None:
             setattr(args, key, Path(stored[key]) if key == "test_npz" else stored[key])
@@ -382,7 +393,7 @@ def _resolve_options(args: argparse.Namespace, stored: Optional[Dict[str, Any]] 
 
 def _config(args: argparse.Namespace) -> Dict[str, Any]:
     """The run's network and data options, as kept in the checkpoint and history.json."""
-    keys = ("data", "steps", "test_npz", "test_fraction", "limit", "rule", "method", "hidden", "gamma",
+    keys = ("data", "encoding", "steps", "test_npz", "test_fraction", "limit", "rule", "method", "hidden", "gamma",
             "readout_gamma", "readout_init", "filtered", "rate_scale", "fixed_readout", "centred_readout", "seed")
     values = {k: getattr(args, k, None) for k in keys}
     if not str(values["data"]).endswith(".npz") or values["test_npz"] is not None:
@@ -423,6 +434,9 @@ def load_data(args: argparse.Namespace) -> Dataset:
     spec, limit = str(args.data), args.limit
     if args.test_npz is not None and not spec.endswith(".npz"):
         raise UsageError("--test-npz goes with a .npz --data")
+    encoding = getattr(args, "encoding", None)  # absent from namespaces saved before the option
+    if encoding is not None and not spec.startswith("ucr:"):
+        raise UsageError("--encoding goes with a ucr: set (the other sets come encoded)")
     if spec.startswith("ucr:") and args.steps is not None:
         raise UsageError("--steps does not apply to ucr: sets (T follows the series, averaged as in "
                          "benchmarks/temporal.py)")
@@ -457,7 +471,8 @@ def load_data(args: argparse.Namespace) -> Dataset:
             if args.download:
                 raise
             raise FileNotFoundError(f"{error} (lava-local: add --download to fetch it)") from None
-        train, test, encoding = encode_ucr_pair(train_set, test_set)
+        train, test, encoding = encode_ucr_pair(train_set, test_set, **(
+            {"encoder": encoding} if encoding else {}))
         n_classes = len(train_set.class_names)
         if limit:
             train, test = (train[0][:limit], train[1][:limit]), (test[0][:limit], test[1][:limit])

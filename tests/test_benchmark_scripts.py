@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers.ucr import toy_wheel
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -102,34 +104,8 @@ def test_conv_costs_writes_its_table(tmp_path):
     assert "| all conv layers |" in (tmp_path / "conv_costs.md").read_text()
 
 
-def _toy_ts(rng, n_per_class: int, length: int = 40) -> str:
-    """A univariate two-class .ts file: sines against square waves, each with its own phase,
-    period and noise."""
-    rows = []
-    for i in range(2 * n_per_class):
-        label = ("sine", "square")[i % 2]
-        t = np.arange(length)
-        wave = np.sin(2 * np.pi * t / rng.uniform(12, 20) + rng.uniform(0, 2 * np.pi))
-        values = (np.sign(wave) if label == "square" else wave) + 0.05 * rng.standard_normal(length)
-        rows.append(",".join(f"{v:.4f}" for v in values) + f":{label}")
-    return ("# generated for the test\n@problemName Toy\n@timeStamps false\n@missing false\n@univariate true\n"
-            f"@equalLength true\n@seriesLength {length}\n@classLabel true sine square\n@data\n"
-            + "\n".join(rows) + "\n")
-
-
-def _toy_wheel(folder) -> None:
-    """A fake aeon 1.6.0 wheel in ``folder`` holding one UEA/UCR set, Toy (12 + 12 series)."""
-    import zipfile
-
-    rng = np.random.default_rng(0)
-    with zipfile.ZipFile(folder / "aeon-1.6.0-py3-none-any.whl", "w") as archive:
-        archive.writestr("aeon/__init__.py", "")
-        archive.writestr("aeon/datasets/data/Toy/Toy_TRAIN.ts", _toy_ts(rng, 12))
-        archive.writestr("aeon/datasets/data/Toy/Toy_TEST.ts", _toy_ts(rng, 12))
-
-
 def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
-    _toy_wheel(tmp_path)
+    toy_wheel(tmp_path)
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
          "--epochs", "2", "--seeds", "1", "--methods",
@@ -154,34 +130,36 @@ def test_temporal_writes_its_table_from_a_fake_aeon_wheel(tmp_path):
         ("TESS (filtered) + fixed read-out", "basis", False)}
     assert not any(r["error"] for r in result["runs"])
     encoding = result["encodings"]["Toy"]["encoding"]
-    assert encoding["encoder"] == "delta" and encoding["n_inputs"] == 24
+    # the standard encoding, the level code: 24 delta inputs and 12 level fields (one channel)
+    assert encoding["encoder"] == "delta+rate" and encoding["n_inputs"] == 36 and encoding["n_delta_inputs"] == 24
     assert encoding["thresholds"][-1] == 1.2 and encoding["n_steps"] == 40
+    assert encoding["sampling"] == "sigma-delta" and result["encodings"]["Toy"]["n_inputs"] == 36
     assert "SHD" in result["missing"]  # no --shd-root: that column says so, nothing is downloaded
     table = (tmp_path / "temporal.md").read_text()
     assert "| method | arch | Toy | SHD |" in table and "no data" in table
     assert "| set | arch | BPTT | S-TLLR (bp) gap | TESS gap |" in table and "| Toy | rec |" in table
 
 
-def test_temporal_encoding_option_adds_the_level_code(tmp_path):
-    """``--encoding delta+rate``: the delta inputs and 12 level fields after them (one channel),
-    recorded with the run."""
-    _toy_wheel(tmp_path)
+def test_temporal_encoding_option_keeps_the_delta_code_alone(tmp_path):
+    """``--encoding delta``: the 24 delta inputs without the level fields, recorded with the
+    run."""
+    toy_wheel(tmp_path)
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
-         "--epochs", "1", "--seeds", "1", "--methods", "BPTT", "--arch", "ff", "--encoding", "delta+rate",
+         "--epochs", "1", "--seeds", "1", "--methods", "BPTT", "--arch", "ff", "--encoding", "delta",
          "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     result = json.loads((tmp_path / "temporal.json").read_text())
     encoding = result["encodings"]["Toy"]["encoding"]
-    assert encoding["encoder"] == "delta+rate" and encoding["n_inputs"] == 36 and encoding["n_delta_inputs"] == 24
-    assert encoding["sampling"] == "sigma-delta" and result["encodings"]["Toy"]["n_inputs"] == 36
-    assert result["args"]["encoding"] == "delta+rate" and not result["runs"][0]["error"]
+    assert encoding["encoder"] == "delta" and encoding["n_inputs"] == 24 and "n_neurons" not in encoding
+    assert result["encodings"]["Toy"]["n_inputs"] == 24
+    assert result["args"]["encoding"] == "delta" and not result["runs"][0]["error"]
 
 
 def test_temporal_first_seed_adds_the_seeds_a_longer_run_has(tmp_path):
     """``--first-seed 1 --seeds 1`` runs seed 1 alone, equal to seed 1 of ``--seeds 2``."""
-    _toy_wheel(tmp_path)
+    toy_wheel(tmp_path)
     base = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",
             "--epochs", "2", "--methods", "TESS", "--arch", "ff"]
     runs = {}
@@ -203,7 +181,7 @@ def test_gradient_alignment_probes_without_changing_the_training(tmp_path):
     the same seed) while it probes; on the feed-forward network S-TLLR (bp)'s last hidden
     layer, filtered by the read-out's leak, is BPTT's gradient (cosine 1, every sign agrees),
     its first layer only close to it; a recurrent layer is reported by block."""
-    _toy_wheel(tmp_path)
+    toy_wheel(tmp_path)
     common = ["--cache-dir", str(tmp_path), "--sets", "Toy", "--epochs", "2", "--seeds", "1",
               "--methods", "S-TLLR (bp)"]
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gradient_alignment.py"), *common,
@@ -240,7 +218,7 @@ def test_gradient_alignment_probes_without_changing_the_training(tmp_path):
 def test_temporal_takes_one_rate_per_layer(tmp_path):
     """``--lr`` per layer reaches each layer's optimiser; a list that does not fit the
     network, or a rate that is not positive, is refused before anything runs."""
-    _toy_wheel(tmp_path)
+    toy_wheel(tmp_path)
     command = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets",
                "Toy", "--epochs", "1", "--seeds", "1", "--methods", "BPTT", "--out", str(tmp_path)]
     out = subprocess.run(command + ["--arch", "ff", "--lr", "1e-20,2e-3,3e-3"],
@@ -272,7 +250,7 @@ def test_temporal_recurrent_step_reaches_the_recurrent_block(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     moved_input, moved_recurrent = map(float, out.stdout.split())
     assert moved_input > 0 and moved_recurrent == 0
-    _toy_wheel(tmp_path)
+    toy_wheel(tmp_path)
     command = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets",
                "Toy", "--epochs", "1", "--seeds", "1", "--methods", "S-TLLR (bp)", "--arch", "rec2",
                "--out", str(tmp_path)]
@@ -294,7 +272,7 @@ def test_temporal_recurrent_step_reaches_the_recurrent_block(tmp_path):
 def test_temporal_runs_the_basis_options_by_name(tmp_path):
     """The basis options are names ``--methods`` (a comma-separated list) can hold; each
     runs with the basis and scale its name says, recorded with the run."""
-    _toy_wheel(tmp_path)
+    toy_wheel(tmp_path)
     methods = ("TESS (rate-scaled basis)", "TESS (split basis)", "TESS (rate-scaled split basis)",
                "S-TLLR (split basis)")
     out = subprocess.run(
@@ -316,7 +294,7 @@ def test_temporal_runs_the_basis_options_by_name(tmp_path):
 def test_temporal_lava_runs_the_cli_in_float_and_fixed_point(tmp_path):
     """Each run is a ``lava-local train`` process on the Lava backends; the table has one
     row per method and numeric, and the fixed read-out's runs keep their read-out."""
-    _toy_wheel(tmp_path)
+    toy_wheel(tmp_path)
     methods = "TESS (filtered) + fixed read-out,read-out only"
     out = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "temporal_lava.py"), "--cache-dir", str(tmp_path), "--sets", "Toy",

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from helpers.cli import error_line, run
+from helpers.ucr import toy_wheel
 from lava_local.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,7 @@ TINY = ["train", "--data", "nmnist", "--limit", "20", "--hidden", "16", "--backe
 @pytest.mark.parametrize("command, options", [
     ([], ["info", "train", "eval", "bench", "deploy", "--traceback"]),
     (["info"], ["--json", "--cache-dir"]),
-    (["train"], ["--data", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
+    (["train"], ["--data", "--encoding", "--steps", "--test-npz", "--test-fraction", "--limit", "--cache-dir", "--rule",
                  "--method", "--hidden", "--gamma", "--readout-gamma", "--readout-init", "--filtered", "--rate-scale", "--fixed-readout",
                  "--centred-readout", "--plain-readout", "--backend",
                  "--device",
@@ -350,6 +351,7 @@ def test_npz_with_nan_frames_exits_2(capsys, tmp_path, npz_set):
     (["--hidden", "8,x"], "--hidden"),
     (["--backend", "lava-float", "--method", "bptt"], "--backend trainer"),
     (["--resume"], "--checkpoint"),
+    (["--data", "nmnist", "--encoding", "delta"], "--encoding goes with a ucr: set"),
 ])
 def test_bad_usage_exits_2_with_one_line(capsys, tmp_path, argv, message):
     code, _, err = run(capsys, "train", *argv, "--out", tmp_path)
@@ -365,6 +367,37 @@ def test_unknown_ucr_set_without_the_wheel_names_the_pip_command(capsys, tmp_pat
     assert code == 2
     line = error_line(err)
     assert "pip download aeon==1.6.0" in line and str(cache) in line and "--download" in line
+
+
+@pytest.mark.timeout(240)
+def test_ucr_sets_take_the_level_code_and_a_checkpoint_keeps_its_code(capsys, tmp_path):
+    """``--data ucr:NAME`` encodes with the library's standard, the level code (24 delta inputs
+    and 12 level fields for one channel); ``--encoding delta`` keeps the delta code alone. A
+    checkpoint keeps its code: eval reads the set as its network trained on it, and a
+    checkpoint from before the option reads it in the delta code, the standard then."""
+    toy_wheel(tmp_path)
+    common = ["train", "--data", "ucr:Toy", "--cache-dir", tmp_path, "--hidden", "8", "--epochs", "1",
+              "--backend", "trainer", "--no-progress", "--json"]
+    code, out, err = run(capsys, *common, "--out", tmp_path / "a")
+    assert code == 0, err
+    assert "delta+rate encoded, 36 inputs" in json.loads(out)["data"]
+    assert json.loads((tmp_path / "a" / "history.json").read_text())["config"]["encoding"] == "delta+rate"
+    code, out, err = run(capsys, *common, "--encoding", "delta", "--out", tmp_path / "b",
+                         "--checkpoint", tmp_path / "ckpt")
+    assert code == 0, err
+    assert "delta encoded, 24 inputs" in json.loads(out)["data"]
+    assert json.loads((tmp_path / "b" / "history.json").read_text())["config"]["encoding"] == "delta"
+
+    code, out, err = run(capsys, "eval", "--checkpoint", tmp_path / "ckpt", "--cache-dir", tmp_path, "--json")
+    assert code == 0, err
+    accuracy = json.loads(out)["accuracy"]
+    code, _, err = run(capsys, "eval", "--checkpoint", tmp_path / "ckpt", "--cache-dir", tmp_path, "--encoding",
+                       "delta+rate")
+    assert code == 2 and "does not match" in error_line(err)
+    _rewrite_cli_config(tmp_path / "ckpt" / "last.pt", lambda c: c.pop("encoding"))
+    code, out, err = run(capsys, "eval", "--checkpoint", tmp_path / "ckpt", "--cache-dir", tmp_path, "--json")
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] == accuracy
 
 
 @pytest.mark.timeout(60)

@@ -439,14 +439,15 @@ def test_encode_set_delta_and_rate_side_by_side(rng):
 
 
 def test_encode_ucr_pair_the_delta_code_and_the_level_beside_it(rng):
-    """The standard encoding: 24 delta inputs; ``encoder="delta+rate"`` adds max(4, 12 // C)
-    level fields per channel after them."""
+    """The standard encoding, the level code: 24 delta inputs and max(4, 12 // C) level fields
+    per channel after them; ``encoder="delta"`` keeps the 24 delta inputs alone."""
     for n_channels, n_fields in ((1, 12), (6, 4), (12, 4)):
         train = make_set([rng.normal(size=(40, n_channels)) for _ in range(4)], [0, 1, 0, 1])
         test = make_set([rng.normal(size=(50, n_channels)) for _ in range(2)], [1, 0])
-        (d, _), (d_test, _), delta_info = encode_ucr_pair(train, test)
+        (d, _), (d_test, _), delta_info = encode_ucr_pair(train, test, encoder="delta")
         assert delta_info["encoder"] == "delta" and delta_info["n_inputs"] == 24 and "n_neurons" not in delta_info
-        (x, _), (x_test, _), info = encode_ucr_pair(train, test, encoder="delta+rate")
+        (x, _), (x_test, _), info = encode_ucr_pair(train, test)
+        assert info["encoder"] == "delta+rate" and info["n_inputs"] == x.shape[2]
         assert x.shape == (4, 40, 24 + n_channels * n_fields) and x_test.shape == (2, 40, x.shape[2])
         assert info["n_delta_inputs"] == 24 and info["n_neurons"] == n_fields
         assert (info["low"], info["high"], info["sampling"]) == (-2.0, 2.0, "sigma-delta")

@@ -40,7 +40,8 @@ frames ``(T, n_inputs)``:
 
 The delta code says how a series changes, the rate code where its level is; ``encode_set``'s
 ``"delta+rate"`` puts both side by side. ``encode_ucr_pair`` is the standard encoding of a
-UEA/UCR pair (the delta code; ``encoder="delta+rate"`` adds a sigma-delta level code).
+UEA/UCR pair (the level code: the delta code and a sigma-delta population code of the level;
+``encoder="delta"`` keeps the delta code alone).
 
 Thresholds and field ranges are in the units of ``x``; ``fit_scaler`` standardises each channel
 with the mean/std of the *training* set (applied unchanged to the test set), so they can be
@@ -733,14 +734,15 @@ UCR_MAX_STEPS = 200
 #: channels x thresholds of the standard encoding's delta code (x 2 directions: 24 inputs),
 #: thresholds in steps of 0.1 training standard deviations
 UCR_THRESHOLD_INPUTS, UCR_THRESHOLD_STEP = 12, 0.1
-#: the level code of ``encode_ucr_pair(..., encoder="delta+rate")``: at least 4 receptive
+#: the population code of the level in ``encode_ucr_pair``'s level code: at least 4 receptive
 #: fields per channel (12 for one channel), centred on -2 ... +2 training standard
 #: deviations, spikes by sigma-delta
 UCR_FIELD_INPUTS, UCR_MIN_FIELDS, UCR_FIELD_RANGE = 12, 4, (-2.0, 2.0)
-#: the encodings of a UEA/UCR set, and the standard one: the delta code ("delta+rate" adds
-#: the level code)
-UCR_ENCODERS = ("delta", "delta+rate")
-UCR_ENCODER = "delta"
+#: the encodings of a UEA/UCR set, and the standard one: the level code, "delta+rate" (the
+#: delta code and the population code of the level side by side); "delta" is the delta code
+#: alone, the standard before the level code (benchmarks/RESULTS.md, "The level code by default")
+UCR_ENCODERS = ("delta+rate", "delta")
+UCR_ENCODER = "delta+rate"
 
 
 def ucr_thresholds(n_channels: int) -> List[float]:
@@ -763,17 +765,20 @@ def encode_ucr_pair(
     train: TimeSeriesSet, test: TimeSeriesSet, encoder: str = UCR_ENCODER
 ) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray], Dict[str, Any]]:
     """The library's standard spike encoding of a UEA/UCR train/test pair (what
-    ``benchmarks/temporal.py`` and ``lava-local train --data ucr:NAME`` use): the training
-    set's scaler, each series averaged over :func:`ucr_downsample` samples, then the delta code
-    of its changes with :func:`ucr_thresholds` (24 inputs for up to 12 channels).
+    ``benchmarks/temporal.py`` and ``lava-local train --data ucr:NAME`` use), the level code
+    ``encoder="delta+rate"``: the training set's scaler, each series averaged over
+    :func:`ucr_downsample` samples, then the delta code of its changes with
+    :func:`ucr_thresholds` (24 inputs for up to 12 channels) and, after the delta inputs, a
+    population code of its level: :func:`ucr_fields` Gaussian receptive fields per channel
+    over -2 ... +2 std, each firing at its response by sigma-delta (deterministic; 12 more
+    inputs for a univariate set).
 
-    ``encoder="delta+rate"`` (an option) adds, after the delta inputs, a population code of the
-    level: :func:`ucr_fields` Gaussian receptive fields per channel over -2 ... +2 std, each
-    firing at its response by sigma-delta (deterministic). The delta code alone leaves the
-    level to be integrated from the events; with the level beside it every method gained on
-    four of six sets (BPTT 12 to 14 points on PickupGestureWiimoteZ and ItalyPowerDemand), and
-    TESS and S-TLLR's local signal lost 12 to 14 points on GunPoint's recurrent network, below
-    the frozen control (benchmarks/RESULTS.md, "The level of the signal beside its changes").
+    ``encoder="delta"`` keeps the delta code alone, which leaves the level to be integrated
+    from the events. With the level beside it every method gained on four of six sets (BPTT
+    12 to 14 points feed-forward on PickupGestureWiimoteZ and ItalyPowerDemand, TESS and
+    S-TLLR's local signal 8 to 16), and the largest loss of a rule on the others is 3.5
+    points, within its spread over seeds (S-TLLR's local signal on GunPoint's recurrent
+    network; benchmarks/RESULTS.md, "The level code by default").
 
     Padding at the end; the test set with the training scaler and length. Returns ``((x, y),
     (x_test, y_test), encoding)``, the encoding of the training set with the test set's source
