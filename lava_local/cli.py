@@ -434,8 +434,8 @@ def load_data(args: argparse.Namespace) -> Dataset:
     spec, limit = str(args.data), args.limit
     if args.test_npz is not None and not spec.endswith(".npz"):
         raise UsageError("--test-npz goes with a .npz --data")
-    encoding = getattr(args, "encoding", None)  # absent from namespaces saved before the option
-    if encoding is not None and not spec.startswith("ucr:"):
+    code = getattr(args, "encoding", None)  # absent from namespaces saved before the option
+    if code is not None and not spec.startswith("ucr:"):
         raise UsageError("--encoding goes with a ucr: set (the other sets come encoded)")
     if spec.startswith("ucr:") and args.steps is not None:
         raise UsageError("--steps does not apply to ucr: sets (T follows the series, averaged as in "
@@ -471,8 +471,7 @@ def load_data(args: argparse.Namespace) -> Dataset:
             if args.download:
                 raise
             raise FileNotFoundError(f"{error} (lava-local: add --download to fetch it)") from None
-        train, test, encoding = encode_ucr_pair(train_set, test_set, **(
-            {"encoder": encoding} if encoding else {}))
+        train, test, encoding = encode_ucr_pair(train_set, test_set, **({"encoder": code} if code else {}))
         n_classes = len(train_set.class_names)
         if limit:
             train, test = (train[0][:limit], train[1][:limit]), (test[0][:limit], test[1][:limit])

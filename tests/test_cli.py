@@ -369,6 +369,15 @@ def test_unknown_ucr_set_without_the_wheel_names_the_pip_command(capsys, tmp_pat
     assert "pip download aeon==1.6.0" in line and str(cache) in line and "--download" in line
 
 
+def test_the_encoding_choices_are_the_librarys():
+    """The CLI names the UEA/UCR codes without importing the data modules; they must be the
+    library's, its standard first (the default a new run resolves to)."""
+    from lava_local.cli import UCR_ENCODING_CHOICES
+    from lava_local.data.timeseries import UCR_ENCODER, UCR_ENCODERS
+
+    assert set(UCR_ENCODING_CHOICES) == set(UCR_ENCODERS) and UCR_ENCODING_CHOICES[0] == UCR_ENCODER
+
+
 @pytest.mark.timeout(240)
 def test_ucr_sets_take_the_level_code_and_a_checkpoint_keeps_its_code(capsys, tmp_path):
     """``--data ucr:NAME`` encodes with the library's standard, the level code (24 delta inputs
