@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the repository's lava_local, also without an installed package
     sys.path.insert(0, str(ROOT))
 
-from lava_local.data.timeseries import UCR_ENCODER, UCR_ENCODERS  # noqa: E402
+from ucr_options import add_encoding_option  # noqa: E402
 
 DATASETS = ("nmnist", "fashion", "basicmotions")
 #: epochs and batch size of each set (basicmotions: benchmarks/temporal.py's defaults)
@@ -186,9 +186,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where the aeon wheel is (or is fetched to)")
-    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
-                        help="the UEA/UCR sets' code, as temporal.py's --encoding: delta+rate (the "
-                             "library's standard, the level code) or delta (the delta code alone)")
+    add_encoding_option(parser)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "deploy")
     args = parser.parse_args(argv)
 

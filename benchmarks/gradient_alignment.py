@@ -43,6 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import temporal  # noqa: E402  (the benchmark's encoding, networks and rules)
+from ucr_options import add_encoding_option  # noqa: E402
 
 #: methods without a rule of their own to compare with BPTT
 NOT_RULES = ("BPTT", "read-out only")
@@ -191,8 +192,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (or is fetched to with pip)")
-    parser.add_argument("--encoding", choices=temporal.UCR_ENCODERS, default=temporal.UCR_ENCODER,
-                        help="the sets' code, as temporal.py's --encoding (default: the library's standard)")
+    add_encoding_option(parser)
     parser.add_argument("--out", type=Path, default=Path("results/alignment"))
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]

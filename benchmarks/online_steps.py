@@ -16,10 +16,12 @@ models (bit for bit what the Lava network computes,
 ``tests/test_network_lava.py``), which takes seconds where the Lava run takes minutes. Sets:
 ``nmnist`` (the shipped N-MNIST subset at T = 10, 2312 -> 256 -> 10, the demo's size, at
 ``Network``'s other defaults) and UEA/UCR sets from the aeon wheel (encoded as
-``benchmarks/temporal.py`` does, ``--encoding``, 24 -> 256 -> 128 -> C, hidden and read-out leak 0.9). The hidden
-layers learn ``--method`` (a label of ``benchmarks/temporal.py`` that the Lava network runs:
-TESS, S-TLLR, LLS, their ``(filtered)`` options and a ``+ fixed read-out``; default TESS), by
-default at its default step per sample (``SAMPLE_STEP``). The read-out is the network's default,
+``benchmarks/temporal.py`` does, ``--encoding``, N -> 256 -> 128 -> C with N the code's inputs:
+24 under the delta code, 36 for a univariate set and 48 for BasicMotions under the level code;
+hidden and read-out leak 0.9). The hidden layers learn ``--method`` (a label of
+``benchmarks/temporal.py`` that the Lava network runs: TESS, S-TLLR, LLS, their ``(filtered)``
+options and a ``+ fixed read-out``; default TESS), by default at its default step per sample
+(``SAMPLE_STEP``). The read-out is the network's default,
 centred (it integrates its input less its running mean; a fixed read-out reads the spikes);
 ``--plain-readout`` runs every network with the papers' read-out on the spikes,
 ``Network(readout_centred=False)``. Writes
@@ -42,8 +44,9 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from lava_local.data.timeseries import UCR_ENCODER, UCR_ENCODERS
+from lava_local.data.timeseries import UCR_ENCODER
 from method_labels import readout_options, split_method
+from ucr_options import add_encoding_option
 from temporal import TEMPORAL_NETWORK, hidden_layers, make_rule  # the temporal benchmark's network and rules
 
 # the rules the Lava network runs, as benchmarks/temporal.py labels them
@@ -202,9 +205,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, in worker processes")
     parser.add_argument("--limit", type=int, default=0, help="keep the first N training and test samples (0: all)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
-    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
-                        help="the UEA/UCR sets' code, as temporal.py's --encoding: delta+rate (the "
-                             "library's standard, the level code) or delta (the delta code alone)")
+    add_encoding_option(parser)
     parser.add_argument("--out", type=Path, default=Path("results/online_steps"))
     args = parser.parse_args()
     sets, numerics = args.sets.split(","), args.numerics.split(",")

@@ -65,10 +65,9 @@ one recurrent LIF layer of 256 (``Recurrent(256)``: each weight block drawn and 
 its own scale) and the read-out (``REC_METHODS``: every rule at its default, BPTT, read-out
 only and the filter and read-out options); named only, ``rec2`` = two recurrent layers, 256
 and 128, for the same methods (``filtered="auto"`` filters the upper one alone). The neuron
-is ``TEMPORAL_NETWORK`` for every set
-and method. Adam per layer, batch 16, seeds 0..n-1 (network, torch and the
-shuffle), CPU with one thread per run; ``--jobs N`` runs N runs at a time in worker
-processes.
+is ``TEMPORAL_NETWORK`` for every set and method. Adam per layer (``--optimizer sgd``: plain
+SGD steps), batch 16, seeds 0..n-1 (network, torch and the shuffle), CPU with one thread per
+run; ``--jobs N`` runs N runs at a time in worker processes.
 
 After training: test accuracy, seconds per epoch and the mean firing rate of each hidden
 layer on the test set (``trainer.firing_rates``; NaN where the trainer lacks it). A run
@@ -108,7 +107,8 @@ if str(ROOT) not in sys.path:  # the repository's lava_local, also without an in
     sys.path.insert(0, str(ROOT))
 
 from lava_local.kernels.neuron import LIFParams  # noqa: E402  (after the path fix above)
-from lava_local.data.timeseries import UCR_DOWNSAMPLE, UCR_ENCODER, UCR_ENCODERS  # noqa: E402
+from lava_local.data.timeseries import UCR_DOWNSAMPLE, UCR_ENCODER  # noqa: E402
+from ucr_options import add_encoding_option  # noqa: E402
 
 
 # The network's setting, not a rule's: the same for every set and method. Time constants
@@ -231,7 +231,8 @@ def hidden_layers(arch: str, recurrent_step: Optional[float] = None) -> Tuple[An
 
 
 def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, network: Dict[str, Any],
-                 lr: float, device: str, shd: bool = False, recurrent_step: Optional[float] = None):
+                 lr: float, device: str, shd: bool = False, recurrent_step: Optional[float] = None,
+                 optimizer: str = "adam"):
     import torch
 
     from lava_local.network import Network
@@ -245,7 +246,7 @@ def make_trainer(method: str, arch: str, n_in: int, n_classes: int, seed: int, n
     if shd and method.startswith("S-TLLR"):
         lr = rule.lr  # the S-TLLR paper's SHD learning rate, as the preset has it
     cls = BPTTTrainer if base == "BPTT" else LocalTrainer
-    return cls(net, device=device, optimizer="adam", lr=lr), lr
+    return cls(net, device=device, optimizer=optimizer, lr=lr), lr
 
 
 # --------------------------------------------------------------------------------- data
@@ -364,7 +365,8 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
         x_te, y_te = _load(task["paths"]["test"])
         trainer, record["lr"] = make_trainer(task["method"], task["arch"], x_tr.shape[2], task["n_classes"],
                                              task["seed"], task["network"], task["lr"], task["device"],
-                                             task["shd"], task.get("recurrent_step"))
+                                             task["shd"], task.get("recurrent_step"),
+                                             task.get("optimizer", "adam"))
         n_hidden = len(trainer.net.hidden)
         record["layer_lr"] = [o.param_groups[0]["lr"] for o in trainer.optimizers]  # what each layer got
         record["readout_init"] = trainer.net.readout_init
@@ -405,6 +407,9 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ results
+
+
+_OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD"}
 
 
 def learning_rates(text: str) -> Union[float, List[float]]:
@@ -544,7 +549,8 @@ def write_results(out: Path, header: Dict[str, Any], runs: List[Dict[str, Any]],
     lines = [f"command: `{header['command']}`", "",
              f"machine: {header['cpu_count']} CPUs ({header['machine']}), device {header['args']['device']}, "
              f"{header['date']}; {_seed_range(header['args'])}, {header['args']['epochs']} epochs, batch "
-             f"{header['args']['batch']}, Adam lr {_rates(header['args']['lr'])} per layer; neuron "
+             f"{header['args']['batch']}, {_OPTIMIZER_NAMES[header['args'].get('optimizer', 'adam')]} lr "
+             f"{_rates(header['args']['lr'])} per layer; neuron "
              f"gamma {header['network']['gamma']:g}, v_th {header['network']['v_th']:g}, read-out gamma "
              f"{header['network']['readout_gamma']:g}"
              + (f"; recurrent block's step {header['args']['recurrent_step']:g} of the input block's"
@@ -594,8 +600,11 @@ def main() -> int:
                              "(temporal_paired.py pairs the folders)")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=learning_rates, default=1e-3,
-                        help="Adam's rate for every layer, or one per layer, comma-separated (the hidden "
-                             "layers', then the read-out's; 1e-20 all but freezes a layer)")
+                        help="the optimiser's rate for every layer, or one per layer, comma-separated (the "
+                             "hidden layers', then the read-out's; 1e-20 all but freezes a layer)")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
+                        help="each layer's optimiser: adam (the papers') or sgd (plain steps, as the Lava models "
+                             "take them; with --batch 1 and --lr step/T, the online runs' per-sample SGD)")
     parser.add_argument("--recurrent-step", type=float, default=None,
                         help="rec: the recurrent block's optimiser step relative to the input block's "
                              "(Recurrent(recurrent_step=...); 0 keeps the recurrent weights at their start; "
@@ -604,10 +613,7 @@ def main() -> int:
                         help="hidden neurons' leak (TEMPORAL_NETWORK)")
     parser.add_argument("--readout-gamma", type=float, default=TEMPORAL_NETWORK["readout_gamma"],
                         help="the read-out's leak (TEMPORAL_NETWORK)")
-    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
-                        help="the UEA/UCR sets' code: delta+rate (the library's standard, the level code: the delta "
-                             "code of the changes and a population code of the level) or delta (the "
-                             "delta code alone)")
+    add_encoding_option(parser)
     parser.add_argument("--shd-root", default=None, help="folder holding SHD/shd_{train,test}.h5 (never downloaded)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (or is fetched to with pip)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time, in worker processes")
@@ -662,7 +668,7 @@ def main() -> int:
 
     tasks = [dict(set=name, method=m, arch=a, seed=seed, paths=d["paths"], n_classes=d["n_classes"], shd=d["shd"],
                   network=network, lr=args.lr, epochs=args.epochs, batch=args.batch, device=args.device,
-                  recurrent_step=args.recurrent_step)
+                  recurrent_step=args.recurrent_step, optimizer=args.optimizer)
              for name, d in data.items() for m, a in pairs
              for seed in range(args.first_seed, args.first_seed + args.seeds)]
     header = {

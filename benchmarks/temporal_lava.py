@@ -34,7 +34,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from lava_local.data.timeseries import UCR_ENCODER, UCR_ENCODERS
+from ucr_options import add_encoding_option
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = {"TESS": [], "TESS (unfiltered)": ["--filtered", "none"], "TESS (filtered)": ["--filtered"],
@@ -104,9 +104,7 @@ def main() -> int:
                         help="the read-out's SGD step per time step in Lava (default: the library's, 1e-2 / T)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (each its own process)")
     parser.add_argument("--cache-dir", default=None, help="where the aeon wheel is (fetched with pip if missing)")
-    parser.add_argument("--encoding", choices=UCR_ENCODERS, default=UCR_ENCODER,
-                        help="the UEA/UCR sets' code, as temporal.py's --encoding: delta+rate (the "
-                             "library's standard, the level code) or delta (the delta code alone)")
+    add_encoding_option(parser)
     parser.add_argument("--out", type=Path, default=Path("results"))
     args = parser.parse_args()
     sets, methods, numerics = (s.split(",") for s in (args.sets, args.methods, args.numerics))

@@ -234,6 +234,33 @@ def test_temporal_takes_one_rate_per_layer(tmp_path):
         assert out.returncode == 2 and why in out.stderr, out.stderr[-2000:]
 
 
+def test_temporal_optimizer_option_steps_plain_sgd(tmp_path):
+    """``--optimizer sgd`` gives every layer plain SGD: one sample moves the weights in
+    proportion to their gradients, where Adam's first step moves each layer's largest mover by
+    ``lr`` (its ``m / sqrt(v)`` is 1); the table's header names the optimiser."""
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np, temporal; "
+             "trainer, _ = temporal.make_trainer('TESS', 'ff', 6, 3, 0, temporal.TEMPORAL_NETWORK, 1e-2, 'cpu', "
+             "optimizer=sys.argv[2]); w = [p.detach().clone() for p in trainer.params]; "
+             "rng = np.random.default_rng(0); "
+             "trainer.fit_epoch((rng.random((1, 20, 6)) < 0.4).astype(np.uint8), np.array([1]), batch_size=1); "
+             "d = [float((p.detach() - w0).abs().max()) for p, w0 in zip(trainer.params, w)]; "
+             "print(*{type(o).__name__ for o in trainer.optimizers}, all(abs(x - 1e-2) < 1e-4 for x in d))")
+    for optimizer, expected in (("sgd", ["SGD", "False"]), ("adam", ["Adam", "True"])):
+        out = subprocess.run([sys.executable, "-c", child, str(ROOT / "benchmarks"), optimizer], capture_output=True,
+                             text=True, timeout=300, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.split() == expected, (optimizer, out.stdout)
+    toy_wheel(tmp_path)
+    command = [sys.executable, str(ROOT / "benchmarks" / "temporal.py"), "--cache-dir", str(tmp_path), "--sets",
+               "Toy", "--epochs", "1", "--seeds", "1", "--methods", "TESS", "--arch", "ff", "--optimizer", "sgd",
+               "--batch", "1", "--lr", "1e-3", "--out", str(tmp_path)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "batch 1, SGD lr 0.001 per layer" in (tmp_path / "temporal.md").read_text()
+    (run,) = json.loads((tmp_path / "temporal.json").read_text())["runs"]
+    assert not run["error"]
+
+
 def test_temporal_recurrent_step_reaches_the_recurrent_block(tmp_path):
     """``--recurrent-step 0`` keeps the recurrent network's recurrent weights at their start
     while its input weights learn; the value is in the table's header, and a negative one
