@@ -28,7 +28,9 @@ centred (it integrates its input less its running mean; a fixed read-out reads t
 ``<out>/online_steps.{md,json,png}``: test accuracy after the last epoch (mean ± std over seeds) and
 the share of the read-out's weights at the end of the 8-bit mantissa range (fixed point); the
 JSON also holds each hidden layer's relative weight change, ``|W - W0| / |W0|``; the figure, test
-accuracy per epoch.
+accuracy per epoch. ``--reread`` also trains, after each float run whose hidden layers learn, a
+fresh read-out from the control's start on those layers frozen as learned: the learned
+features' worth apart from a read-out that has to chase them while they move.
 """
 from __future__ import annotations
 
@@ -96,15 +98,29 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
         readout = readout_options(split_method(task["method"])[1])
     else:  # the read-out-only control, whatever the method: TESS's placeholder rule, as in temporal.py
         rule, readout = make_rule("TESS"), {}
-    net = Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
-                  rule=rule, frozen=not hidden_step, readout_centred=task["centred"], **readout, **network)
+
+    def make_network(rule, frozen: bool, readout: Dict[str, Any]) -> Network:
+        return Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
+                       rule=rule, frozen=frozen, readout_centred=task["centred"], **readout, **network)
+
+    def test_accuracy(predictions: np.ndarray) -> List[float]:
+        return [float(np.mean(predictions[e * per_epoch + len(y_tr):(e + 1) * per_epoch] == y_te))
+                for e in range(task["epochs"])]
+
+    net = make_network(rule, not hidden_step, readout)
     frames, labels = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
     schedule, learn = net.schedule(len(y_tr), len(y_te), task["epochs"])
+    per_epoch = len(y_tr) + len(y_te)
     start = time.perf_counter()
     predictions, weights, _ = reference_run(net, frames, labels, schedule, learn, task["numeric"])
-    per_epoch = len(y_tr) + len(y_te)
-    accuracy = [float(np.mean(predictions[e * per_epoch + len(y_tr):(e + 1) * per_epoch] == y_te))
-                for e in range(task["epochs"])]
+    accuracy = test_accuracy(predictions)
+    reread = None
+    if task.get("reread") and hidden_step and task["numeric"] == "float":
+        # the hidden layers as they learned, frozen, read by a fresh read-out from the control's
+        # start over as many epochs: the features' worth without the read-out chasing them
+        fresh = make_network(make_rule("TESS"), True, {})
+        fresh.weights[:-1] = [w.copy() for w in weights[:-1]]
+        reread = test_accuracy(reference_run(fresh, frames, labels, schedule, learn, "float")[0])
     # the hidden weights' relative change, in the model's own units (an empty schedule gives its start)
     _, start_weights, _ = reference_run(net, frames, labels, [], [], task["numeric"])
     hidden_change = [float(np.linalg.norm(w - w0) / np.linalg.norm(w0))
@@ -112,7 +128,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     readout = np.abs(weights[-1])
     at_limit = (float(np.mean(readout >= load_profile(net.profile).synapse.weight_max))
                 if task["numeric"] == "fixed" else None)
-    return dict(task, test_accuracy=accuracy, readout_max=float(readout.max()), readout_at_limit=at_limit,
+    return dict(task, test_accuracy=accuracy, reread_accuracy=reread, readout_max=float(readout.max()), readout_at_limit=at_limit,
                 hidden_change=hidden_change,
                 seconds=round(time.perf_counter() - start, 1), steps=steps)
 
@@ -140,6 +156,9 @@ def table(records: List[Dict[str, Any]], sets: List[str], rates: List[float], hi
             cell = f"{np.mean(final):.3f} ± {np.std(final):.3f}" if final else "-"
             if numeric == "fixed" and runs:
                 cell += f" ({np.mean([r['readout_at_limit'] for r in runs]):.0%} at ±127)"
+            reread = [r["reread_accuracy"][-1] for r in runs if r.get("reread_accuracy")]
+            if reread:
+                cell += f" [re-read {np.mean(reread):.3f} ± {np.std(reread):.3f}]"
             cells.append(cell)
         lines.append(f"| {rate:g} | {hidden_label(hidden_rate)} | {numeric} | " + " | ".join(cells) + " |")
     return lines
@@ -199,6 +218,10 @@ def main() -> int:
     parser.add_argument("--plain-readout", action="store_true",
                         help="every network with Network(readout_centred=False): the papers' read-out on the spikes "
                              "(default: the network's, centred)")
+    parser.add_argument("--reread", action="store_true",
+                        help="after each float run whose hidden layers learn, freeze them as learned and train a "
+                             "fresh read-out from the control's start for as many epochs: the learned features' "
+                             "accuracy without a read-out that chases them ([re-read] in the table)")
     parser.add_argument("--numerics", default="float,fixed")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..n-1")
@@ -219,7 +242,7 @@ def main() -> int:
         parser.error(f"--method takes one of {', '.join(LAVA_METHODS)}, got {args.method!r}")
     tasks = [dict(set=s, readout_step=r, hidden_step=h, method=args.method, numeric=n, seed=seed, epochs=args.epochs,
                   centred=False if args.plain_readout else None, cache_dir=args.cache_dir, limit=args.limit,
-                  encoding=args.encoding)
+                  encoding=args.encoding, reread=args.reread)
              for s, r, h, n, seed in product(sets, rates, hidden_rates, numerics, range(args.seeds))]
     records, start = [], time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:

@@ -365,6 +365,25 @@ def test_online_steps_writes_float_and_fixed_rows(tmp_path):
     assert (tmp_path / "online_steps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_online_steps_reread_is_the_control_on_features_that_did_not_move(tmp_path):
+    """``--reread`` freezes the hidden layers a float run learned and trains a fresh read-out
+    from the control's start: on hidden weights that all but kept their start (a step of
+    1e-12 per sample) it is the frozen control, epoch for epoch, and on weights that moved (a
+    step of 1) it is not; fixed-point runs and the control have none."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "online_steps.py"), "--sets", "nmnist", "--readout-steps", "0.01",
+         "--hidden-steps", "0,1e-12,1", "--numerics", "float,fixed", "--reread", "--epochs", "2", "--seeds", "1",
+         "--limit", "12", "--jobs", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    runs = {(r["hidden_step"], r["numeric"]): r for r in json.loads((tmp_path / "online_steps.json").read_text())["runs"]}
+    control = runs[0.0, "float"]["test_accuracy"]
+    assert runs[1e-12, "float"]["reread_accuracy"] == control
+    assert runs[1.0, "float"]["reread_accuracy"] != control and len(runs[1.0, "float"]["reread_accuracy"]) == 2
+    assert all(runs[key]["reread_accuracy"] is None for key in [(0.0, "float"), (0.0, "fixed"), (1.0, "fixed")])
+    assert "[re-read " in (tmp_path / "online_steps.md").read_text()
+
+
 def test_online_steps_runs_the_methods_option_and_refuses_one_lava_does_not_run(tmp_path):
     script = [sys.executable, str(ROOT / "benchmarks" / "online_steps.py"), "--sets", "nmnist"]
     out = subprocess.run(
