@@ -128,8 +128,8 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     readout = np.abs(weights[-1])
     at_limit = (float(np.mean(readout >= load_profile(net.profile).synapse.weight_max))
                 if task["numeric"] == "fixed" else None)
-    return dict(task, test_accuracy=accuracy, reread_accuracy=reread, readout_max=float(readout.max()), readout_at_limit=at_limit,
-                hidden_change=hidden_change,
+    return dict(task, test_accuracy=accuracy, reread_accuracy=reread, readout_max=float(readout.max()),
+                readout_at_limit=at_limit, hidden_change=hidden_change,
                 seconds=round(time.perf_counter() - start, 1), steps=steps)
 
 

@@ -376,7 +376,8 @@ def test_online_steps_reread_is_the_control_on_features_that_did_not_move(tmp_pa
          "--limit", "12", "--jobs", "1", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
-    runs = {(r["hidden_step"], r["numeric"]): r for r in json.loads((tmp_path / "online_steps.json").read_text())["runs"]}
+    records = json.loads((tmp_path / "online_steps.json").read_text())["runs"]
+    runs = {(r["hidden_step"], r["numeric"]): r for r in records}
     control = runs[0.0, "float"]["test_accuracy"]
     assert runs[1e-12, "float"]["reread_accuracy"] == control
     assert runs[1.0, "float"]["reread_accuracy"] != control and len(runs[1.0, "float"]["reread_accuracy"]) == 2
