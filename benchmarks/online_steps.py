@@ -93,21 +93,25 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     if task["set"] != "nmnist":
         network = dict(hidden=hidden_layers("ff"), **TEMPORAL_NETWORK)
     hidden_step = task["hidden_step"]
-    if hidden_step:
-        rule = make_rule(task["method"]).with_(lr=hidden_step / steps)
-        readout = readout_options(split_method(task["method"])[1])
-    else:  # the read-out-only control, whatever the method: TESS's placeholder rule, as in temporal.py
-        rule, readout = make_rule("TESS"), {}
 
     def make_network(rule, frozen: bool, readout: Dict[str, Any]) -> Network:
         return Network(x_tr.shape[2], n_classes=n_classes, readout_lr=task["readout_step"] / steps, seed=task["seed"],
                        rule=rule, frozen=frozen, readout_centred=task["centred"], **readout, **network)
 
+    def control_network() -> Network:
+        """The read-out-only control, whatever the method: TESS's placeholder rule, frozen, the
+        default read-out (as in temporal.py)."""
+        return make_network(make_rule("TESS"), True, {})
+
     def test_accuracy(predictions: np.ndarray) -> List[float]:
         return [float(np.mean(predictions[e * per_epoch + len(y_tr):(e + 1) * per_epoch] == y_te))
                 for e in range(task["epochs"])]
 
-    net = make_network(rule, not hidden_step, readout)
+    if hidden_step:
+        rule = make_rule(task["method"]).with_(lr=hidden_step / steps)
+        net = make_network(rule, False, readout_options(split_method(task["method"])[1]))
+    else:
+        net = control_network()
     frames, labels = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
     schedule, learn = net.schedule(len(y_tr), len(y_te), task["epochs"])
     per_epoch = len(y_tr) + len(y_te)
@@ -118,7 +122,7 @@ def run_one(task: Dict[str, Any]) -> Dict[str, Any]:
     if task.get("reread") and hidden_step and task["numeric"] == "float":
         # the hidden layers as they learned, frozen, read by a fresh read-out from the control's
         # start over as many epochs: the features' worth without the read-out chasing them
-        fresh = make_network(make_rule("TESS"), True, {})
+        fresh = control_network()
         fresh.weights[:-1] = [w.copy() for w in weights[:-1]]
         reread = test_accuracy(reference_run(fresh, frames, labels, schedule, learn, "float")[0])
     # the hidden weights' relative change, in the model's own units (an empty schedule gives its start)
