@@ -284,7 +284,9 @@ def quantize_dense_layer(
     ``dW_int = lr * s * scale / (2**(F_m + F_psi + exp) * impulse) * acc`` (see
     :class:`~lava_local.kernels.layer.DenseLayerFixedParams`). ``filter_decay``: the
     read-out's leak a ``rule.filtered`` layer follows, quantised as the read-out's
-    (:func:`quantize_readout`); the filtered spikes keep ``FILTERED_SPIKE_FRAC_BITS``.
+    (:func:`quantize_readout`); the filtered spikes keep ``FILTERED_SPIKE_FRAC_BITS``. The
+    integer eligibility keeps the read-out's sum; a filter of unit gain
+    (``rule.filtered_gain="unit"``) takes its gain in the learning rate.
     """
     from .kernels.learning_signal import fixed_error
     from .kernels.layer import DenseLayerFixedParams, FilterFixedParams
@@ -300,7 +302,8 @@ def quantize_dense_layer(
     frac_m = hw.learning.factor_bits
     error = fixed_error(rule.signal, s, 2 * n_out, frac_m)
     lr_mant, lr_shift = _learning_rate(
-        rule.lr, (s, scale), 2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
+        rule.lr, (s, scale, rule.filter_input_gain(filter_decay)),
+        2.0 ** (frac_m + lif.psi.frac_bits + q.weight_exp) * impulse
     )
     params = DenseLayerFixedParams(
         neuron=lif.neuron,

@@ -126,7 +126,8 @@ def reference_run(
                     if g is None:
                         state = dense_layer_step(state, pre, weights[i], net.neuron, net.surrogate,
                                                  rule.eligibility, bases[i], rules[i].signal, target,
-                                                 filter_decay=net.readout_gamma if filtered[i] else None)
+                                                 filter_decay=net.readout_gamma if filtered[i] else None,
+                                                 filter_gain=rules[i].filter_input_gain(net.readout_gamma))
                     else:
                         state = conv_layer_step(state, pre.reshape(g.in_shape), weights[i], g, net.neuron,
                                                 net.surrogate, rule.eligibility, bases[i], rules[i].signal, target)

@@ -59,6 +59,9 @@ def step_per_time_step(lr: Optional[float], per_sample: float, steps: int) -> fl
         return _validate.positive("lr", lr)
     return _validate.positive("per_sample", per_sample) / steps
 
+FILTER_GAINS = ("sum", "unit")
+"""``LearningRule.filtered_gain``: the filtered eligibility as the read-out's sum, or at unit gain."""
+
 TIMINGS = {"paper": 0, "loihi": 2}
 """Steps between a step's post-synaptic factors and the pre-synaptic quantities they are
 paired with, per ``LearningRule.timing``; ``"loihi"`` is
@@ -129,6 +132,14 @@ class LearningRule:
     and to ``False`` otherwise (a conv last layer as VGG-9's, the Loihi timing, per-step
     updates, a layer process on its own; for S-TLLR, the DFA signal). A filtered layer under
     a local signal learns at its signal's ``filtered_scale`` (S-TLLR: the basis over sqrt(d)).
+    ``filtered_gain``: ``"sum"`` (the default) filters as the read-out integrates, so a
+    filtered layer's update is the read-out's gradient, up to ``1 / (1 - gamma_ro)`` times an
+    unfiltered layer's (10 at the temporal read-out's 0.9); ``"unit"`` scales what enters the
+    filter by ``1 - gamma_ro``, a low-pass of unit gain: the same direction, an update as large
+    as the layers' below it (:meth:`filter_input_gain`). The signal reads the filtered spikes
+    as before. Under Adam (the trainer's default) a constant scale per layer all but cancels;
+    under plain SGD, as the Lava models learn online, it sets the filtered layer's step.
+    Measured online (``benchmarks/RESULTS.md``, "The filtered layer's step online").
     """
 
     eligibility: EligibilityParams = field(default_factory=EligibilityParams)
@@ -140,6 +151,7 @@ class LearningRule:
     timing: str = "paper"
     drain: bool = False
     filtered: Union[bool, str] = False
+    filtered_gain: str = "sum"
     name: str = "rule"
 
     def __post_init__(self) -> None:
@@ -162,6 +174,9 @@ class LearningRule:
             raise ValueError("drain=True drains the Loihi timing's delay line: it needs timing='loihi'")
         if not isinstance(self.filtered, bool) and self.filtered not in ("last", "auto"):
             raise TypeError(f"filtered must be a bool, 'last' or 'auto', got {self.filtered!r}")
+        if self.filtered_gain not in FILTER_GAINS:
+            raise ValueError(f"filtered_gain must be one of {', '.join(map(repr, FILTER_GAINS))}, "
+                             f"got {self.filtered_gain!r}")
         if self.filtered in (True, "last") and (self.timing != "paper" or self.apply != "sample"):
             raise ValueError(f"filtered={self.filtered!r} filters the eligibility by the read-out's leak step by "
                              "step and applies the summed update after each sample: it needs timing='paper' and "
@@ -183,6 +198,13 @@ class LearningRule:
             return self
         holds = bool(holds_filter) and self.timing == "paper" and self.apply == "sample"
         return replace(self, filtered="last" if holds else False)
+
+    def filter_input_gain(self, decay: Optional[float]) -> float:
+        """What a filtered layer's eligibility takes in per step, relative to the read-out's
+        sum, for the read-out's leak ``decay``: 1 under ``filtered_gain="sum"``, ``1 - decay``
+        under ``"unit"`` (:func:`~lava_local.kernels.plasticity.filtered_eligibility_step`);
+        1 for a layer without a filter (``decay=None``)."""
+        return 1.0 - decay if self.filtered_gain == "unit" and decay is not None else 1.0
 
     @property
     def pairing_offset(self) -> int:

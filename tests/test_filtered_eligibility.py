@@ -49,11 +49,13 @@ def test_filtered_bp_is_the_bptt_gradient_of_the_last_hidden_layer(hidden, rng):
         assert (filtered[0] - bptt[0]).abs().max() / bptt[0].abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("gain", [1.0, 0.2], ids=["sum", "unit-gain"])
 @pytest.mark.parametrize("backend", ["numpy", "torch", "torch, one product per sample"])
-def test_the_filter_written_out_element_by_element(rng, backend, monkeypatch):
-    """e_bar[t]_ji = sum over t' <= t of decay**(t - t') (a Psi_j(t') q_i(t') + b h_j(t') pre_i(t')),
-    and dW_ji = sum over t and samples of m_j(t) e_bar[t]_ji, in plain loops; torch's
-    in-place paths, the per-sample loop for large states included, compute the same."""
+def test_the_filter_written_out_element_by_element(rng, backend, gain, monkeypatch):
+    """e_bar[t]_ji = sum over t' <= t of decay**(t - t') g (a Psi_j(t') q_i(t') + b h_j(t') pre_i(t')),
+    and dW_ji = sum over t and samples of m_j(t) e_bar[t]_ji, in plain loops, with the input
+    gain g = 1 (the read-out's sum) and g = 1 - decay (unit gain); torch's in-place paths, the
+    per-sample loop for large states included, compute the same."""
     steps, batch, n_out, n_in, decay = 6, 2, 3, 4, 0.8
     params = EligibilityParams(0.5, 0.2, 1.0, -0.7)
     psi, h, m = (rng.random((steps, batch, n_out)) for _ in range(3))
@@ -64,7 +66,7 @@ def test_the_filter_written_out_element_by_element(rng, backend, monkeypatch):
     e_bar, dw = None, as_array(np.zeros((n_out, n_in)))
     for t in range(steps):
         e_bar = filtered_eligibility_step(e_bar, *map(as_array, (psi[t], h[t], q[t], pre[t])), params, decay,
-                                          in_place=t % 2 == 1)
+                                          in_place=t % 2 == 1, gain=gain)
         filtered_update(as_array(m[t]), e_bar, out=dw)
     dw = np.asarray(dw)
     want = np.zeros((n_out, n_in))
@@ -72,8 +74,9 @@ def test_the_filter_written_out_element_by_element(rng, backend, monkeypatch):
         for b in range(batch):
             for j in range(n_out):
                 for i in range(n_in):
-                    e = sum(decay ** (t - s) * (params.alpha_pre * psi[s, b, j] * q[s, b, i]
-                                                + params.alpha_post * h[s, b, j] * pre[s, b, i]) for s in range(t + 1))
+                    e = sum(decay ** (t - s) * gain * (params.alpha_pre * psi[s, b, j] * q[s, b, i]
+                                                       + params.alpha_post * h[s, b, j] * pre[s, b, i])
+                            for s in range(t + 1))
                     want[j, i] += m[t, b, j] * e
     np.testing.assert_allclose(dw, want, rtol=1e-12)
 
@@ -126,6 +129,54 @@ def test_filtered_local_signal_is_the_gradient_of_each_layers_own_local_loss(rul
         assert w.abs().max() > 1e-3
         torch.testing.assert_close(got[i], w, rtol=1e-9, atol=1e-12)
         assert (plain[i] - w).abs().max() / w.abs().max() > 0.05, "without the filter it is another update"
+
+
+def test_a_unit_gain_filter_is_the_local_loss_gradient_scaled_by_one_minus_the_leak(rng):
+    """``filtered_gain="unit"``: each filtered layer learns the gradient of its own local loss
+    on its filtered spikes (autograd, as above) times ``1 - gamma_ro``: the same direction,
+    an update the size of an unfiltered layer's; the signal still reads the read-out's sum."""
+    rule = STLLR(filtered=True, filtered_gain="unit")
+    x = torch.as_tensor(rng.random((3, 30, 20)) < 0.3, dtype=torch.float64)
+    y = torch.as_tensor(rng.integers(0, 4, 3))
+    net = Network(20, hidden=(16, 12), n_classes=4, rule=rule, init_scale=3.0, seed=1, **TEMPORAL)
+    want = _local_loss_gradients(net, x, y, scale=lambda d: d ** -0.5)
+    got = _grads(LocalTrainer(net, device="cpu", dtype=torch.float64), x, y)
+    for g, w in zip(got, want):
+        assert w.abs().max() > 1e-3
+        torch.testing.assert_close(g, (1 - TEMPORAL["readout_gamma"]) * w, rtol=1e-9, atol=1e-12)
+
+
+def test_filtered_gain_is_validated_and_sets_the_filters_input_gain():
+    assert TESS().filtered_gain == "sum" and TESS().filter_input_gain(0.9) == 1.0
+    assert TESS(filtered_gain="unit").filter_input_gain(0.9) == pytest.approx(0.1)
+    assert TESS(filtered_gain="unit").filter_input_gain(None) == 1.0  # a layer without a filter
+    with pytest.raises(ValueError, match="filtered_gain must be one of 'sum', 'unit'"):
+        TESS(filtered_gain="mean")
+
+
+def test_a_unit_gain_filter_takes_its_gain_in_the_fixed_point_learning_rate():
+    """In integers the filtered eligibility keeps the read-out's sum (full precision) and a
+    unit-gain filter's ``1 - decay`` goes into the layer's learning rate: its weight step
+    before the stochastic rounding (``dW_int lr_mant / 2**lr_shift``), in float units, is the
+    float kernel's ``lr (1 - decay) dW_sum`` to the integer update's error, a tenth of the
+    sum filter's step at decay 0.9."""
+    from lava_local.fixed_point import DEFAULT_SCALE, quantize_dense_layer
+    from lava_local.kernels.surrogate import Surrogate
+
+    flt, fix, fixed, rule = _float_and_fixed_steps(True, np.random.default_rng(5))
+    w = np.random.default_rng(5).normal(0, 3 / np.sqrt(30), (16, 30))  # as _float_and_fixed_steps draws them
+    neuron = LIFParams(gamma=0.9, v_th=0.6)
+    unit, _ = quantize_dense_layer(w, neuron, Surrogate(), rule.with_(filtered_gain="unit"), 16,
+                                           filter_decay=0.9)
+    step = lambda p: p.lr_mant / 2.0 ** p.lr_shift  # noqa: E731
+    assert step(unit) / step(fixed) == pytest.approx(0.1, rel=1 / 128)
+    assert (unit.filter, unit.error, unit.alpha_pre) == (fixed.filter, fixed.error, fixed.alpha_pre)
+    want = rule.lr * flt.dw  # the float layer's step under the sum filter: W -= lr dW
+    assert np.abs(want).max() > 0
+    for p, gain in ((fixed, 1.0), (unit, 0.1)):
+        got = fix.dw * step(p) * 2.0 ** fixed.weight_exp / DEFAULT_SCALE
+        assert np.corrcoef(got.ravel(), gain * want.ravel())[0, 1] > 0.99
+        assert np.abs(got).max() == pytest.approx(gain * np.abs(want).max(), rel=0.15)
 
 
 @pytest.mark.parametrize("rule", [TESS(), STLLR(feedback="bp")], ids=["tess", "stllr-bp"])

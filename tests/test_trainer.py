@@ -30,6 +30,7 @@ RULES = {"tess": TESS(lr=0.05), "tess-unfiltered": TESS(lr=0.05, filtered=False)
                                         for name, rule in RULES.items() for conv in (False, True)]
                          # one eligibility per synapse: dense layers only
                          + [pytest.param(TESS(lr=0.05, filtered=True), False, id="tess-filtered-dense"),
+                            pytest.param(TESS(lr=0.05, filtered_gain="unit"), False, id="tess-unit-gain-filter-dense"),
                             pytest.param(STLLR(lr=0.05, filtered="last"), True, id="stllr-filtered-last-conv")])
 def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
     """Batch 1, float64, SGD with the Lava models' learning rates: same weights and the

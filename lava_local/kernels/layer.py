@@ -176,6 +176,7 @@ def dense_layer_step(
     target: Optional[np.ndarray],
     in_place: bool = False,
     filter_decay: Optional[float] = None,
+    filter_gain: float = 1.0,
 ) -> DenseLayerState:
     """One float step; ``target`` is the one-hot label (or its
     :class:`~.learning_signal.ProjectedTarget`), or ``None`` for no learning.
@@ -185,11 +186,12 @@ def dense_layer_step(
     over the old one (:func:`dense_layer_forward`, :func:`dense_layer_learn`).
     ``filter_decay`` (``rule.filtered``, a state with ``e_bar`` and ``o_bar``): the
     read-out's leak; the filtered state takes this step (:func:`dense_layer_filter`), with
-    or without a target, and the local signal reads the filtered spikes.
+    or without a target, and the local signal reads the filtered spikes; ``filter_gain``:
+    what enters the filtered eligibility is scaled by (``LearningRule.filter_input_gain``).
     """
     state = dense_layer_forward(state, pre, weights, neuron, surrogate, eligibility, in_place)
     if filter_decay is not None:
-        state = dense_layer_filter(state, pre, eligibility, filter_decay, in_place)
+        state = dense_layer_filter(state, pre, eligibility, filter_decay, in_place, filter_gain)
     if target is None:  # a delay line still applies its waiting factors (and takes zeros)
         return state if state.delay is None else dense_layer_learn(state, pre, state.o * 0, eligibility, in_place)
     return dense_layer_learn(state, pre, layer_local_signal(state, target, basis, signal), eligibility, in_place)
@@ -208,12 +210,16 @@ def layer_local_signal(state: DenseLayerState, target: Any, basis: Any, signal: 
 
 
 def dense_layer_filter(state: DenseLayerState, pre: Any, eligibility: EligibilityParams, decay: float,
-                       in_place: bool = False) -> DenseLayerState:
+                       in_place: bool = False, gain: float = 1.0) -> DenseLayerState:
     """``rule.filtered``, one step: the eligibility and the layer's spikes low-pass filtered
     by the read-out's leak ``decay``::
 
-        e_bar[t] = decay e_bar[t-1] + alpha_pre Psi(u[t]) (x) q[t] + alpha_post h[t] (x) o_pre[t]
+        e_bar[t] = decay e_bar[t-1] + gain (alpha_pre Psi(u[t]) (x) q[t] + alpha_post h[t] (x) o_pre[t])
         o_bar[t] = decay o_bar[t-1] + o[t]
+
+    ``gain``: 1, the read-out's sum, or ``1 - decay``, a filter of unit gain
+    (``LearningRule(filtered_gain="unit")``); the spikes the signal reads keep the read-out's
+    sum either way, so the signal is the same and only the update's size changes.
 
     (:func:`~.plasticity.filtered_eligibility_step`; after :func:`dense_layer_forward`).
     On Loihi 2 ``e_bar`` is what a synapse's tag holds: the learning engine decays it and
@@ -222,7 +228,8 @@ def dense_layer_filter(state: DenseLayerState, pre: Any, eligibility: Eligibilit
     A state without ``o_bar`` (a signal that does not read the layer's spikes: S-TLLR's
     ``bp`` and ``dfa``) filters the eligibility only.
     """
-    e_bar = filtered_eligibility_step(state.e_bar, state.psi, state.h, state.q, pre, eligibility, decay, in_place)
+    e_bar = filtered_eligibility_step(state.e_bar, state.psi, state.h, state.q, pre, eligibility, decay, in_place,
+                                      gain)
     o_bar = None if state.o_bar is None else trace_step(state.o_bar, state.o, decay, in_place)
     return state._replace(e_bar=e_bar, o_bar=o_bar)
 
@@ -373,7 +380,9 @@ def dense_layer_filter_fixed(state: DenseLayerState, pre: np.ndarray, params: De
     decaying as the read-out's membrane does (toward zero, ``params.filter``); the
     eligibility's terms are those of :func:`~.plasticity.dense_update_fixed` without the
     signal, so ``m (x) e_bar`` counts in the accumulator's units and the learning rate's
-    mapping holds."""
+    mapping holds. A filter of unit gain (``LearningRule(filtered_gain="unit")``) keeps this
+    sum, at full precision, and takes its gain ``1 - decay`` in the layer's learning rate
+    (:func:`~lava_local.fixed_point.quantize_dense_layer`): the same update."""
     f = params.filter
     if f is None:
         raise ValueError("a filtered layer state needs the filter's integer parameters: quantize the layer with "

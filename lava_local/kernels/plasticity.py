@@ -108,10 +108,11 @@ def dense_update(m: Any, psi_u: Any, h: Any, q: Any, pre: Any, params: Eligibili
 
 
 def filtered_eligibility_step(e_bar: Optional[Any], psi_u: Any, h: Any, q: Any, pre: Any,
-                              params: EligibilityParams, decay: float, in_place: bool = False) -> Any:
+                              params: EligibilityParams, decay: float, in_place: bool = False,
+                              gain: float = 1.0) -> Any:
     """The eligibility low-pass filtered by the read-out's leak, one step::
 
-        e_bar[t] = decay e_bar[t-1] + alpha_pre Psi(u[t]) (x) q[t] + alpha_post h[t] (x) o_pre[t]
+        e_bar[t] = decay e_bar[t-1] + gain (alpha_pre Psi(u[t]) (x) q[t] + alpha_post h[t] (x) o_pre[t])
 
     per sample, shape ``(..., n_out, n_in)``; ``e_bar=None`` starts it. e-prop's filtered
     eligibility trace (Bellec et al. 2020, Nat. Commun. 11:3625, eq. 12's ``F_kappa``, the
@@ -122,8 +123,14 @@ def filtered_eligibility_step(e_bar: Optional[Any], psi_u: Any, h: Any, q: Any, 
     ``W_ro`` (:func:`filtered_update`), the last hidden layer's update is then the gradient
     of the read-out's summed per-step loss, the reset's path aside (and, for
     ``alpha_post = 0`` and ``lambda_pre`` = the neuron's gamma, exactly so). One state per
-    synapse and sample, independent of T."""
-    terms = [(psi_u * params.alpha_pre, q)] + ([(h * params.alpha_post, pre)] if params.alpha_post != 0 else [])
+    synapse and sample, independent of T.
+
+    ``gain`` scales what enters the filter: 1 (the read-out's own sum, whose gain on a steady
+    input is ``1 / (1 - decay)``), or ``1 - decay`` for a filter of unit gain
+    (``LearningRule(filtered_gain="unit")``), whose update is as large as an unfiltered
+    layer's. It multiplies the per-neuron factors, not the state: no cost per synapse."""
+    terms = ([(psi_u * (params.alpha_pre * gain), q)]
+             + ([(h * (params.alpha_post * gain), pre)] if params.alpha_post != 0 else []))
     if in_place and namespace(psi_u) is not np:
         # torch: each outer product added straight into the state (no synapse-sized temporary,
         # at the first step either)

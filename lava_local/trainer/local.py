@@ -393,8 +393,9 @@ class LocalTrainer(TrainerBase):
             if target is None or not learn_hidden:
                 continue
             if rule.filtered:  # from step 0 on: a spike before t_l still moves the read-out after it
+                gain = rule.filter_input_gain(net.readout_gamma)
                 states = [s if s.e_bar is None else dense_layer_filter(s, p, rule.eligibility, net.readout_gamma,
-                                                                       in_place=True)
+                                                                       in_place=True, gain=gain)
                           for s, p in zip(states, inputs)]
             if t < rule.t_l:
                 continue

@@ -169,9 +169,10 @@ class FixedLayerModel(_DenseLayerModel):
 class PyDenseLayerModelFloat(FloatLayerModel):
     def _advance(self, s_in: np.ndarray, label: int) -> DenseLayerState:
         p = self.proc_params
+        decay = None if self.e_bar is None else p["filter_decay"]
         return dense_layer_step(self._state(), s_in, self.weights, p["neuron"], p["surrogate"],
                                 self.rule.eligibility, p["basis"], self.rule.signal, self._target(label),
-                                filter_decay=None if self.e_bar is None else p["filter_decay"])
+                                filter_decay=decay, filter_gain=self.rule.filter_input_gain(decay))
 
 
 @implements(proc=DenseLayer, protocol=LoihiProtocol)
