@@ -53,7 +53,8 @@ from temporal import TEMPORAL_NETWORK, hidden_layers, make_rule  # the temporal 
 
 # the rules the Lava network runs, as benchmarks/temporal.py labels them
 LAVA_METHODS = tuple(f"{rule}{option}{readout}" for rule in ("TESS", "S-TLLR", "LLS")
-                     for option in ("", " (filtered)", " (unit-gain filter)") for readout in ("", " + fixed read-out"))
+                     for option in ("", " (filtered)", " (unit-gain filter)", " (sum filter)")
+                     for readout in ("", " + fixed read-out"))
 
 _DATA: Dict[str, Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]] = {}
 

@@ -138,10 +138,12 @@ FILTER_METHODS = {"TESS (filtered)": ("TESS", True), "S-TLLR (filtered)": ("S-TL
 STLLR_SCALED = "S-TLLR (basis over sqrt(d))"
 # S-TLLR's local signal on the split square basis (TESS (split basis)'s basis, S-TLLR's scales)
 STLLR_SPLIT = "S-TLLR (split basis)"
-# the filtered last layer's eligibility at unit gain (LearningRule(filtered_gain="unit")): the
-# update as large as an unfiltered layer's, which sets its step under plain SGD
-UNIT_GAIN_METHODS = {f"{rule} (unit-gain filter)": rule for rule in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS")}
-SIGNAL_METHODS = ("S-TLLR (dfa)", STLLR_SCALED, STLLR_SPLIT) + tuple(FILTER_METHODS) + tuple(UNIT_GAIN_METHODS)
+# the filtered last layer's eligibility at unit gain or as the read-out's sum
+# (LearningRule(filtered_gain=...); TESS's default is "unit", S-TLLR's and LLS's "sum"): the
+# update's size, which sets the layer's step under plain SGD
+GAIN_METHODS = {f"{rule} ({label} filter)": (rule, gain) for rule in ("TESS", "S-TLLR", "S-TLLR (bp)", "LLS")
+                for label, gain in (("unit-gain", "unit"), ("sum", "sum"))}
+SIGNAL_METHODS = ("S-TLLR (dfa)", STLLR_SCALED, STLLR_SPLIT) + tuple(FILTER_METHODS) + tuple(GAIN_METHODS)
 # the read-out's start named, run only when named: "<method> + basis read-out" /
 # "<method> + random read-out" (Network(readout_init=...); otherwise the network's "auto")
 READOUT_STARTS = ("basis", "random")
@@ -196,8 +198,9 @@ def make_rule(method: str, shd: bool = False):
     if method in FILTER_METHODS:  # an option of the rule, or the paper's rule where the default differs
         base, filtered = FILTER_METHODS[method]
         return make_rule(base, shd).with_(filtered=filtered)
-    if method in UNIT_GAIN_METHODS:
-        return make_rule(UNIT_GAIN_METHODS[method], shd).with_(filtered_gain="unit")
+    if method in GAIN_METHODS:
+        base, gain = GAIN_METHODS[method]
+        return make_rule(base, shd).with_(filtered_gain=gain)
     if method in (STLLR_SCALED, STLLR_SPLIT):
         rule = make_rule("S-TLLR", shd)
         change = {"scale": "1/sqrt(d)"} if method == STLLR_SCALED else {"basis": "square_split"}

@@ -158,6 +158,9 @@ def rule_from_config(config: Dict[str, Any]) -> LearningRule:
         warnings.warn(f"the {name} rule in the metadata has fields this version does not know, ignored: "
                       f"{', '.join(unknown)}", stacklevel=3)
     kwargs = {k: v for k, v in config.items() if k in known}
+    # a rule written before ``filtered_gain`` filtered with the read-out's sum, whatever its
+    # class's default is now
+    kwargs.setdefault("filtered_gain", "sum")
     if "eligibility" in kwargs:
         kwargs["eligibility"] = EligibilityParams(**kwargs["eligibility"])
     if "signal" in kwargs:

@@ -132,11 +132,11 @@ class LearningRule:
     and to ``False`` otherwise (a conv last layer as VGG-9's, the Loihi timing, per-step
     updates, a layer process on its own; for S-TLLR, the DFA signal). A filtered layer under
     a local signal learns at its signal's ``filtered_scale`` (S-TLLR: the basis over sqrt(d)).
-    ``filtered_gain``: ``"sum"`` (the default) filters as the read-out integrates, so a
+    ``filtered_gain``: ``"sum"`` (S-TLLR's and LLS's default) filters as the read-out integrates, so a
     filtered layer's update is the read-out's gradient, up to ``1 / (1 - gamma_ro)`` times an
     unfiltered layer's (10 at the temporal read-out's 0.9); ``"unit"`` scales what enters the
-    filter by ``1 - gamma_ro``, a low-pass of unit gain: the same direction, an update as large
-    as the layers' below it (:meth:`filter_input_gain`). The signal reads the filtered spikes
+    filter by ``1 - gamma_ro``, a low-pass of unit gain (TESS's default): the same direction,
+    an update as large as the layers' below it (:meth:`filter_input_gain`). The signal reads the filtered spikes
     as before. Under Adam (the trainer's default) a constant scale per layer all but cancels;
     under plain SGD, as the Lava models learn online, it sets the filtered layer's step.
     Measured online (``benchmarks/RESULTS.md``, "The filtered layer's step online").
@@ -283,6 +283,16 @@ class TESS(LearningRule):
     Fashion-MNIST 0.858 +- 0.006 against 0.913 and 0.860 +- 0.003 (3 seeds). Its cost is one
     state per synapse of that layer and sample: 16.8 MiB of learning state instead of 0.75
     on the N-MNIST network at batch 32, still constant in T.
+
+    ``filtered_gain="unit"``: that layer's eligibility enters its filter at ``1 - gamma_ro``,
+    so its update is as large as the layers' below it (:class:`LearningRule`). Under Adam,
+    the trainer's default, the scale cancels (OSULeaf and PickupGestureWiimoteZ within
+    rounding, 3 seeds). Online, under the Lava models' one plain SGD step for every layer,
+    the read-out's sum (``"sum"``) moved the filtered layer two to twelve times as far as the
+    first and left TESS 12.7 and 10.0 points under its frozen control on OSULeaf and ACSF1
+    (float; 12.9 and 16.3 in fixed point); at unit gain 4.5 and 2.7 (6.7 and 4.7), the four
+    short sets and the N-MNIST subset unchanged (benchmarks/RESULTS.md, "The filtered
+    layer's step online", 3 seeds, paired).
     """
 
     eligibility: EligibilityParams = field(
@@ -290,6 +300,7 @@ class TESS(LearningRule):
     )
     signal: SignalParams = field(default_factory=lambda: SignalParams(basis="square", scale="1/sqrt(d)"))
     filtered: Union[bool, str] = "auto"
+    filtered_gain: str = "unit"
     name: str = "TESS"
 
     def __post_init__(self) -> None:

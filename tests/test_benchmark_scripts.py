@@ -296,6 +296,22 @@ def test_temporal_recurrent_step_reaches_the_recurrent_block(tmp_path):
     assert out.returncode == 2 and "--recurrent-step must be >= 0" in out.stderr, out.stderr[-2000:]
 
 
+def test_the_filter_gain_labels_name_the_rules_option(tmp_path):
+    """``"<rule> (unit-gain filter)"`` and ``"<rule> (sum filter)"`` are the rule at its
+    default but ``filtered_gain``, in temporal.py and in online_steps.py (which runs TESS's,
+    S-TLLR's and LLS's in Lava); TESS's default is the unit gain, the others' the sum."""
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); import temporal, online_steps; "
+             "rule = temporal.make_rule; "
+             "print(all(rule(f'{r} ({label} filter)') == rule(r).with_(filtered_gain=gain) "
+             "for r in ('TESS', 'S-TLLR', 'S-TLLR (bp)', 'LLS') "
+             "for label, gain in (('unit-gain', 'unit'), ('sum', 'sum'))), "
+             "[rule(r).filtered_gain for r in ('TESS', 'S-TLLR', 'LLS')], "
+             "{'TESS (sum filter)', 'LLS (unit-gain filter)'} <= set(online_steps.LAVA_METHODS))")
+    out = subprocess.run([sys.executable, "-c", child, str(ROOT / "benchmarks")], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert out.stdout.split() == ["True", "['unit',", "'sum',", "'sum']", "True"], out.stderr[-2000:]
+
+
 def test_temporal_runs_the_basis_options_by_name(tmp_path):
     """The basis options are names ``--methods`` (a comma-separated list) can hold; each
     runs with the basis and scale its name says, recorded with the run."""

@@ -147,11 +147,19 @@ def test_a_unit_gain_filter_is_the_local_loss_gradient_scaled_by_one_minus_the_l
 
 
 def test_filtered_gain_is_validated_and_sets_the_filters_input_gain():
-    assert TESS().filtered_gain == "sum" and TESS().filter_input_gain(0.9) == 1.0
-    assert TESS(filtered_gain="unit").filter_input_gain(0.9) == pytest.approx(0.1)
-    assert TESS(filtered_gain="unit").filter_input_gain(None) == 1.0  # a layer without a filter
+    """TESS filters at unit gain by default, S-TLLR and LLS with the read-out's sum; a rule
+    stored before the option (no ``filtered_gain`` in its config) reads back with the sum."""
+    from lava_local.interchange import rule_config, rule_from_config
+
+    assert TESS().filtered_gain == "unit" and TESS().filter_input_gain(0.9) == pytest.approx(0.1)
+    assert STLLR().filtered_gain == LLS().filtered_gain == "sum" and STLLR().filter_input_gain(0.9) == 1.0
+    assert TESS().filter_input_gain(None) == 1.0  # a layer without a filter
     with pytest.raises(ValueError, match="filtered_gain must be one of 'sum', 'unit'"):
         TESS(filtered_gain="mean")
+    assert rule_from_config(rule_config(TESS())) == TESS()
+    stored = rule_config(TESS())
+    del stored["filtered_gain"]
+    assert rule_from_config(stored) == TESS(filtered_gain="sum")
 
 
 def test_a_unit_gain_filter_takes_its_gain_in_the_fixed_point_learning_rate():
@@ -166,14 +174,14 @@ def test_a_unit_gain_filter_takes_its_gain_in_the_fixed_point_learning_rate():
     flt, fix, fixed, rule = _float_and_fixed_steps(True, np.random.default_rng(5))
     w = np.random.default_rng(5).normal(0, 3 / np.sqrt(30), (16, 30))  # as _float_and_fixed_steps draws them
     neuron = LIFParams(gamma=0.9, v_th=0.6)
-    unit, _ = quantize_dense_layer(w, neuron, Surrogate(), rule.with_(filtered_gain="unit"), 16,
-                                           filter_decay=0.9)
+    summed, unit = (quantize_dense_layer(w, neuron, Surrogate(), rule.with_(filtered_gain=gain), 16,
+                                         filter_decay=0.9)[0] for gain in ("sum", "unit"))
     step = lambda p: p.lr_mant / 2.0 ** p.lr_shift  # noqa: E731
-    assert step(unit) / step(fixed) == pytest.approx(0.1, rel=1 / 128)
-    assert (unit.filter, unit.error, unit.alpha_pre) == (fixed.filter, fixed.error, fixed.alpha_pre)
-    want = rule.lr * flt.dw  # the float layer's step under the sum filter: W -= lr dW
+    assert step(unit) / step(summed) == pytest.approx(0.1, rel=1 / 128)
+    assert (unit.filter, unit.error, unit.alpha_pre) == (summed.filter, summed.error, summed.alpha_pre)
+    want = rule.lr * flt.dw  # the float layer's step under the sum filter (the float step's gain 1): W -= lr dW
     assert np.abs(want).max() > 0
-    for p, gain in ((fixed, 1.0), (unit, 0.1)):
+    for p, gain in ((summed, 1.0), (unit, 0.1)):
         got = fix.dw * step(p) * 2.0 ** fixed.weight_exp / DEFAULT_SCALE
         assert np.corrcoef(got.ravel(), gain * want.ravel())[0, 1] > 0.99
         assert np.abs(got).max() == pytest.approx(gain * np.abs(want).max(), rel=0.15)

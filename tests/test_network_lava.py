@@ -53,20 +53,22 @@ def test_lava_network_with_the_filtered_eligibility_equals_kernel_reference(filt
 
 
 @pytest.mark.parametrize("numeric", ["float", "fixed"])
-def test_lava_network_with_a_unit_gain_filter_equals_kernel_reference(numeric):
-    """``TESS(filtered_gain="unit")``: the filtered last layer's float model scales what enters
-    its eligibility, the fixed-point one its learning rate (the layer's quantisation, which
-    reference and model share), as the reference does. In float the learned last layer
-    differs from the sum filter's, so the gain reaches the model."""
+def test_lava_network_with_the_sum_filter_equals_kernel_reference(numeric):
+    """``filtered_gain``: TESS's default, the unit gain, is the test above; the read-out's sum
+    (``"sum"``, S-TLLR's and LLS's default) runs as the reference too. The float model scales
+    what enters the eligibility by the rule's gain, the fixed-point one its learning rate (the
+    layer's quantisation, which reference and model share). In float the learned last layer
+    differs between the two gains, so the gain reaches the model."""
     rule = TESS(lr=0.05, filtered="last")
-    trained, start = _fit_equals_reference(rule.with_(filtered_gain="unit"), "basis", True, numeric,
+    assert rule.filtered_gain == "unit"
+    trained, start = _fit_equals_reference(rule.with_(filtered_gain="sum"), "basis", True, numeric,
                                            np.random.default_rng(7))
     _assert_learned(trained, start, True, numeric)
     if numeric == "float":
         frames, labels = _data(np.random.default_rng(7))  # the same samples
         net = Network(40, hidden=(16, 12), rule=rule, init_scale=3.0, readout_lr=0.05, readout_init="basis", seed=3)
-        _, summed, _ = reference_run(net, frames, labels, *net.schedule(10, 4, 2), "float")
-        assert np.abs(summed[1] - trained[1]).max() > 1e-3
+        _, unit, _ = reference_run(net, frames, labels, *net.schedule(10, 4, 2), "float")
+        assert np.abs(unit[1] - trained[1]).max() > 1e-3
 
 
 def _fit_equals_reference(rule, readout_init, readout_learns, numeric, rng):

@@ -16,7 +16,7 @@ def _data(rng, n=12, steps=8, n_in=40, rate=0.25):
     return (rng.random((n, steps, n_in)) < rate).astype(np.uint8), rng.integers(0, 10, size=n)
 
 
-# TESS's default filters the last hidden layer (a dense one, below a conv layer in the conv
+# TESS's default filters the last hidden layer at unit gain (a dense one, below a conv layer in the conv
 # network); "tess-unfiltered" is the paper's rule
 RULES = {"tess": TESS(lr=0.05), "tess-unfiltered": TESS(lr=0.05, filtered=False),
          "stllr-preset": STLLR.dvs_gesture(lr=0.05), "stllr": STLLR(lr=0.05),
@@ -30,7 +30,7 @@ RULES = {"tess": TESS(lr=0.05), "tess-unfiltered": TESS(lr=0.05, filtered=False)
                                         for name, rule in RULES.items() for conv in (False, True)]
                          # one eligibility per synapse: dense layers only
                          + [pytest.param(TESS(lr=0.05, filtered=True), False, id="tess-filtered-dense"),
-                            pytest.param(TESS(lr=0.05, filtered_gain="unit"), False, id="tess-unit-gain-filter-dense"),
+                            pytest.param(TESS(lr=0.05, filtered_gain="sum"), False, id="tess-sum-filter-dense"),
                             pytest.param(STLLR(lr=0.05, filtered="last"), True, id="stllr-filtered-last-conv")])
 def test_trainer_batch1_float64_equals_the_lava_network(rule, conv, rng):
     """Batch 1, float64, SGD with the Lava models' learning rates: same weights and the
