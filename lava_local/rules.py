@@ -59,6 +59,7 @@ def step_per_time_step(lr: Optional[float], per_sample: float, steps: int) -> fl
         return _validate.positive("lr", lr)
     return _validate.positive("per_sample", per_sample) / steps
 
+
 FILTER_GAINS = ("sum", "unit")
 """``LearningRule.filtered_gain``: the filtered eligibility as the read-out's sum, or at unit gain."""
 
@@ -132,14 +133,15 @@ class LearningRule:
     and to ``False`` otherwise (a conv last layer as VGG-9's, the Loihi timing, per-step
     updates, a layer process on its own; for S-TLLR, the DFA signal). A filtered layer under
     a local signal learns at its signal's ``filtered_scale`` (S-TLLR: the basis over sqrt(d)).
-    ``filtered_gain``: ``"sum"`` (S-TLLR's and LLS's default) filters as the read-out integrates, so a
-    filtered layer's update is the read-out's gradient, up to ``1 / (1 - gamma_ro)`` times an
-    unfiltered layer's (10 at the temporal read-out's 0.9); ``"unit"`` scales what enters the
-    filter by ``1 - gamma_ro``, a low-pass of unit gain (TESS's default): the same direction,
-    an update as large as the layers' below it (:meth:`filter_input_gain`). The signal reads the filtered spikes
-    as before. Under Adam (the trainer's default) a constant scale per layer all but cancels;
-    under plain SGD, as the Lava models learn online, it sets the filtered layer's step.
-    Measured online (``benchmarks/RESULTS.md``, "The filtered layer's step online").
+    ``filtered_gain``: ``"sum"`` (S-TLLR's and LLS's default) filters as the read-out
+    integrates, so a filtered layer's update is the read-out's gradient, up to
+    ``1 / (1 - gamma_ro)`` times an unfiltered layer's (10 at the temporal read-out's 0.9);
+    ``"unit"`` (TESS's default) scales what enters the filter by ``1 - gamma_ro``, a low-pass
+    of unit gain: the same direction, an update as large as the layers' below it
+    (:meth:`filter_input_gain`). The signal reads the filtered spikes as before. Under Adam
+    (the trainer's default) a constant scale per layer all but cancels; under plain SGD, as
+    the Lava models learn online, it sets the filtered layer's step. Measured online
+    (``benchmarks/RESULTS.md``, "The filtered layer's step online").
     """
 
     eligibility: EligibilityParams = field(default_factory=EligibilityParams)

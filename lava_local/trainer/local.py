@@ -378,6 +378,7 @@ class LocalTrainer(TrainerBase):
         local = rule.feedback == "local"
         layer_targets = [project_target(target, b, self.signal.error) if local and target is not None else None
                          for b in self.signal_bases]
+        filter_gain = rule.filter_input_gain(net.readout_gamma)
         weights = self.effective_weights()
         for t in range(steps):
             inputs, pre = [], x[:, t]
@@ -393,9 +394,8 @@ class LocalTrainer(TrainerBase):
             if target is None or not learn_hidden:
                 continue
             if rule.filtered:  # from step 0 on: a spike before t_l still moves the read-out after it
-                gain = rule.filter_input_gain(net.readout_gamma)
                 states = [s if s.e_bar is None else dense_layer_filter(s, p, rule.eligibility, net.readout_gamma,
-                                                                       in_place=True, gain=gain)
+                                                                       in_place=True, gain=filter_gain)
                           for s, p in zip(states, inputs)]
             if t < rule.t_l:
                 continue
