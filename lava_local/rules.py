@@ -293,8 +293,8 @@ class TESS(LearningRule):
     the read-out's sum (``"sum"``) moved the filtered layer two to twelve times as far as the
     first and left TESS 12.7 and 10.0 points under its frozen control on OSULeaf and ACSF1
     (float; 12.9 and 16.3 in fixed point); at unit gain 4.5 and 2.7 (6.7 and 4.7), the four
-    short sets and the N-MNIST subset unchanged (benchmarks/RESULTS.md, "The filtered
-    layer's step online", 3 seeds, paired).
+    short sets and the N-MNIST subset within their spread over seeds (benchmarks/RESULTS.md,
+    "The filtered layer's step online", 3 seeds, paired).
     """
 
     eligibility: EligibilityParams = field(
